@@ -1,0 +1,273 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// loadBottle loads a home holding one bottle file "b.md" with the given
+// frontmatter and returns the bottle (nil if it failed) and the problems.
+func loadBottle(t *testing.T, yaml string) (*Bottle, []Problem, []Problem) {
+	t.Helper()
+	home := writeTree(t, map[string]string{"bottles/b.md": fm(yaml)})
+	m, ps := loadTree(t, home, "")
+	return m.Bottles["b"], ps, m.Warnings
+}
+
+func TestBottleProblems(t *testing.T) {
+	repo := func(extra string) string {
+		return "git-gate:\n  repos:\n    demo:\n" + extra
+	}
+	route := func(lines string) string { return "egress:\n  routes:\n    - " + lines }
+	tests := []struct {
+		name  string
+		yaml  string
+		wants []want
+	}{
+		{"unknown top key suggests the close one", "egres: {}\n", []want{{2, "egres", `did you mean "egress"`}}},
+		{"unknown top key lists allowed keys", "zzz: 1\n", []want{{2, "zzz", "allowed keys: env, extends"}}},
+		{"old git key points at git-gate", "git: {}\n", []want{{2, "git", "git.remotes to git-gate.repos"}}},
+		{"agent key in a bottle", "bottle: x\n", []want{{2, "bottle", "agent key"}}},
+		{"top level is a list", "- a\n", []want{{2, "", "must be a mapping"}}},
+		{"repeated key", "supervise: true\nsupervise: false\n", []want{{3, "supervise", "repeated (first on line 2)"}}},
+		{"yaml anchors refused", "env: &e {A: b}\n", []want{{2, "env", "anchors"}}},
+		{"yaml syntax error has the file line", "env:\n  A: [unclosed\n", []want{{0, "", "invalid YAML"}}},
+		{"supervise is a string", "supervise: \"yes\"\n", []want{{2, "supervise", "must be true or false"}}},
+		{"extends is a number", "extends: 3\n", []want{{2, "extends", "must be a string"}}},
+
+		{"env bad name", "env:\n  1X: a\n", []want{{3, "env.1X", "not a valid environment variable name"}}},
+		{"env proxy name reserved", "env:\n  https_proxy: x\n", []want{{3, "env.https_proxy", "set by bot-bottle"}}},
+		{"env BOT_BOTTLE_ prefix reserved", "env:\n  BOT_BOTTLE_HOME: x\n", []want{{3, "", "set by bot-bottle"}}},
+		{"env null value", "env:\n  A:\n", []want{{3, "env.A", `write "" for an empty string`}}},
+		{"env list value", "env:\n  A: [1]\n", []want{{3, "env.A", "must be a value"}}},
+		{"env mixed interpolation", "env:\n  A: pre-${X}\n", []want{{3, "env.A", "only a whole value ${HOST_VAR}"}}},
+		{"env bad host var", "env:\n  A: ${1X}\n", []want{{3, "env.A", "does not name a host variable"}}},
+		{"env not a mapping", "env: [A]\n", []want{{2, "env", "must be a mapping"}}},
+
+		{"provider unknown template suggests", "agent_provider:\n  template: claud\n", []want{{3, "agent_provider.template", `did you mean "claude"`}}},
+		{"provider unknown key", "agent_provider:\n  image: x\n", []want{{3, "agent_provider.image", "unknown key"}}},
+		{"auth_token is claude only", "agent_provider:\n  template: codex\n  auth_token: TOK\n", []want{{4, "agent_provider.auth_token", "only supported with template claude"}}},
+		{"auth_token must be a var name", "agent_provider:\n  auth_token: sk-ant-abc\n", []want{{3, "agent_provider.auth_token", "never the token itself"}}},
+		{"forward_host_credentials is codex only", "agent_provider:\n  forward_host_credentials: true\n", []want{{3, "agent_provider.forward_host_credentials", "only supported with template codex"}}},
+		{"forward_host_credentials not bool", "agent_provider:\n  template: codex\n  forward_host_credentials: 1\n", []want{{4, "", "must be true or false"}}},
+
+		{"git-gate old remotes key", "git-gate:\n  remotes: {}\n", []want{{3, "git-gate.remotes", "became git-gate.repos"}}},
+		{"git-gate unknown key", "git-gate:\n  repo: {}\n", []want{{3, "git-gate.repo", `did you mean "repos"`}}},
+		{"git user empty", "git-gate:\n  user: {}\n", []want{{3, "git-gate.user", "neither name nor email"}}},
+		{"git user unknown key", "git-gate:\n  user:\n    mail: x\n", []want{{4, "git-gate.user.mail", `did you mean "email"`}}},
+		{"git user name not a string", "git-gate:\n  user:\n    name: [a]\n", []want{{4, "git-gate.user.name", "must be a string"}}},
+		{"repo name invalid", "git-gate:\n  repos:\n    bad/name:\n      url: ssh://git@h/p\n", []want{{4, "git-gate.repos.bad/name", "repo name"}}},
+		{"repo missing everything", repo("      {}\n"), []want{
+			{5, "git-gate.repos.demo", "missing required key url"},
+			{5, "git-gate.repos.demo", "missing required key identity"},
+			{5, "git-gate.repos.demo", "never trusts on first use"}}},
+		{"repo url not ssh", repo("      url: https://github.com/a/b.git\n      identity: k\n      host_key: " + testHostKey + "\n"), []want{{5, "git-gate.repos.demo.url", "ssh"}}},
+		{"repo url without user", repo("      url: ssh://host/p.git\n      identity: k\n      host_key: " + testHostKey + "\n"), []want{{5, "git-gate.repos.demo.url", "user"}}},
+		{"repo url bad port", repo("      url: ssh://git@host:xx/p.git\n      identity: k\n      host_key: " + testHostKey + "\n"), []want{{5, "git-gate.repos.demo.url", "port"}}},
+		{"repo host_key garbage", repo("      url: ssh://git@host/p.git\n      identity: k\n      host_key: not a key\n"), []want{{7, "git-gate.repos.demo.host_key", "ssh-keyscan"}}},
+		{"repo unknown key", repo("      url: ssh://git@host/p.git\n      identity: k\n      host_key: " + testHostKey + "\n      IdentityFile: k\n"), []want{{8, "git-gate.repos.demo.IdentityFile", "unknown key"}}},
+
+		{"egress unknown key", "egress:\n  allowlist: []\n", []want{{3, "egress.allowlist", "unknown key"}}},
+		{"routes not a list", "egress:\n  routes: {host: a}\n", []want{{3, "egress.routes", "must be a list"}}},
+		{"route missing host", route("methods: [GET]\n"), []want{{4, "egress.routes[0]", "missing required key host"}}},
+		{"route host with scheme", route("host: https://api.example.com\n"), []want{{4, "egress.routes[0].host", "scheme"}}},
+		{"route host with port", route("host: api.example.com:443\n"), []want{{4, "egress.routes[0].host", "port"}}},
+		{"duplicate hosts differ in case", "egress:\n  routes:\n    - host: API.example.com\n    - host: api.example.com\n", []want{{5, "egress.routes[1].host", "duplicate host"}}},
+		{"relative path prefix", route("host: a.example.com\n      path_allowlist: [v1/]\n"), []want{{5, "egress.routes[0].path_allowlist[0]", "/"}}},
+		{"unknown method", route("host: a.example.com\n      methods: [GET, FETCH]\n"), []want{{5, "egress.routes[0].methods[1]", "FETCH"}}},
+		{"empty auth", route("host: a.example.com\n      auth: {}\n"), []want{{5, "egress.routes[0].auth", "omit auth"}}},
+		{"auth scheme lower case", route("host: a.example.com\n      auth: {scheme: bearer, token_ref: T}\n"), []want{{5, "egress.routes[0].auth.scheme", `"Bearer"`}}},
+		{"auth without token_ref", route("host: a.example.com\n      auth: {scheme: token}\n"), []want{{5, "egress.routes[0].auth", "missing required key token_ref"}}},
+		{"auth token_ref is a value", route("host: a.example.com\n      auth: {scheme: token, token_ref: ghp-123}\n"), []want{{5, "egress.routes[0].auth.token_ref", "never the token itself"}}},
+		{"auth unknown key", route("host: a.example.com\n      auth: {scheme: token, token_ref: T, token: x}\n"), []want{{5, "egress.routes[0].auth.token", "unknown key"}}},
+		{"role reserved", route("host: a.example.com\n      role: claude_code_oauth\n"), []want{{5, "egress.routes[0].role", "reserved"}}},
+		{"passthrough with auth", route("host: a.example.com\n      tls_passthrough: true\n      auth: {scheme: token, token_ref: T}\n"), []want{{6, "egress.routes[0].auth", "tls_passthrough"}}},
+		{"passthrough with paths", route("host: a.example.com\n      tls_passthrough: true\n      path_allowlist: [/x]\n"), []want{{6, "egress.routes[0].path_allowlist", "never apply"}}},
+		{"ssrf_allow not a cidr", route("host: a.example.com\n      ssrf_allow: [10.0.0.0/33]\n"), []want{{5, "egress.routes[0].ssrf_allow[0]", "not a CIDR"}}},
+		{"ssrf_allow host bits", route("host: a.example.com\n      ssrf_allow: [10.1.2.3/24]\n"), []want{{5, "egress.routes[0].ssrf_allow[0]", `write the network, "10.1.2.0/24"`}}},
+		{"pipelock twice", route("host: a.example.com\n      tls_passthrough: true\n      pipelock: {tls_passthrough: true}\n"), []want{{6, "egress.routes[0].pipelock.tls_passthrough", "set twice"}}},
+		{"pipelock unknown key", route("host: a.example.com\n      pipelock: {mode: strict}\n"), []want{{5, "egress.routes[0].pipelock.mode", "unknown key"}}},
+
+		{"every problem in a file is reported", "egres: {}\nsupervise: 2\nenv:\n  A:\n", []want{
+			{2, "egres", "unknown key"}, {3, "supervise", "true or false"}, {5, "env.A", "must be a value"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, ps, _ := loadBottle(t, tt.yaml)
+			checkProblems(t, ps, tt.wants)
+			if b != nil {
+				t.Errorf("bottle with problems was still loaded: %+v", b)
+			}
+			for _, p := range ps {
+				if !strings.HasSuffix(p.File, "b.md") {
+					t.Errorf("problem does not name the file: %s", p)
+				}
+			}
+		})
+	}
+}
+
+func TestBottleFields(t *testing.T) {
+	b, ps, warns := loadBottle(t, `env:
+  LIT: plain
+  NUM: 8080
+  ASK: "?Your deploy key"
+  ASK_BARE: "?"
+  HOST: ${HOME_TOKEN}
+  QMARK: "??not a prompt"
+  DOLLAR: "cost $${NOT_A_VAR}"
+agent_provider:
+  template: codex
+  dockerfile: ./Dockerfile.agent
+  forward_host_credentials: true
+git-gate:
+  user: {name: Bot, email: bot@example.test}
+  repos:
+    zeta:
+      url: ssh://git@[2001:db8::1]:2222/srv/z.git
+      identity: ~/.ssh/z
+      host_key: `+testHostKey+`
+    alpha:
+      url: ssh://git@10.0.0.5/a.git
+      identity: ~/.ssh/a
+      host_key: "10.0.0.5 `+testHostKey+`"
+egress:
+  routes:
+    - host: api.example.test
+      path_allowlist: ["/v1/", "/v2/"]
+      methods: [GET, POST]
+      auth: {scheme: Bearer, token_ref: API_TOKEN}
+      ssrf_allow: [10.1.2.0/24, 10.9.9.9]
+      dlp_allow: [generic-api-key]
+      dlp_strict: true
+    - host: "*.cdn.example.test"
+      pipelock:
+        tls_passthrough: true
+        ssrf_ip_allowlist: ["fd00::/8"]
+supervise: true
+`)
+	if len(ps) > 0 {
+		t.Fatalf("unexpected problems:\n%s", Problems(ps))
+	}
+	want := &Bottle{
+		Name: "b", File: b.File,
+		Env: []EnvVar{
+			{"ASK", EnvValue{Kind: EnvPrompt, Prompt: "Your deploy key"}},
+			{"ASK_BARE", EnvValue{Kind: EnvPrompt}},
+			{"DOLLAR", EnvValue{Kind: EnvLiteral, Literal: "cost ${NOT_A_VAR}"}},
+			{"HOST", EnvValue{Kind: EnvHost, HostVar: "HOME_TOKEN"}},
+			{"LIT", EnvValue{Kind: EnvLiteral, Literal: "plain"}},
+			{"NUM", EnvValue{Kind: EnvLiteral, Literal: "8080"}},
+			{"QMARK", EnvValue{Kind: EnvLiteral, Literal: "?not a prompt"}},
+		},
+		Provider: Provider{Template: "codex", Dockerfile: "./Dockerfile.agent", ForwardHostCredentials: true},
+		GitUser:  GitUser{Name: "Bot", Email: "bot@example.test"},
+		Repos: []Repo{
+			{Name: "alpha", URL: "ssh://git@10.0.0.5/a.git", SSH: contract.SSHURL{User: "git", Host: "10.0.0.5", Port: 22, Path: "/a.git"},
+				Identity: "~/.ssh/a", HostKey: "10.0.0.5 " + testHostKey},
+			{Name: "zeta", URL: "ssh://git@[2001:db8::1]:2222/srv/z.git", SSH: contract.SSHURL{User: "git", Host: "2001:db8::1", Port: 2222, Path: "/srv/z.git"},
+				Identity: "~/.ssh/z", HostKey: testHostKey},
+		},
+		Routes: []Route{
+			{Host: "api.example.test", PathAllowlist: []string{"/v1/", "/v2/"}, Methods: []string{"GET", "POST"},
+				Auth:      &RouteAuth{Scheme: contract.AuthBearer, TokenRef: "API_TOKEN"},
+				SSRFAllow: []string{"10.1.2.0/24", "10.9.9.9"}, DLPAllow: []string{"generic-api-key"}, DLPStrict: true},
+			{Host: "*.cdn.example.test", TLSPassthrough: true, SSRFAllow: []string{"fd00::/8"}},
+		},
+		Supervise: true,
+	}
+	if diff := cmp.Diff(want, b); diff != "" {
+		t.Errorf("bottle mismatch (-want +got):\n%s", diff)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0].Msg, "pipelock block is deprecated") || warns[0].Line != 35 {
+		t.Errorf("want one deprecation warning for the pipelock block on line 35, got %v", warns)
+	}
+}
+
+func TestEmptyBottleDefaults(t *testing.T) {
+	for name, content := range map[string]string{
+		"empty frontmatter": "---\n---\n",
+		"null frontmatter":  "---\n~\n---\nbody\n",
+		"comment only":      "---\n# nothing yet\n---\n",
+		"crlf and bom":      "\xef\xbb\xbf---\r\nsupervise: false\r\n---\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			home := writeTree(t, map[string]string{"bottles/b.md": content})
+			m, ps := loadTree(t, home, "")
+			if len(ps) > 0 {
+				t.Fatalf("problems: %s", ps)
+			}
+			b := m.Bottles["b"]
+			if b == nil || b.Provider.Template != TemplateClaude || len(b.Routes) != 0 || b.Supervise {
+				t.Fatalf("bottle = %+v, want defaults (claude, no routes, no supervise)", b)
+			}
+		})
+	}
+}
+
+func TestFileLevelProblems(t *testing.T) {
+	tests := []struct {
+		name, content string
+		want          want
+	}{
+		{"no frontmatter", "just text\n", want{1, "", "must start with a line \"---\""}},
+		{"unclosed frontmatter", "---\nenv: {}\n", want{1, "", "never closed"}},
+		{"yaml error line is the file line", "---\nenv: {}\nc: d: e\n---\n", want{3, "", "mapping values are not allowed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := writeTree(t, map[string]string{"bottles/b.md": tt.content})
+			_, ps := loadTree(t, home, "")
+			checkProblems(t, ps, []want{tt.want})
+		})
+	}
+}
+
+func TestParseEnvValue(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    EnvValue
+		wantErr string
+	}{
+		{"", EnvValue{Kind: EnvLiteral}, ""},
+		{"plain", EnvValue{Kind: EnvLiteral, Literal: "plain"}, ""},
+		{"?", EnvValue{Kind: EnvPrompt}, ""},
+		{"? API key ", EnvValue{Kind: EnvPrompt, Prompt: "API key"}, ""},
+		{"??x", EnvValue{Kind: EnvLiteral, Literal: "?x"}, ""},
+		{"${A_1}", EnvValue{Kind: EnvHost, HostVar: "A_1"}, ""},
+		{"$${A}", EnvValue{Kind: EnvLiteral, Literal: "${A}"}, ""},
+		{"a$b", EnvValue{Kind: EnvLiteral, Literal: "a$b"}, ""},
+		{"${}", EnvValue{}, "does not name a host variable"},
+		{"${A}${B}", EnvValue{}, "does not name a host variable"},
+		{"x${A}", EnvValue{}, "mixes text"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseEnvValue(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseEnvValue(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("parseEnvValue(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvDisplayNeverShowsHostOrPromptValues(t *testing.T) {
+	for _, v := range []EnvValue{{Kind: EnvPrompt, Prompt: "key"}, {Kind: EnvHost, HostVar: "TOKEN"}} {
+		if d := v.Display(); !strings.HasPrefix(d, "<") {
+			t.Errorf("Display(%+v) = %q, want a <placeholder>", v, d)
+		}
+	}
+	if d := (EnvValue{Kind: EnvHost, HostVar: "TOKEN"}).Display(); d != "<from $TOKEN>" {
+		t.Errorf("host display = %q", d)
+	}
+}

@@ -1,0 +1,156 @@
+package manifest
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func repoYAML(name, host string) string {
+	return "    " + name + ":\n      url: ssh://git@" + host + "/x.git\n      identity: ~/.ssh/" + name + "\n      host_key: " + testHostKey + "\n"
+}
+
+func TestExtendsMerge(t *testing.T) {
+	parent := fm(`env:
+  SHARED: parent
+  ONLY_PARENT: p
+agent_provider:
+  template: codex
+git-gate:
+  user: {name: Parent, email: parent@example.test}
+  repos:
+` + repoYAML("one", "a.example.test") + repoYAML("two", "b.example.test") + `egress:
+  routes:
+    - host: parent.example.test
+supervise: true
+`)
+	tests := []struct {
+		name  string
+		child string
+		check func(t *testing.T, b *Bottle)
+	}{
+		{"nothing declared inherits everything", "extends: parent\n", func(t *testing.T, b *Bottle) {
+			if len(b.Env) != 2 || b.Provider.Template != "codex" || len(b.Repos) != 2 || len(b.Routes) != 1 || !b.Supervise {
+				t.Errorf("did not inherit: %+v", b)
+			}
+			if diff := cmp.Diff([]string{"parent"}, b.Extends); diff != "" {
+				t.Errorf("Extends: %s", diff)
+			}
+		}},
+		{"env merges and the child wins", "extends: parent\nenv:\n  SHARED: child\n  ONLY_CHILD: c\n", func(t *testing.T, b *Bottle) {
+			got := map[string]string{}
+			for _, e := range b.Env {
+				got[e.Name] = e.Value.Literal
+			}
+			if diff := cmp.Diff(map[string]string{"SHARED": "child", "ONLY_PARENT": "p", "ONLY_CHILD": "c"}, got); diff != "" {
+				t.Errorf("env (-want +got):\n%s", diff)
+			}
+		}},
+		{"git user overlays per field", "extends: parent\ngit-gate:\n  user: {email: child@example.test}\n", func(t *testing.T, b *Bottle) {
+			if b.GitUser != (GitUser{Name: "Parent", Email: "child@example.test"}) {
+				t.Errorf("GitUser = %+v", b.GitUser)
+			}
+			if len(b.Repos) != 2 {
+				t.Errorf("declaring only user must keep inherited repos, got %d", len(b.Repos))
+			}
+		}},
+		{"repos merge by name, child entry replaces whole", "extends: parent\ngit-gate:\n  repos:\n" + repoYAML("two", "c.example.test") + repoYAML("three", "d.example.test"), func(t *testing.T, b *Bottle) {
+			hosts := map[string]string{}
+			for _, r := range b.Repos {
+				hosts[r.Name] = r.SSH.Host
+			}
+			if diff := cmp.Diff(map[string]string{"one": "a.example.test", "two": "c.example.test", "three": "d.example.test"}, hosts); diff != "" {
+				t.Errorf("repos (-want +got):\n%s", diff)
+			}
+		}},
+		{"explicit empty repos clears", "extends: parent\ngit-gate:\n  repos: {}\n", func(t *testing.T, b *Bottle) {
+			if len(b.Repos) != 0 {
+				t.Errorf("repos = %+v, want cleared", b.Repos)
+			}
+		}},
+		{"egress replaced when declared", "extends: parent\negress:\n  routes:\n    - host: child.example.test\n", func(t *testing.T, b *Bottle) {
+			if len(b.Routes) != 1 || b.Routes[0].Host != "child.example.test" {
+				t.Errorf("routes = %+v, want only the child's", b.Routes)
+			}
+		}},
+		{"egress cleared by an empty declaration", "extends: parent\negress: {}\n", func(t *testing.T, b *Bottle) {
+			if len(b.Routes) != 0 {
+				t.Errorf("routes = %+v, want none", b.Routes)
+			}
+		}},
+		{"provider replaced whole", "extends: parent\nagent_provider: {dockerfile: ./D}\n", func(t *testing.T, b *Bottle) {
+			if b.Provider != (Provider{Template: "claude", Dockerfile: "./D"}) {
+				t.Errorf("provider = %+v, want the child's block with its defaults", b.Provider)
+			}
+		}},
+		{"supervise replaced when declared", "extends: parent\nsupervise: false\n", func(t *testing.T, b *Bottle) {
+			if b.Supervise {
+				t.Error("supervise inherited despite the child's false")
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := writeTree(t, map[string]string{"bottles/parent.md": parent, "bottles/child.md": fm(tt.child)})
+			m, ps := loadTree(t, home, "")
+			if len(ps) > 0 {
+				t.Fatalf("problems:\n%s", ps)
+			}
+			tt.check(t, m.Bottles["child"])
+		})
+	}
+}
+
+func TestExtendsChain(t *testing.T) {
+	home := writeTree(t, map[string]string{
+		"bottles/a.md": fm("env: {A: a, X: a}\n"),
+		"bottles/b.md": fm("extends: a\nenv: {B: b, X: b}\n"),
+		"bottles/c.md": fm("extends: b\nenv: {C: c}\n"),
+	})
+	m, ps := loadTree(t, home, "")
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	c := m.Bottles["c"]
+	if diff := cmp.Diff([]string{"b", "a"}, c.Extends); diff != "" {
+		t.Errorf("Extends (-want +got):\n%s", diff)
+	}
+	got := map[string]string{}
+	for _, e := range c.Env {
+		got[e.Name] = e.Value.Literal
+	}
+	if diff := cmp.Diff(map[string]string{"A": "a", "B": "b", "C": "c", "X": "b"}, got); diff != "" {
+		t.Errorf("env (-want +got):\n%s", diff)
+	}
+}
+
+func TestExtendsProblems(t *testing.T) {
+	tests := []struct {
+		name   string
+		files  map[string]string
+		wants  []want
+		loaded []string // bottles that still load
+	}{
+		{"self reference", map[string]string{"bottles/a.md": fm("extends: a\n")}, []want{{2, "extends", "extends itself"}}, nil},
+		{"missing parent suggests", map[string]string{"bottles/base.md": fm(""), "bottles/a.md": fm("extends: bsae\n")},
+			[]want{{2, "extends", `did you mean "base"`}}, []string{"base"}},
+		{"cycle", map[string]string{"bottles/a.md": fm("extends: b\n"), "bottles/b.md": fm("extends: a\n")},
+			[]want{{2, "extends", "a -> b -> a"}}, nil},
+		{"broken parent reports only the parent", map[string]string{"bottles/a.md": fm("supervise: 1\n"), "bottles/b.md": fm("extends: a\n")},
+			[]want{{2, "supervise", "true or false"}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := writeTree(t, tt.files)
+			m, ps := loadTree(t, home, "")
+			checkProblems(t, ps, tt.wants)
+			if diff := cmp.Diff(tt.loaded, m.BottleNames(), cmpEmpty); diff != "" {
+				t.Errorf("loaded bottles (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// cmpEmpty treats nil and empty slices as equal.
+var cmpEmpty = cmpopts.EquateEmpty()

@@ -1,0 +1,282 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// maxFileSize bounds a manifest file; a larger one is a mistake, not a manifest.
+const maxFileSize = 1 << 20
+
+// Options says where to load manifests from.
+type Options struct {
+	// Home is the bot-bottle home holding bottles/ and agents/ (see
+	// ResolveHome). Required.
+	Home string
+	// CWD is the working directory whose .bot-bottle/agents/ may add or
+	// override agents; empty: none.
+	CWD string
+}
+
+// Manifest is everything loaded: bottles after extends, and agents.
+type Manifest struct {
+	// Home is the bot-bottle home it was loaded from.
+	Home string
+	// CWDAgentsDir is the working-directory agents folder that was read;
+	// empty when none was.
+	CWDAgentsDir string
+	// Bottles maps a bottle name to the resolved bottle.
+	Bottles map[string]*Bottle
+	// Agents maps an agent name to its file; working-directory agents
+	// replace home agents of the same name.
+	Agents map[string]*Agent
+	// Warnings are non-fatal findings (skipped files, deprecated keys).
+	Warnings []Problem
+}
+
+// ResolveHome picks the bot-bottle home: the flag value if set, else
+// $BOT_BOTTLE_HOME, else ~/.bot-bottle. A relative path is taken relative
+// to cwd.
+func ResolveHome(flag string, getenv func(string) string, cwd string) (string, error) {
+	home := flag
+	if home == "" {
+		home = getenv(contract.HomeEnv)
+	}
+	if home == "" {
+		userHome := getenv("HOME")
+		if userHome == "" {
+			var err error
+			if userHome, err = os.UserHomeDir(); err != nil {
+				return "", fmt.Errorf("find the bot-bottle home: %w; pass --home DIR or set %s", err, contract.HomeEnv)
+			}
+		}
+		home = filepath.Join(userHome, contract.HomeDirName)
+	}
+	if !filepath.IsAbs(home) {
+		home = filepath.Join(cwd, home)
+	}
+	return filepath.Clean(home), nil
+}
+
+// Load reads every manifest. It returns Problems (as the error) listing
+// everything wrong; the Manifest is returned either way, holding what
+// loaded cleanly, so callers can show warnings.
+func Load(opts Options) (*Manifest, error) {
+	m := &Manifest{Home: opts.Home, Bottles: map[string]*Bottle{}, Agents: map[string]*Agent{}}
+	var problems []Problem
+
+	bottlesDir := filepath.Join(opts.Home, contract.BottlesDirName)
+	agentsDir := filepath.Join(opts.Home, contract.AgentsDirName)
+	if p, stale := staleLegacyJSON(opts.Home, bottlesDir, agentsDir); stale {
+		problems = append(problems, p)
+	}
+
+	decls := map[string]*bottleDecl{}
+	for _, f := range m.listDir(bottlesDir, &problems) {
+		r := &reader{file: f.path, problems: &problems, warnings: &m.Warnings}
+		top, _, ok := r.read(f.path)
+		if !ok {
+			decls[f.name] = &bottleDecl{name: f.name, file: f.path, ok: false}
+			continue
+		}
+		decls[f.name] = r.bottle(f.name, top)
+	}
+	m.Bottles = resolveBottles(decls, &problems)
+
+	homeAgents := m.loadAgents(agentsDir, SourceHome, decls, &problems)
+	for name, a := range homeAgents {
+		m.Agents[name] = a
+	}
+	if opts.CWD != "" {
+		cwdBase := filepath.Join(opts.CWD, contract.HomeDirName)
+		if !sameDir(cwdBase, opts.Home) {
+			cwdAgents := filepath.Join(cwdBase, contract.AgentsDirName)
+			if isDir(cwdAgents) {
+				m.CWDAgentsDir = cwdAgents
+			}
+			for name, a := range m.loadAgents(cwdAgents, SourceCWD, decls, &problems) {
+				if home, ok := homeAgents[name]; ok {
+					a.Shadows = home.File
+				}
+				m.Agents[name] = a
+			}
+			if cwdBottles := filepath.Join(cwdBase, contract.BottlesDirName); isDir(cwdBottles) {
+				m.Warnings = append(m.Warnings, Problem{File: cwdBottles,
+					Msg:  "ignored: bottles are loaded only from the bot-bottle home, never from the working directory",
+					Hint: "a bottle grants capabilities, so only the operator's " + bottlesDir + " may define one"})
+			}
+		}
+	}
+
+	sortProblems(problems)
+	sortProblems(m.Warnings)
+	if len(problems) > 0 {
+		return m, Problems(problems)
+	}
+	return m, nil
+}
+
+func (m *Manifest) loadAgents(dir string, src Source, decls map[string]*bottleDecl, problems *[]Problem) map[string]*Agent {
+	out := map[string]*Agent{}
+	for _, f := range m.listDir(dir, problems) {
+		r := &reader{file: f.path, problems: problems, warnings: &m.Warnings}
+		top, body, ok := r.read(f.path)
+		if !ok {
+			continue
+		}
+		a, ok := r.agent(f.name, top, body)
+		a.Source = src
+		if _, defined := decls[a.Bottle]; !defined && a.Bottle != "" {
+			line := 0
+			for i := 0; i+1 < len(top.Content); i += 2 {
+				if top.Content[i].Value == "bottle" {
+					line = top.Content[i+1].Line + r.lineBase
+				}
+			}
+			*problems = append(*problems, Problem{File: f.path, Line: line, Field: "bottle",
+				Msg: fmt.Sprintf("bottle %q is not defined", a.Bottle), Hint: missingBottleHint(a.Bottle, decls)})
+			continue
+		}
+		if ok {
+			out[f.name] = a
+		}
+	}
+	return out
+}
+
+// read loads one file and parses its frontmatter.
+func (r *reader) read(path string) (top *yaml.Node, body []byte, ok bool) {
+	data, err := readFile(path)
+	if err != nil {
+		*r.problems = append(*r.problems, Problem{File: path, Msg: err.Error()})
+		return nil, nil, false
+	}
+	return r.parse(data)
+}
+
+// parse splits a file's content and parses its frontmatter.
+func (r *reader) parse(data []byte) (top *yaml.Node, body []byte, ok bool) {
+	text, first, body, err := splitFrontmatter(data)
+	if err != nil {
+		*r.problems = append(*r.problems, Problem{File: r.file, Line: 1, Msg: err.Error()})
+		return nil, nil, false
+	}
+	r.lineBase = first - 1
+	top, ok = r.parseYAML(text)
+	return top, body, ok
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %w", unwrapPath(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %w", unwrapPath(err))
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("larger than %d KiB; a manifest is a short Markdown file", maxFileSize>>10)
+	}
+	return data, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+type manifestFile struct{ name, path string }
+
+// listDir returns the *.md files of dir whose names follow the convention,
+// sorted; others get a warning. A missing dir is empty.
+func (m *Manifest) listDir(dir string, problems *[]Problem) []manifestFile {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		*problems = append(*problems, Problem{File: dir, Msg: "cannot list: " + unwrapPath(err).Error()})
+		return nil
+	}
+	var out []manifestFile
+	for _, e := range entries {
+		fname := e.Name()
+		if !strings.HasSuffix(fname, ".md") || strings.HasPrefix(fname, ".") {
+			continue
+		}
+		path := filepath.Join(dir, fname)
+		if info, err := os.Stat(path); err != nil || info.IsDir() {
+			continue
+		}
+		stem := strings.TrimSuffix(fname, ".md")
+		if !fileNameRE.MatchString(stem) {
+			m.Warnings = append(m.Warnings, Problem{File: path, Msg: "skipped: manifest file names must match [a-z][a-z0-9-]*.md",
+				Hint: fmt.Sprintf("rename it to %q", suggestFileName(stem))})
+			continue
+		}
+		out = append(out, manifestFile{name: stem, path: path})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// suggestFileName turns a stem such as "My_Agent" into "my-agent.md".
+func suggestFileName(stem string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(stem) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			b.WriteRune(c)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	for s != "" && (s[0] < 'a' || s[0] > 'z') {
+		s = s[1:]
+	}
+	if s == "" {
+		s = "agent"
+	}
+	return s + ".md"
+}
+
+// staleLegacyJSON flags a bot-bottle.json of the old format sitting in a
+// home that has no Markdown manifests: its content would be silently unused.
+func staleLegacyJSON(home, bottlesDir, agentsDir string) (Problem, bool) {
+	legacy := filepath.Join(home, "bot-bottle.json")
+	if info, err := os.Stat(legacy); err != nil || !info.Mode().IsRegular() || isDir(bottlesDir) || isDir(agentsDir) {
+		return Problem{}, false
+	}
+	return Problem{File: legacy, Msg: "this manifest format is no longer read",
+		Hint: "rewrite it as Markdown files under " + bottlesDir + "/ and " + agentsDir + "/ (see examples/ and the README)"}, true
+}
+
+func isDir(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
+}
+
+func sameDir(a, b string) bool {
+	ia, errA := os.Stat(a)
+	ib, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(ia, ib)
+	}
+	return filepath.Clean(a) == filepath.Clean(b)
+}
