@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -46,15 +45,6 @@ Values that come from the host or from a prompt are shown as <from $VAR> and
 
 func runConfig(_ context.Context, env Env, g *globals, opts configOptions) error {
 	m, d, err := g.load(env)
-	if m == nil {
-		return err
-	}
-	d.printWarnings(env.Stderr, m.Warnings)
-	var problems manifest.Problems
-	if errors.As(err, &problems) {
-		d.printProblems(env.Stderr, problems)
-		return reportedError{err}
-	}
 	if err != nil {
 		return err
 	}
@@ -260,21 +250,13 @@ func (v configView) writeText(w io.Writer) error {
 			if r.TLSPassthrough {
 				row(&b, 3, "tls", "passthrough (tunnelled, not inspected)")
 			}
-			if len(r.PathAllowlist) > 0 {
-				row(&b, 3, "paths", strings.Join(r.PathAllowlist, ", "))
-			}
-			if len(r.Methods) > 0 {
-				row(&b, 3, "methods", strings.Join(r.Methods, ", "))
-			}
+			rowList(&b, 3, "paths", r.PathAllowlist)
+			rowList(&b, 3, "methods", r.Methods)
 			if r.Auth != nil {
 				row(&b, 3, "auth", r.Auth.Scheme+" "+r.Auth.Token)
 			}
-			if len(r.SSRFAllow) > 0 {
-				row(&b, 3, "ssrf_allow", strings.Join(r.SSRFAllow, ", "))
-			}
-			if len(r.DLPAllow) > 0 {
-				row(&b, 3, "dlp_allow", strings.Join(r.DLPAllow, ", "))
-			}
+			rowList(&b, 3, "ssrf_allow", r.SSRFAllow)
+			rowList(&b, 3, "dlp_allow", r.DLPAllow)
 			if r.DLPStrict {
 				row(&b, 3, "dlp_strict", "on (whole bodies scanned before forwarding)")
 			}
@@ -299,6 +281,13 @@ func (v configView) writeText(w io.Writer) error {
 func row(b *strings.Builder, depth int, key, value string) {
 	indent := strings.Repeat("  ", depth)
 	fmt.Fprintf(b, "%s%-*s %s\n", indent, 14-2*(depth-1), key+":", value)
+}
+
+// rowList writes a row of comma-separated values, or nothing when empty.
+func rowList(b *strings.Builder, depth int, key string, values []string) {
+	if len(values) > 0 {
+		row(b, depth, key, strings.Join(values, ", "))
+	}
 }
 
 func identity(u *gitUserView) string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -55,7 +56,8 @@ What an agent may reach is declared in Markdown manifests with YAML frontmatter:
 	return root
 }
 
-// load reads the manifests the globals point at.
+// load reads the manifests the globals point at, prints the warnings, and
+// prints every problem (returning a reportedError) when there are any.
 func (g *globals) load(env Env) (*manifest.Manifest, *display, error) {
 	cwd, err := env.Getwd()
 	if err != nil {
@@ -67,7 +69,16 @@ func (g *globals) load(env Env) (*manifest.Manifest, *display, error) {
 	}
 	d := newDisplay(cwd, env.Getenv("HOME"))
 	m, err := manifest.Load(manifest.Options{Home: home, CWD: cwd})
-	return m, d, err
+	d.printWarnings(env.Stderr, m.Warnings)
+	var problems manifest.Problems
+	if errors.As(err, &problems) {
+		d.printProblems(env.Stderr, problems)
+		return nil, nil, reportedError{err}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, d, nil
 }
 
 // exactArgs is cobra.ExactArgs with a message naming the arguments and a

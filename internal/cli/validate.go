@@ -2,13 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/bot-bottle/bot-bottle/internal/manifest"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -34,15 +32,6 @@ Exit status: 0 when everything is valid, 1 when there are problems.`,
 
 func runValidate(_ context.Context, env Env, g *globals, _ validateOptions) error {
 	m, d, err := g.load(env)
-	if m == nil {
-		return err
-	}
-	d.printWarnings(env.Stderr, m.Warnings)
-	var problems manifest.Problems
-	if errors.As(err, &problems) {
-		d.printProblems(env.Stderr, problems)
-		return reportedError{err}
-	}
 	if err != nil {
 		return err
 	}

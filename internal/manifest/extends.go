@@ -130,17 +130,7 @@ func merge(parent Bottle, child *bottleDecl) Bottle {
 }
 
 func mergeEnv(parent, child []EnvVar) []EnvVar {
-	byName := map[string]EnvVar{}
-	for _, v := range parent {
-		byName[v.Name] = v
-	}
-	for _, v := range child {
-		byName[v.Name] = v
-	}
-	out := make([]EnvVar, 0, len(byName))
-	for _, v := range byName {
-		out = append(out, v)
-	}
+	out := mergeByName(parent, child, func(v EnvVar) string { return v.Name })
 	sortEnv(out)
 	return out
 }
@@ -150,17 +140,24 @@ func mergeRepos(parent, child []Repo) []Repo {
 	if len(child) == 0 {
 		return nil
 	}
-	byName := map[string]Repo{}
-	for _, r := range parent {
-		byName[r.Name] = r
-	}
-	for _, r := range child {
-		byName[r.Name] = r
-	}
-	out := make([]Repo, 0, len(byName))
-	for _, r := range byName {
-		out = append(out, r)
-	}
+	out := mergeByName(parent, child, func(r Repo) string { return r.Name })
 	sortRepos(out)
+	return out
+}
+
+// mergeByName returns parent's and child's items, the child's replacing a
+// parent's of the same name, in no particular order.
+func mergeByName[T any](parent, child []T, name func(T) string) []T {
+	byName := make(map[string]T, len(parent)+len(child))
+	for _, v := range parent {
+		byName[name(v)] = v
+	}
+	for _, v := range child {
+		byName[name(v)] = v
+	}
+	out := make([]T, 0, len(byName))
+	for _, v := range byName {
+		out = append(out, v)
+	}
 	return out
 }

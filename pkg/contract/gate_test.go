@@ -3,7 +3,6 @@ package contract_test
 import (
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -284,32 +283,7 @@ func TestGateRoundTrip(t *testing.T) {
 		{"example", exampleGate()},
 		{"empty", &contract.GateFile{Version: 1, Repos: []contract.Repo{}}},
 	} {
-		t.Run(tc.name+"/yaml", func(t *testing.T) {
-			data, err := tc.file.Marshal()
-			if err != nil {
-				t.Fatalf("Marshal: %v", err)
-			}
-			got, err := contract.ParseGate(data)
-			if err != nil {
-				t.Fatalf("ParseGate(Marshal()): %v\n%s", err, data)
-			}
-			if diff := cmp.Diff(tc.file, got); diff != "" {
-				t.Errorf("round trip mismatch (-want +got):\n%s\n%s", diff, data)
-			}
-		})
-		t.Run(tc.name+"/json", func(t *testing.T) {
-			data, err := json.Marshal(tc.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got contract.GateFile
-			if err := json.Unmarshal(data, &got); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.file, &got); diff != "" {
-				t.Errorf("round trip mismatch (-want +got):\n%s", diff)
-			}
-		})
+		roundTrip(t, tc.name, tc.file, tc.file.Marshal, contract.ParseGate)
 	}
 }
 

@@ -1,9 +1,12 @@
 package contract_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
@@ -52,4 +55,36 @@ func checkProblems(t *testing.T, err error, wants ...string) {
 			t.Errorf("problem %d is %q; want it to contain %q", i, got, w)
 		}
 	}
+}
+
+// roundTrip checks that file survives Marshal → parse (YAML) and
+// json.Marshal → json.Unmarshal unchanged.
+func roundTrip[T any](t *testing.T, name string, file *T, marshal func() ([]byte, error), parse func([]byte) (*T, error)) {
+	t.Helper()
+	t.Run(name+"/yaml", func(t *testing.T) {
+		data, err := marshal()
+		if err != nil {
+			t.Fatalf("Marshal: %v", err)
+		}
+		got, err := parse(data)
+		if err != nil {
+			t.Fatalf("parse(Marshal()): %v\n%s", err, data)
+		}
+		if diff := cmp.Diff(file, got); diff != "" {
+			t.Errorf("round trip mismatch (-want +got):\n%s\n%s", diff, data)
+		}
+	})
+	t.Run(name+"/json", func(t *testing.T) {
+		data, err := json.Marshal(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := new(T)
+		if err := json.Unmarshal(data, got); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(file, got); diff != "" {
+			t.Errorf("round trip mismatch (-want +got):\n%s\n%s", diff, data)
+		}
+	})
 }

@@ -1,7 +1,6 @@
 package contract_test
 
 import (
-	"encoding/json"
 	"flag"
 	"net/netip"
 	"os"
@@ -354,32 +353,7 @@ func TestRoutesRoundTrip(t *testing.T) {
 			{Host: "*.example.test", SSRFAllow: []string{"::/0"}, DLPAllow: []string{"true", "1e5"}, DLPStrict: true},
 		}}},
 	} {
-		t.Run(tc.name+"/yaml", func(t *testing.T) {
-			data, err := tc.file.Marshal()
-			if err != nil {
-				t.Fatalf("Marshal: %v", err)
-			}
-			got, err := contract.ParseRoutes(data)
-			if err != nil {
-				t.Fatalf("ParseRoutes(Marshal()): %v\n%s", err, data)
-			}
-			if diff := cmp.Diff(tc.file, got); diff != "" {
-				t.Errorf("round trip mismatch (-want +got):\n%s\n%s", diff, data)
-			}
-		})
-		t.Run(tc.name+"/json", func(t *testing.T) {
-			data, err := json.Marshal(tc.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got contract.RoutesFile
-			if err := json.Unmarshal(data, &got); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.file, &got); diff != "" {
-				t.Errorf("round trip mismatch (-want +got):\n%s\n%s", diff, data)
-			}
-		})
+		roundTrip(t, tc.name, tc.file, tc.file.Marshal, contract.ParseRoutes)
 	}
 }
 
