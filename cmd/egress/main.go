@@ -1,13 +1,25 @@
-// Command egress is a bot-bottle sidecar. It is not built yet: this
-// placeholder exits with an error so nothing mistakes it for the real daemon.
+// Command egress is the bottle's forward proxy. See 'egress --help'.
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+
+	// Root certificates for images without a system bundle (FROM scratch).
+	_ "golang.org/x/crypto/x509roots/fallback"
+
+	"github.com/bot-bottle/bot-bottle/internal/egress"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "egress: not built yet")
-	os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := egress.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "egress: %v\n", err)
+		os.Exit(1)
+	}
 }

@@ -1,0 +1,86 @@
+package egress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// ErrUpstream marks failures to reach an upstream (DNS, connect, TLS).
+var ErrUpstream = errors.New("upstream unreachable")
+
+// dialer resolves an upstream, refuses it if any address it resolves to is
+// one the SSRF rules forbid (unless the route allows it), and dials the
+// checked address itself, so no second lookup can swap in another (DNS
+// rebinding).
+type dialer struct {
+	resolve map[string]netip.Addr // fixed answers (--resolve); nil: DNS
+	lookup  func(ctx context.Context, host string) ([]netip.Addr, error)
+	timeout time.Duration
+}
+
+func newDialer(resolve map[string]netip.Addr, timeout time.Duration) *dialer {
+	return &dialer{resolve: resolve, timeout: timeout, lookup: func(ctx context.Context, host string) ([]netip.Addr, error) {
+		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	}}
+}
+
+// addrs resolves host and checks every answer against the route's
+// ssrf_allow. An IP-literal host is checked as it is.
+func (d *dialer) addrs(ctx context.Context, host string, route *contract.Route) ([]netip.Addr, error) {
+	host = strings.TrimSuffix(host, ".")
+	var ips []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ips = []netip.Addr{ip}
+	} else if ip, ok := d.resolve[contract.NormalizeHost(host)]; ok {
+		ips = []netip.Addr{ip}
+	} else {
+		lctx, cancel := context.WithTimeout(ctx, d.timeout)
+		defer cancel()
+		found, err := d.lookup(lctx, host)
+		if err != nil {
+			return nil, fmt.Errorf("%w: resolve %s: %v", ErrUpstream, host, err)
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%w: %s has no addresses", ErrUpstream, host)
+		}
+		ips = found
+	}
+	var allow []netip.Prefix
+	if route != nil {
+		allow = route.SSRFPrefixes()
+	}
+	for _, ip := range ips {
+		// Every answer must pass: an attacker-controlled name that resolves
+		// to one public and one private address must not get either.
+		if err := CheckDial(ip, allow); err != nil {
+			return nil, err
+		}
+	}
+	return ips, nil
+}
+
+// dial connects to host:port for route, trying the checked addresses in
+// order.
+func (d *dialer) dial(ctx context.Context, host, port string, route *contract.Route) (net.Conn, error) {
+	ips, err := d.addrs(ctx, host, route)
+	if err != nil {
+		return nil, err
+	}
+	nd := net.Dialer{Timeout: d.timeout, KeepAlive: 30 * time.Second}
+	var errs []error
+	for _, ip := range ips {
+		c, err := nd.DialContext(ctx, "tcp", net.JoinHostPort(ip.Unmap().String(), port))
+		if err == nil {
+			return c, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("%w: connect %s: %v", ErrUpstream, net.JoinHostPort(host, port), errors.Join(errs...))
+}

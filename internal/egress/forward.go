@@ -1,0 +1,262 @@
+package egress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/dlp"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// refusal is a request egress answers itself instead of forwarding.
+type refusal struct {
+	status int
+	rule   string
+	reason string // client-facing; never a secret, query or header value
+}
+
+func (r *refusal) Error() string { return r.reason }
+
+// forwardInfo travels in the outgoing request's context from serveForward
+// to the ReverseProxy hooks.
+type forwardInfo struct {
+	scheme, authority string // where to send it: the CONNECT target or the absolute URL's host
+	auth              string // Authorization value to inject; "" none
+	st                *state
+	rec               *auditRecord
+	status            int
+}
+
+const forwardKey ctxKey = 100
+
+// serveForward handles one request: inside a MITM'd tunnel (t != nil) or
+// a plain-HTTP proxy request (t == nil).
+func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) {
+	start := time.Now()
+	st := p.state.Load()
+	facts := Request{Method: r.Method, EscapedPath: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery}
+	var host, port, scheme string
+	if t != nil {
+		facts.ConnectHost, facts.ConnectPort, facts.HostHeader, facts.TLS = t.host, t.port, r.Host, true
+		host, port, scheme = t.host, t.port, "https"
+	} else {
+		facts.HostHeader = r.URL.Host
+		host, port = r.URL.Hostname(), r.URL.Port()
+		if port == "" {
+			port = "80"
+		}
+		scheme = "http"
+		if r.URL.Scheme != "http" {
+			p.refuse(w, auditRecord{method: r.Method, host: host, start: start},
+				&refusal{http.StatusBadRequest, RuleBadHost, "plain proxy requests must be http://; use CONNECT (HTTPS_PROXY) for https"})
+			return
+		}
+	}
+	d := Decide(st.routes, facts)
+	rec := &auditRecord{method: r.Method, host: host, path: d.Path, start: start}
+	if !d.Allow {
+		w.Header().Set("Allow", d.AllowHeader())
+		p.refuse(w, *rec, &refusal{d.Status, d.Rule, strings.TrimSuffix(DenyBody(d, host), "\n")})
+		return
+	}
+	route := d.Route
+
+	// The agent never sends a credential anywhere: whatever it put in
+	// these headers is dropped, and the route's own is injected below.
+	r.Header.Del("Authorization")
+	r.Header.Del("Proxy-Authorization")
+	info := &forwardInfo{scheme: scheme, authority: net.JoinHostPort(host, port), st: st, rec: rec}
+	if route.Auth != nil {
+		sec, ok := st.secrets[route.Auth.Secret]
+		if !ok { // loadState guarantees it; fail closed regardless
+			p.refuse(w, *rec, &refusal{http.StatusInternalServerError, ruleUpstream, "egress: credential for this route is missing"})
+			return
+		}
+		info.auth = string(route.Auth.Scheme) + " " + string(sec.value)
+		// Let the transport negotiate (and undo) compression itself, so an
+		// upstream echoing the credential cannot hide it from the scrubber
+		// inside a compressed body.
+		r.Header.Del("Accept-Encoding")
+	}
+	if ref := p.scanHead(r, route, st); ref != nil {
+		p.refuse(w, *rec, ref)
+		return
+	}
+	if isWebSocket(r) {
+		p.websocket(w, r, route, info)
+		return
+	}
+	body, ref := p.prepareBody(r, route, st)
+	if ref != nil {
+		p.refuse(w, *rec, ref)
+		return
+	}
+	if body != nil {
+		defer body.Close()
+		r.Body = body
+	}
+	cw := &countingWriter{ResponseWriter: w}
+	ctx := context.WithValue(context.WithValue(r.Context(), forwardKey, info), routeKey, route)
+	p.reverseProxy().ServeHTTP(cw, r.WithContext(ctx))
+	if info.status == 0 {
+		info.status = cw.status
+	}
+	rule, reason := RuleAllow, ""
+	if info.status >= 400 && cw.refusal != nil {
+		rule, reason = cw.refusal.rule, cw.refusal.reason
+	}
+	var in int64
+	if cr, ok := r.Body.(interface{ BytesRead() int64 }); ok {
+		in = cr.BytesRead()
+	}
+	p.audit.write(rec.done(info.status, rule, reason, in, cw.n))
+}
+
+// refuse answers a request egress will not forward and audits it.
+func (p *Proxy) refuse(w http.ResponseWriter, rec auditRecord, ref *refusal) {
+	body := ref.reason
+	if !strings.HasPrefix(body, "egress") {
+		body = "egress: " + body
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(ref.status)
+	fmt.Fprintln(w, body)
+	p.audit.write(rec.done(ref.status, ref.rule, ref.reason, 0, int64(len(body)+1)))
+}
+
+// scanHead runs DLP over the request line and headers (after the
+// credential headers were removed).
+func (p *Proxy) scanHead(r *http.Request, route *contract.Route, st *state) *refusal {
+	var b strings.Builder
+	b.WriteString(r.Method + " " + r.URL.RequestURI() + "\n")
+	for name, vals := range r.Header {
+		for _, v := range vals {
+			b.WriteString(name + ": " + v + "\n")
+		}
+	}
+	return p.scan(st, []byte(b.String()), route, "request headers or URL")
+}
+
+// scan runs DLP with the per-request budget and maps the outcome.
+func (p *Proxy) scan(st *state, data []byte, route *contract.Route, where string) *refusal {
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ScanBudget)
+	defer cancel()
+	f, err := st.scanner.Scan(ctx, data, route.DLPAllow)
+	return scanRefusal(f, err, where)
+}
+
+func scanRefusal(f *dlp.Finding, err error, where string) *refusal {
+	switch {
+	case err != nil:
+		return &refusal{http.StatusForbidden, ruleDLPBudget, "egress: blocked: the " + where + " could not be scanned for secrets in time"}
+	case f != nil:
+		return &refusal{http.StatusForbidden, ruleDLPPrefix + f.RuleID, fmt.Sprintf(
+			"egress: blocked: the %s contain what looks like a secret (rule %s). If this is a false positive, ask the operator with the dlp-block tool (supervise)", where, f.RuleID)}
+	}
+	return nil
+}
+
+// reverseProxy forwards to the pinned upstream with the injected
+// credential, streams the response (flushing at once, for SSE) and scrubs
+// held secrets from it.
+func (p *Proxy) reverseProxy() *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Transport:     p.tr,
+		FlushInterval: -1,
+		ErrorLog:      nil,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			info := pr.In.Context().Value(forwardKey).(*forwardInfo)
+			pr.Out.URL.Scheme = info.scheme
+			pr.Out.URL.Host = info.authority
+			pr.Out.Host = pr.In.Host
+			if info.scheme == "http" {
+				pr.Out.Host = pr.In.URL.Host
+			}
+			if info.auth != "" {
+				pr.Out.Header.Set("Authorization", info.auth)
+			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			info := resp.Request.Context().Value(forwardKey).(*forwardInfo)
+			info.status = resp.StatusCode
+			scrubResponse(resp, info.st.secretValues())
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			info := r.Context().Value(forwardKey).(*forwardInfo)
+			ref := errorRefusal(err)
+			info.status = ref.status
+			if cw, ok := w.(*countingWriter); ok {
+				cw.refusal = ref
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(ref.status)
+			fmt.Fprintln(w, ref.reason)
+		},
+	}
+}
+
+// errorRefusal maps a forwarding error to what the agent is told. Details
+// that could hold a secret (URLs with queries) stay out.
+func errorRefusal(err error) *refusal {
+	var ref *refusal
+	var ssrf *SSRFError
+	switch {
+	case errors.As(err, &ref):
+		return ref
+	case errors.As(err, &ssrf):
+		return &refusal{http.StatusForbidden, ruleSSRF, "egress: " + ssrf.Error()}
+	case errors.Is(err, ErrUpstream):
+		return &refusal{http.StatusBadGateway, ruleUpstream, "egress: " + err.Error()}
+	case errors.Is(err, context.Canceled):
+		return &refusal{499, ruleUpstream, "egress: the request was cancelled"}
+	}
+	return &refusal{http.StatusBadGateway, ruleUpstream, "egress: upstream request failed: " + firstLine(err.Error())}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if i := strings.Index(s, "?"); i >= 0 { // never a query string
+		s = s[:i] + "?…"
+	}
+	return s
+}
+
+// countingWriter records the status and bytes written to the agent.
+type countingWriter struct {
+	http.ResponseWriter
+	status  int
+	n       int64
+	refusal *refusal
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

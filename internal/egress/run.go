@@ -1,0 +1,123 @@
+package egress
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// shutdownGrace is how long in-flight requests get on shutdown.
+const shutdownGrace = 10 * time.Second
+
+// Run is egress's main: parse flags (and their env vars), load the
+// policy, serve until ctx ends, reload on SIGHUP.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := ParseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	audit := stdout
+	if cfg.Audit != "" && cfg.Audit != "-" {
+		f, err := os.OpenFile(cfg.Audit, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("open audit log: %w", err)
+		}
+		defer f.Close()
+		audit = f
+	}
+	p, err := NewProxy(cfg, log, audit)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	var adminLn net.Listener
+	if cfg.Admin != "off" {
+		if adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen --admin %s: %w", cfg.Admin, err)
+		}
+	}
+	return p.Serve(ctx, ln, adminLn)
+}
+
+// Serve runs the proxy on ln and the admin endpoints on adminLn (nil:
+// none) until ctx ends, then shuts down gracefully.
+func (p *Proxy) Serve(ctx context.Context, ln, adminLn net.Listener) error {
+	var draining atomic.Bool
+	outer := &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: p.cfg.HandshakeTimeout,
+		IdleTimeout:       p.cfg.IdleTimeout,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+	}
+	var admin *http.Server
+	errc := make(chan error, 3)
+	var wg sync.WaitGroup
+	serve := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	serve("proxy", func() error { return outer.Serve(ln) })
+	serve("mitm", p.serveInnerLoop)
+	if adminLn != nil {
+		admin = &http.Server{Handler: p.adminHandler(&draining), ReadHeaderTimeout: 5 * time.Second}
+		serve("admin", func() error { return admin.Serve(adminLn) })
+	}
+	p.log.Info("egress listening", "proxy", ln.Addr().String(), "routes", len(p.state.Load().routes.Routes))
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var runErr error
+loop:
+	for {
+		select {
+		case <-hup:
+			if err := p.Reload(); err != nil {
+				p.log.Error("reload refused; keeping the previous routes", "err", err)
+			} else {
+				p.log.Info("routes reloaded", "routes", len(p.state.Load().routes.Routes))
+			}
+		case runErr = <-errc:
+			break loop
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	draining.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	_ = outer.Shutdown(sctx)
+	p.mitm.Close()
+	_ = p.inner.Shutdown(sctx)
+	if admin != nil {
+		_ = admin.Shutdown(sctx)
+	}
+	p.tr.CloseIdleConnections()
+	wg.Wait()
+	return runErr
+}

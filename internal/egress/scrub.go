@@ -1,0 +1,91 @@
+package egress
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// scrubbed replaces a held secret found in a response.
+const scrubbed = "[removed by egress]"
+
+// scrubResponse removes held secret values from a response's headers and
+// body: an upstream that echoes the request (headers included) must not
+// hand the agent the credential egress injected.
+func scrubResponse(resp *http.Response, secrets [][]byte) {
+	if len(secrets) == 0 {
+		return
+	}
+	for name, vals := range resp.Header {
+		for i, v := range vals {
+			for _, s := range secrets {
+				if strings.Contains(v, string(s)) {
+					v = strings.ReplaceAll(v, string(s), scrubbed)
+				}
+			}
+			resp.Header[name][i] = v
+		}
+	}
+	if resp.Body != nil && resp.Body != http.NoBody {
+		resp.Body = &scrubReader{src: resp.Body, secrets: secrets}
+		// The length may change; let it be sent chunked.
+		resp.ContentLength = -1
+		resp.Header.Del("Content-Length")
+	}
+}
+
+// scrubReader replaces secrets in a stream. It withholds only a tail that
+// could be the start of a secret, so events of a stream (SSE) that hold no
+// secret pass through at once.
+type scrubReader struct {
+	src     io.ReadCloser
+	secrets [][]byte
+	buf     []byte // read, not yet returned
+	out     []byte // ready to return
+	err     error
+}
+
+func (s *scrubReader) Read(p []byte) (int, error) {
+	for len(s.out) == 0 {
+		if s.err != nil {
+			if len(s.buf) > 0 { // the stream ended: nothing more can complete a secret
+				s.out, s.buf = s.buf, nil
+				break
+			}
+			return 0, s.err
+		}
+		chunk := make([]byte, 32<<10)
+		n, err := s.src.Read(chunk)
+		s.buf = append(s.buf, chunk[:n]...)
+		s.err = err
+		for _, sec := range s.secrets {
+			if bytes.Contains(s.buf, sec) {
+				s.buf = bytes.ReplaceAll(s.buf, sec, []byte(scrubbed))
+			}
+		}
+		keep := s.partialTail()
+		s.out = append(s.out[:0], s.buf[:len(s.buf)-keep]...)
+		s.buf = append(s.buf[:0:0], s.buf[len(s.buf)-keep:]...)
+	}
+	n := copy(p, s.out)
+	s.out = s.out[n:]
+	return n, nil
+}
+
+// partialTail returns the length of the longest suffix of buf that is a
+// proper prefix of a secret.
+func (s *scrubReader) partialTail() int {
+	best := 0
+	for _, sec := range s.secrets {
+		for k := min(len(sec)-1, len(s.buf)); k > best; k-- {
+			if bytes.HasSuffix(s.buf, sec[:k]) {
+				best = k
+				break
+			}
+		}
+	}
+	return best
+}
+
+func (s *scrubReader) Close() error { return s.src.Close() }
