@@ -52,12 +52,13 @@ func (r auditRecord) done(status int, rule, reason string, in, out int64) contra
 
 // Audit rule ids beyond the policy's Rule constants.
 const (
-	rulePassthrough = "passthrough"
-	ruleTunnelCap   = "tunnel-cap"
-	ruleUpstream    = "upstream"
-	ruleSSRF        = "ssrf"
-	ruleDLPPrefix   = "dlp:"
-	ruleDLPBudget   = "dlp-budget"
-	ruleEncoding    = "unscannable-encoding"
-	ruleTooLarge    = "body-too-large"
+	rulePassthrough     = "passthrough"
+	rulePassthroughPort = "passthrough-port"
+	ruleTunnelCap       = "tunnel-cap"
+	ruleUpstream        = "upstream"
+	ruleSSRF            = "ssrf"
+	ruleDLPPrefix       = "dlp:"
+	ruleDLPBudget       = "dlp-budget"
+	ruleEncoding        = "unscannable-encoding"
+	ruleTooLarge        = "body-too-large"
 )

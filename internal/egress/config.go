@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,11 @@ type Config struct {
 	UpstreamCA string
 	// Resolve holds fixed answers used instead of DNS; nil: DNS only.
 	Resolve map[string]netip.Addr
+
+	// PassthroughPorts are the ports a tls_passthrough route may be
+	// tunnelled to, unread; nil means 443 only. An unread tunnel to any
+	// port (say 22) would be a way around every other rule.
+	PassthroughPorts []string
 
 	// Limits; zero means the default.
 	MaxTunnels       int           // concurrent CONNECT tunnels (default 512)
@@ -68,6 +74,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.Admin == "" {
 		c.Admin = fmt.Sprintf(":%d", contract.AdminPort)
+	}
+	if c.PassthroughPorts == nil {
+		c.PassthroughPorts = []string{"443"}
 	}
 	if c.MaxTunnels == 0 {
 		c.MaxTunnels = defaultMaxTunnels
@@ -112,6 +121,20 @@ func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Co
 	for _, f := range strs {
 		fs.StringVar(f.p, f.name, f.dflt, fmt.Sprintf("%s (env %s)", f.help, f.env))
 	}
+	type durFlag struct {
+		p         *time.Duration
+		name, env string
+		help      string
+		dflt      time.Duration
+	}
+	durs := []durFlag{
+		{&c.HandshakeTimeout, "handshake-timeout", contract.EnvEgressHandshakeTimeout, "CONNECT to finished TLS handshake, and request headers", defaultHandshakeTimeout},
+		{&c.IdleTimeout, "idle-timeout", contract.EnvEgressIdleTimeout, "idle agent connections and passthrough tunnels are closed after", defaultIdleTimeout},
+	}
+	for _, f := range durs {
+		fs.DurationVar(f.p, f.name, f.dflt, fmt.Sprintf("%s (env %s)", f.help, f.env))
+	}
+	fs.IntVar(&c.MaxTunnels, "max-tunnels", defaultMaxTunnels, fmt.Sprintf("concurrent CONNECT tunnels; more get 503 (env %s)", contract.EnvEgressMaxTunnels))
 	fs.Var(&resolve, "resolve", fmt.Sprintf("HOST=IP fixed answer instead of DNS, repeatable; SSRF rules still apply (env %s, comma-separated)", contract.EnvEgressResolve))
 	fs.Usage = func() {
 		fmt.Fprintf(usage, "usage: egress --routes FILE --ca-cert FILE --ca-key FILE [flags]\n\n"+
@@ -133,6 +156,22 @@ func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Co
 				*f.p = v
 			}
 		}
+	}
+	for _, f := range durs {
+		if v := getenv(f.env); v != "" && !set[f.name] {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return c, fmt.Errorf("%s=%q: want a positive duration such as 10s", f.env, v)
+			}
+			*f.p = d
+		}
+	}
+	if v := getenv(contract.EnvEgressMaxTunnels); v != "" && !set["max-tunnels"] {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("%s=%q: want a positive number", contract.EnvEgressMaxTunnels, v)
+		}
+		c.MaxTunnels = n
 	}
 	if !set["resolve"] {
 		if v := getenv(contract.EnvEgressResolve); v != "" {
@@ -170,6 +209,9 @@ func (c Config) Validate() error {
 		if req.v == "" {
 			errs = append(errs, fmt.Errorf("%s is required (or set %s)", req.flag, req.env))
 		}
+	}
+	if c.MaxTunnels <= 0 || c.HandshakeTimeout <= 0 || c.IdleTimeout <= 0 {
+		errs = append(errs, errors.New("--max-tunnels, --handshake-timeout and --idle-timeout must be positive"))
 	}
 	if c.Listen == c.Admin {
 		errs = append(errs, fmt.Errorf("--listen and --admin are both %s; give the admin port its own address", c.Listen))

@@ -16,8 +16,8 @@ const askOperator = "ask the operator with the egress-block tool (supervise) and
 // a newline. host is the host the agent asked for (the CONNECT target, or
 // the Host header's host for plain HTTP); it is named as given if valid and
 // quoted otherwise. The body holds nothing that Decision.Reason does not
-// (no path, query or header values), except, for a git push, the repo name
-// the path suggests. It returns "" when d allows the request.
+// (no path, query or header values). It returns "" when d allows the
+// request.
 func DenyBody(d Decision, host string) string {
 	if d.Allow {
 		return ""

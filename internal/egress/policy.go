@@ -47,8 +47,7 @@ type Request struct {
 	TLS bool
 }
 
-// Decision is the outcome of Decide (or, for a CONNECT, of
-// ConnectDecision).
+// Decision is Decide's verdict on one request.
 type Decision struct {
 	// Allow reports whether the request may be forwarded. False means it
 	// must be answered with Status and DenyBody.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,6 +182,13 @@ func (p *Proxy) handleConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.
 		d := Decision{Status: http.StatusForbidden, Rule: rule, Reason: host + " has no route"}
 		ctx.Resp = textResponse(ctx.Req, d.Status, DenyBody(d, host))
 		p.audit.write(rec.done(d.Status, rule, d.Reason, 0, 0))
+		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
+	}
+	if route.TLSPassthrough && !slices.Contains(p.cfg.PassthroughPorts, port) {
+		reason := "egress: " + host + " is tunnelled unread (tls_passthrough), which egress allows only to port " +
+			strings.Join(p.cfg.PassthroughPorts, ", ") + ", not " + port + ".\nUse the standard HTTPS port, or ask the operator to drop tls_passthrough for this host.\n"
+		ctx.Resp = textResponse(ctx.Req, http.StatusForbidden, reason)
+		p.audit.write(rec.done(http.StatusForbidden, rulePassthroughPort, "passthrough port not allowed", 0, 0))
 		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
 	}
 	select {

@@ -3,10 +3,13 @@ package egress
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -212,9 +215,9 @@ func TestSSEEventsArriveAsSent(t *testing.T) {
 
 func TestHTTP2ToAgentAndUpstream(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	var upProto string
+	var upProto atomic.Value
 	up := startUpstream(t, e.upCA, true, func(w http.ResponseWriter, r *http.Request) {
-		upProto = r.Proto
+		upProto.Store(r.Proto)
 		fmt.Fprint(w, "ok")
 	}, "other.example.test")
 	resp, err := e.client(true).Get("https://other.example.test:" + up.port + "/")
@@ -222,8 +225,8 @@ func TestHTTP2ToAgentAndUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.ProtoMajor != 2 || upProto != "HTTP/2.0" {
-		t.Errorf("agent side %s, upstream side %s; want HTTP/2 on both", resp.Proto, upProto)
+	if resp.ProtoMajor != 2 || upProto.Load() != "HTTP/2.0" {
+		t.Errorf("agent side %s, upstream side %v; want HTTP/2 on both", resp.Proto, upProto.Load())
 	}
 	out, stderr, code := e.curl("--http2", "-sS", "-o", "/dev/null", "-w", "%{http_version}", "https://other.example.test:"+up.port+"/")
 	if code != 0 || out != "2" {
@@ -404,4 +407,122 @@ func tail(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return s
+}
+
+const passRoutes = baseRoutes + `  - host: pass.example.test
+    tls_passthrough: true
+    ssrf_allow: ["127.0.0.1"]
+`
+
+func TestPassthroughTunnelsUnreadAndOnlyToAllowedPorts(t *testing.T) {
+	var upPort string
+	e := newEnv(t, passRoutes, func(c *Config) { c.PassthroughPorts = []string{"1"} })
+	up := startUpstream(t, e.upCA, false, echo, "pass.example.test")
+	upPort = up.port
+	// Port not allowed: refused before any dial.
+	if status, body := e.rawConnect("pass.example.test:" + upPort); status != 403 || !strings.Contains(body, "tls_passthrough") {
+		t.Fatalf("passthrough to a non-allowed port = %d %q", status, body)
+	}
+
+	e2 := newEnv(t, passRoutes, func(c *Config) { c.PassthroughPorts = []string{upPort} })
+	e2.upCA = e.upCA
+	// The client verifies the upstream's own certificate: no MITM.
+	out, stderr, code := e2.curl("--cacert", e.upCA.certPath, "-H", "Authorization: Bearer mine", "https://pass.example.test:"+upPort+"/x")
+	if code != 0 {
+		t.Fatalf("passthrough curl exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "Authorization: Bearer mine") {
+		t.Errorf("passthrough altered the request:\n%s", out)
+	}
+}
+
+func TestLeafCertificatesAreCachedPerHost(t *testing.T) {
+	e := newEnv(t, baseRoutes, nil)
+	up := startUpstream(t, e.upCA, false, echo, "other.example.test")
+	var serials []string
+	for range 2 {
+		c := e.client(false)
+		resp, err := c.Get("https://OTHER.example.test:" + up.port + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		serials = append(serials, resp.TLS.PeerCertificates[0].SerialNumber.String())
+		if resp.TLS.PeerCertificates[0].PublicKeyAlgorithm.String() != "ECDSA" {
+			t.Errorf("leaf key is %s, want ECDSA", resp.TLS.PeerCertificates[0].PublicKeyAlgorithm)
+		}
+	}
+	if serials[0] != serials[1] {
+		t.Errorf("two tunnels to one host got different leaves (%v): not cached", serials)
+	}
+}
+
+func TestUpstreamConnectionsAreReused(t *testing.T) {
+	e := newEnv(t, baseRoutes, nil)
+	var conns atomic.Int32
+	up := startUpstream(t, e.upCA, false, echo, "other.example.test")
+	up.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	for range 5 { // five separate agent connections
+		c := e.client(false)
+		resp, err := c.Get("https://other.example.test:" + up.port + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		c.CloseIdleConnections()
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("upstream saw %d connections for 5 requests, want 1 (pooled)", n)
+	}
+}
+
+func TestDLPAllowExemptsOnlyThatRuleOnThatRoute(t *testing.T) {
+	routes := strings.Replace(baseRoutes, "  - host: other.example.test\n", "  - host: other.example.test\n    dlp_allow: [github-pat]\n", 1)
+	e := newEnv(t, routes, nil)
+	up := startUpstream(t, e.upCA, false, echo, "other.example.test", "stream.example.test")
+	out, _, _ := e.curl("-o", "/dev/null", "-w", "%{http_code}", "-d", "t="+ghToken, "https://other.example.test:"+up.port+"/")
+	if out != "200" {
+		t.Errorf("exempted rule on its route = %s, want 200", out)
+	}
+	out, _, _ = e.curl("-o", "/dev/null", "-w", "%{http_code}", "-d", "t="+ghToken, "https://stream.example.test:"+up.port+"/")
+	if out != "403" {
+		t.Errorf("same secret on another route = %s, want 403", out)
+	}
+	out, _, _ = e.curl("-o", "/dev/null", "-w", "%{http_code}", "-d", "t="+testToken, "https://other.example.test:"+up.port+"/")
+	if out != "403" {
+		t.Errorf("a held secret on the exempt route = %s, want 403 (held secrets are never exempt)", out)
+	}
+}
+
+func TestSecretAcrossStreamedChunksNeverReachesUpstream(t *testing.T) {
+	e := newEnv(t, baseRoutes, nil)
+	var got atomic.Int64
+	var sawPrefix atomic.Bool
+	ln := listenLoopback(t)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(int64(len(b)))
+		sawPrefix.Store(bytes.Contains(b, []byte("ghp_")))
+	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{e.upCA.serverCert(t, "other.example.test")}}}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	t.Cleanup(func() { srv.Close() })
+	// The token straddles the proxy's 256 KiB read boundary, well past the
+	// whole-body limit, so it is caught by the streaming scan.
+	offset := 3*(256<<10) - 10
+	body := append(bytes.Repeat([]byte("x"), offset), []byte(" "+ghToken+" ")...)
+	body = append(body, bytes.Repeat([]byte("y"), 1<<20)...)
+	path := e.dir + "/straddle.bin"
+	writeFile(t, path, body)
+	out, _, _ := e.curl("-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@"+path, "https://other.example.test:"+portOf(ln)+"/")
+	if out == "200" {
+		t.Fatal("upload with a secret was accepted")
+	}
+	if sawPrefix.Load() {
+		t.Fatalf("part of the secret reached the upstream (%d bytes received)", got.Load())
+	}
 }

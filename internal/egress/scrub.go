@@ -27,7 +27,8 @@ func scrubResponse(resp *http.Response, secrets [][]byte) {
 			resp.Header[name][i] = v
 		}
 	}
-	if resp.Body != nil && resp.Body != http.NoBody {
+	// A 101's body is the upgraded stream, not content to rewrite.
+	if resp.Body != nil && resp.Body != http.NoBody && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp.Body = &scrubReader{src: resp.Body, secrets: secrets}
 		// The length may change; let it be sent chunked.
 		resp.ContentLength = -1

@@ -183,6 +183,14 @@ const (
 	// EnvEgressResolve is egress --resolve HOST=IP; the variable holds
 	// HOST=IP pairs separated by commas, one per repeated flag.
 	EnvEgressResolve = "BOT_BOTTLE_EGRESS_RESOLVE"
+	// EnvEgressMaxTunnels is egress --max-tunnels: concurrent CONNECT tunnels.
+	EnvEgressMaxTunnels = "BOT_BOTTLE_EGRESS_MAX_TUNNELS"
+	// EnvEgressHandshakeTimeout is egress --handshake-timeout: time from
+	// CONNECT to a finished TLS handshake, and for request headers.
+	EnvEgressHandshakeTimeout = "BOT_BOTTLE_EGRESS_HANDSHAKE_TIMEOUT"
+	// EnvEgressIdleTimeout is egress --idle-timeout: idle agent connections
+	// and passthrough tunnels are closed after it.
+	EnvEgressIdleTimeout = "BOT_BOTTLE_EGRESS_IDLE_TIMEOUT"
 
 	// EnvGitGateConfig is gitgate --config FILE.
 	EnvGitGateConfig = "BOT_BOTTLE_GITGATE_CONFIG"

@@ -97,8 +97,12 @@ func ValidRepoName(s string) error {
 // "::1" are the same host). It does not validate s.
 func NormalizeHost(s string) string {
 	s = strings.ToLower(s)
-	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
-		return a.String()
+	// Only IP literals can have another canonical form; testing for them
+	// first keeps route lookup (called per request) free of allocations.
+	if s != "" && (strings.IndexByte(s, ':') >= 0 || s[len(s)-1] >= '0' && s[len(s)-1] <= '9') {
+		if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+			return a.String()
+		}
 	}
 	return s
 }
