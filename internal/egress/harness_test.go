@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,8 +99,9 @@ type upstream struct {
 	*http.Server
 	ln   net.Listener
 	port string
-	mu   sync.Mutex
-	got  []recorded
+	mu    sync.Mutex
+	got   []recorded
+	conns atomic.Int32 // TCP connections accepted
 }
 
 type recorded struct {
@@ -136,6 +138,11 @@ func startUpstream(t testing.TB, ca *testCA, h2 bool, handler http.HandlerFunc, 
 			handler(w, r)
 		}),
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{ca.serverCert(t, hosts...)}, NextProtos: protos},
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				u.conns.Add(1)
+			}
+		},
 	}
 	if !h2 {
 		u.Server.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}

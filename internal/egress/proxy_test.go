@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -459,13 +458,7 @@ func TestLeafCertificatesAreCachedPerHost(t *testing.T) {
 
 func TestUpstreamConnectionsAreReused(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	var conns atomic.Int32
 	up := startUpstream(t, e.upCA, false, echo, "other.example.test")
-	up.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
 	for range 5 { // five separate agent connections
 		c := e.client(false)
 		resp, err := c.Get("https://other.example.test:" + up.port + "/")
@@ -476,7 +469,7 @@ func TestUpstreamConnectionsAreReused(t *testing.T) {
 		resp.Body.Close()
 		c.CloseIdleConnections()
 	}
-	if n := conns.Load(); n != 1 {
+	if n := up.conns.Load(); n != 1 {
 		t.Errorf("upstream saw %d connections for 5 requests, want 1 (pooled)", n)
 	}
 }
