@@ -97,8 +97,8 @@ func writeFile(t testing.TB, path string, data []byte) {
 // upstream CA; it records what it received.
 type upstream struct {
 	*http.Server
-	ln   net.Listener
-	port string
+	ln    net.Listener
+	port  string
 	mu    sync.Mutex
 	got   []recorded
 	conns atomic.Int32 // TCP connections accepted
