@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -54,6 +55,14 @@ func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (
 	if int64(len(head)) <= p.cfg.WholeBodyLimit && !route.DLPStrict {
 		if ref := p.scanBody(st, route, head, gz); ref != nil {
 			return nil, ref
+		}
+		// A form body percent-encodes what it carries; scan it decoded too.
+		if !gz && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+			if dec, err := url.QueryUnescape(string(head)); err == nil && dec != string(head) {
+				if ref := p.scan(st, []byte(dec), route, "request body"); ref != nil {
+					return nil, ref
+				}
+			}
 		}
 		return &countedBody{Reader: bytes.NewReader(head), n: int64(len(head))}, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strings"
 	"time"
 
@@ -103,7 +104,7 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 	}
 	cw := &countingWriter{ResponseWriter: w}
 	ctx := context.WithValue(context.WithValue(r.Context(), forwardKey, info), routeKey, route)
-	p.reverseProxy().ServeHTTP(cw, r.WithContext(ctx))
+	p.rp.ServeHTTP(cw, r.WithContext(ctx))
 	if info.status == 0 {
 		info.status = cw.status
 	}
@@ -136,6 +137,14 @@ func (p *Proxy) refuse(w http.ResponseWriter, rec auditRecord, ref *refusal) {
 func (p *Proxy) scanHead(r *http.Request, route *contract.Route, st *state) *refusal {
 	var b strings.Builder
 	b.WriteString(r.Method + " " + r.URL.RequestURI() + "\n")
+	// Percent-encoding must not hide a token from the rules: scan the
+	// decoded path and query too.
+	if dec, err := url.PathUnescape(r.URL.EscapedPath()); err == nil {
+		b.WriteString(dec + "\n")
+	}
+	if dec, err := url.QueryUnescape(r.URL.RawQuery); err == nil && dec != r.URL.RawQuery {
+		b.WriteString(dec + "\n")
+	}
 	for name, vals := range r.Header {
 		for _, v := range vals {
 			b.WriteString(name + ": " + v + "\n")
@@ -166,7 +175,7 @@ func scanRefusal(f *dlp.Finding, err error, where string) *refusal {
 // reverseProxy forwards to the pinned upstream with the injected
 // credential, streams the response (flushing at once, for SSE) and scrubs
 // held secrets from it.
-func (p *Proxy) reverseProxy() *httputil.ReverseProxy {
+func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Transport:     p.tr,
 		FlushInterval: -1,

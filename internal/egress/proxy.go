@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ type Proxy struct {
 	certs  *minter
 	dialer *dialer
 	tr     *http.Transport
+	rp     *httputil.ReverseProxy // forwards allowed requests over tr
 
 	connect *goproxy.ProxyHttpServer // CONNECT handling
 	inner   *http.Server             // serves requests inside MITM'd tunnels
@@ -94,6 +96,7 @@ func NewProxy(cfg Config, log *slog.Logger, audit io.Writer) (*Proxy, error) {
 		TLSHandshakeTimeout:   cfg.HandshakeTimeout,
 		ExpectContinueTimeout: time.Second,
 	}
+	p.rp = p.newReverseProxy()
 	p.inner = &http.Server{
 		Handler:           http.HandlerFunc(p.serveInner),
 		ReadHeaderTimeout: cfg.HandshakeTimeout,

@@ -150,6 +150,8 @@ func TestDLPBlocksSecretsBeforeTheyLeave(t *testing.T) {
 	}{
 		{"body", []string{"-d", `{"token":"` + ghToken + `"}`, url}},
 		{"query", []string{url + "?t=" + ghToken}},
+		{"percent-encoded query", []string{url + "?t=" + strings.Replace(ghToken, "_", "%5F", 1)}},
+		{"percent-encoded form body", []string{"-d", "t=" + strings.Replace(ghToken, "_", "%5F", 1), url}},
 		{"header", []string{"-H", "X-Leak: " + ghToken, url}},
 		{"held secret verbatim", []string{"-d", "x=" + testToken, url}},
 		{"gzip body", []string{"-H", "Content-Encoding: gzip", "--data-binary", "@" + gzFile, url}},
