@@ -195,7 +195,7 @@ func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 		ModifyResponse: func(resp *http.Response) error {
 			info := resp.Request.Context().Value(forwardKey).(*forwardInfo)
 			info.status = resp.StatusCode
-			scrubResponse(resp, info.st.secretValues())
+			scrubResponse(resp, info.st.values)
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

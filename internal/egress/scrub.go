@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // scrubbed replaces a held secret found in a response.
@@ -45,7 +46,10 @@ type scrubReader struct {
 	buf     []byte // read, not yet returned
 	out     []byte // ready to return
 	err     error
+	chunk   *[]byte // read buffer from chunkPool
 }
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 func (s *scrubReader) Read(p []byte) (int, error) {
 	for len(s.out) == 0 {
@@ -56,9 +60,11 @@ func (s *scrubReader) Read(p []byte) (int, error) {
 			}
 			return 0, s.err
 		}
-		chunk := make([]byte, 32<<10)
-		n, err := s.src.Read(chunk)
-		s.buf = append(s.buf, chunk[:n]...)
+		if s.chunk == nil {
+			s.chunk = chunkPool.Get().(*[]byte)
+		}
+		n, err := s.src.Read(*s.chunk)
+		s.buf = append(s.buf, (*s.chunk)[:n]...)
 		s.err = err
 		for _, sec := range s.secrets {
 			if bytes.Contains(s.buf, sec) {
@@ -89,4 +95,10 @@ func (s *scrubReader) partialTail() int {
 	return best
 }
 
-func (s *scrubReader) Close() error { return s.src.Close() }
+func (s *scrubReader) Close() error {
+	if s.chunk != nil {
+		chunkPool.Put(s.chunk)
+		s.chunk = nil
+	}
+	return s.src.Close()
+}

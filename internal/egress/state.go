@@ -17,6 +17,7 @@ import (
 type state struct {
 	routes  *contract.RoutesFile
 	secrets map[string]secret // by secret name
+	values  [][]byte          // every secret value, longest first (for scrubbing)
 	scanner *dlp.Scanner
 }
 
@@ -62,6 +63,7 @@ func loadState(routesPath, secretsDir string) (*state, error) {
 		}
 		st.secrets[name] = secret{name: name, value: v}
 	}
+	st.values = st.secretValues()
 	held := make(map[string][]byte, len(st.secrets))
 	for name, s := range st.secrets {
 		held[name] = s.value

@@ -56,7 +56,7 @@ func (p *Proxy) websocket(w http.ResponseWriter, r *http.Request, route *contrac
 		p.refuse(w, *info.rec, errorRefusal(err))
 		return
 	}
-	secrets := info.st.secretValues()
+	secrets := info.st.values
 	scrubResponse(resp, secrets)
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		defer resp.Body.Close()
