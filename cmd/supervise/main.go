@@ -1,13 +1,23 @@
-// Command supervise is a bot-bottle sidecar. It is not built yet: this
-// placeholder exits with an error so nothing mistakes it for the real daemon.
+// Command supervise is the bottle's MCP server for proposals. See
+// 'supervise --help'.
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/bot-bottle/bot-bottle/internal/supervise"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "supervise: not built yet")
-	os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := supervise.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "supervise: %v\n", err)
+		os.Exit(1)
+	}
 }

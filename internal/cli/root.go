@@ -16,6 +16,10 @@ type globals struct {
 }
 
 func newRootCmd(env Env) *cobra.Command {
+	return newRootCmdWith(env, &proposalsDeps{})
+}
+
+func newRootCmdWith(env Env, pdeps *proposalsDeps) *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:   "bot-bottle",
@@ -51,6 +55,7 @@ What an agent may reach is declared in Markdown manifests with YAML frontmatter:
 	root.AddCommand(
 		newValidateCmd(env, g),
 		newConfigCmd(env, g),
+		newProposalsCmd(env, g, pdeps),
 		newVersionCmd(env),
 	)
 	return root

@@ -57,9 +57,9 @@ func startDaemon(t *testing.T, routes string, extra ...string) *daemon {
 	writeFile(t, filepath.Join(d.secretsDir, "api_token"), []byte(testToken))
 	d.routes = filepath.Join(dir, "routes.yaml")
 	writeFile(t, d.routes, []byte(routes))
-	args := append([]string{"--routes", d.routes, "--ca-cert", d.ca.certPath, "--ca-key", d.ca.keyPath,
+	args := append([]string{"--routes", d.routes, "--ca-cert", d.ca.CertPath, "--ca-key", d.ca.KeyPath,
 		"--secrets-dir", d.secretsDir, "--listen", d.addr, "--admin", d.admin, "--audit", filepath.Join(dir, "audit.jsonl"),
-		"--upstream-ca", d.upCA.certPath, "--resolve", "api.example.test=127.0.0.1", "--resolve", "other.example.test=127.0.0.1"}, extra...)
+		"--upstream-ca", d.upCA.CertPath, "--resolve", "api.example.test=127.0.0.1", "--resolve", "other.example.test=127.0.0.1"}, extra...)
 	d.cmd = exec.Command(bin, args...)
 	d.cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	d.cmd.Stderr = d.stderr
@@ -167,12 +167,12 @@ func TestDaemonLargeUploadKeepsRSSBounded(t *testing.T) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		received.Store(n)
-	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{d.upCA.serverCert(t, "other.example.test")}}}
+	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{d.upCA.ServerCert(t, "other.example.test")}}}
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	t.Cleanup(func() { srv.Close() })
 
 	pool := x509.NewCertPool()
-	pool.AddCert(d.ca.cert)
+	pool.AddCert(d.ca.Cert)
 	proxyURL, _ := url.Parse("http://" + d.addr)
 	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL), TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	const size = 1 << 30

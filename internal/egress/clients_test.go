@@ -18,7 +18,7 @@ const gitRoutes = baseRoutes + `  - host: git.example.test
 // git runs the real git CLI with egress as its HTTPS proxy.
 func (e *env) git(dir string, args ...string) (string, error) {
 	e.t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "http.proxy=http://" + e.addr, "-c", "http.sslCAInfo=" + e.ca.certPath}, args...)...)
+	cmd := exec.Command("git", append([]string{"-c", "http.proxy=http://" + e.addr, "-c", "http.sslCAInfo=" + e.ca.CertPath}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "GIT_TERMINAL_PROMPT=0",
 		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.test", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.test"}
@@ -104,7 +104,7 @@ req = urllib.request.Request(sys.argv[3], data=b'{"q": 1}', headers={"Authorizat
 with opener.open(req, timeout=20) as r:
     sys.stdout.write(str(r.status) + "\n" + r.read().decode())
 `
-	cmd := exec.Command("python3", "-c", script, "http://"+e.addr, e.ca.certPath, "https://api.example.test:"+up.port+"/v1/py")
+	cmd := exec.Command("python3", "-c", script, "http://"+e.addr, e.ca.CertPath, "https://api.example.test:"+up.port+"/v1/py")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("python: %v\n%s", err, out)

@@ -31,9 +31,8 @@ func newDialer(resolve map[string]netip.Addr, timeout time.Duration) *dialer {
 	}}
 }
 
-// addrs resolves host and checks every answer against the route's
-// ssrf_allow. An IP-literal host is checked as it is.
-func (d *dialer) addrs(ctx context.Context, host string, route *contract.Route) ([]netip.Addr, error) {
+// addrs resolves host and checks every answer against allow. An IP-literal host is checked as it is.
+func (d *dialer) addrs(ctx context.Context, host string, allow []netip.Prefix) ([]netip.Addr, error) {
 	host = strings.TrimSuffix(host, ".")
 	var ips []netip.Addr
 	if ip, err := netip.ParseAddr(host); err == nil {
@@ -52,10 +51,6 @@ func (d *dialer) addrs(ctx context.Context, host string, route *contract.Route) 
 		}
 		ips = found
 	}
-	var allow []netip.Prefix
-	if route != nil {
-		allow = route.SSRFPrefixes()
-	}
 	for _, ip := range ips {
 		// Every answer must pass: an attacker-controlled name that resolves
 		// to one public and one private address must not get either.
@@ -66,10 +61,11 @@ func (d *dialer) addrs(ctx context.Context, host string, route *contract.Route) 
 	return ips, nil
 }
 
-// dial connects to host:port for route, trying the checked addresses in
-// order.
-func (d *dialer) dial(ctx context.Context, host, port string, route *contract.Route) (net.Conn, error) {
-	ips, err := d.addrs(ctx, host, route)
+// dial connects to host:port, trying the checked addresses in order; allow
+// lists the prefixes the SSRF rules let through (the route's and the
+// file's ssrf_allow).
+func (d *dialer) dial(ctx context.Context, host, port string, allow []netip.Prefix) (net.Conn, error) {
+	ips, err := d.addrs(ctx, host, allow)
 	if err != nil {
 		return nil, err
 	}

@@ -103,7 +103,7 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 		r.Body = body
 	}
 	cw := &countingWriter{ResponseWriter: w}
-	ctx := context.WithValue(context.WithValue(r.Context(), forwardKey, info), routeKey, route)
+	ctx := context.WithValue(context.WithValue(r.Context(), forwardKey, info), allowKey, st.routes.SSRFPrefixes(route))
 	p.rp.ServeHTTP(cw, r.WithContext(ctx))
 	if info.status == 0 {
 		info.status = cw.status

@@ -4,17 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
@@ -28,63 +22,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/testpki"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // testCA is a throwaway CA written to disk as PEM.
-type testCA struct {
-	cert     *x509.Certificate
-	key      *ecdsa.PrivateKey
-	certPath string
-	keyPath  string
-}
+type testCA = testpki.CA
 
-func newTestCA(t testing.TB, dir, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	ca := &testCA{cert: cert, key: key, certPath: filepath.Join(dir, name+".crt"), keyPath: filepath.Join(dir, name+".key")}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	writeFile(t, ca.certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	writeFile(t, ca.keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
-	return ca
-}
-
-// serverCert issues a server certificate for hosts.
-func (ca *testCA) serverCert(t testing.TB, hosts ...string) tls.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: hosts[0]},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, h := range hosts {
-		if ip, err := netip.ParseAddr(h); err == nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip.AsSlice())
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
+func newTestCA(t testing.TB, dir, name string) *testCA { return testpki.New(t, dir, name) }
 
 func writeFile(t testing.TB, path string, data []byte) {
 	t.Helper()
@@ -137,7 +82,7 @@ func startUpstream(t testing.TB, ca *testCA, h2 bool, handler http.HandlerFunc, 
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			handler(w, r)
 		}),
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{ca.serverCert(t, hosts...)}, NextProtos: protos},
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{ca.ServerCert(t, hosts...)}, NextProtos: protos},
 		ConnState: func(_ net.Conn, s http.ConnState) {
 			if s == http.StateNew {
 				u.conns.Add(1)
@@ -221,8 +166,8 @@ func newEnv(t testing.TB, routesYAML string, tweak func(*Config)) *env {
 	e.routes = filepath.Join(dir, "routes.yaml")
 	writeFile(t, e.routes, []byte(routesYAML))
 	cfg := Config{
-		RoutesFile: e.routes, CACert: e.ca.certPath, CAKey: e.ca.keyPath, SecretsDir: secrets,
-		UpstreamCA: e.upCA.certPath,
+		RoutesFile: e.routes, CACert: e.ca.CertPath, CAKey: e.ca.KeyPath, SecretsDir: secrets,
+		UpstreamCA: e.upCA.CertPath,
 		Resolve: map[string]netip.Addr{
 			"api.example.test":     netip.MustParseAddr("127.0.0.1"),
 			"other.example.test":   netip.MustParseAddr("127.0.0.1"),
@@ -260,7 +205,7 @@ func newEnv(t testing.TB, routesYAML string, tweak func(*Config)) *env {
 // client is a Go HTTP client that trusts the bottle CA and uses egress.
 func (e *env) client(h2 bool) *http.Client {
 	pool := x509.NewCertPool()
-	pool.AddCert(e.ca.cert)
+	pool.AddCert(e.ca.Cert)
 	proxyURL, _ := url.Parse("http://" + e.addr)
 	return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
 		Proxy:             http.ProxyURL(proxyURL),
@@ -273,7 +218,7 @@ func (e *env) client(h2 bool) *http.Client {
 // the exit code.
 func (e *env) curl(args ...string) (string, string, int) {
 	e.t.Helper()
-	base := []string{"-sS", "--max-time", "20", "--proxy", "http://" + e.addr, "--cacert", e.ca.certPath, "--noproxy", ""}
+	base := []string{"-sS", "--max-time", "20", "--proxy", "http://" + e.addr, "--cacert", e.ca.CertPath, "--noproxy", ""}
 	cmd := exec.Command("curl", append(base, args...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir}
 	var out, errb bytes.Buffer

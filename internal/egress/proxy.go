@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ type ctxKey int
 
 const (
 	targetKey ctxKey = iota // *target in inner requests' contexts
-	routeKey                // *contract.Route for the transport's dialer
+	allowKey                // []netip.Prefix the transport's dialer may reach
 )
 
 // NewProxy builds a proxy from a validated config. It loads the routes,
@@ -85,8 +86,8 @@ func NewProxy(cfg Config, log *slog.Logger, audit io.Writer) (*Proxy, error) {
 			if err != nil {
 				return nil, err
 			}
-			route, _ := ctx.Value(routeKey).(*contract.Route)
-			return p.dialer.dial(ctx, host, port, route)
+			allow, _ := ctx.Value(allowKey).([]netip.Prefix)
+			return p.dialer.dial(ctx, host, port, allow)
 		},
 		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2:     true,
@@ -256,7 +257,7 @@ func (p *Proxy) startMITM(client net.Conn, t *target) {
 func (p *Proxy) passthrough(req *http.Request, client net.Conn, t *target, route *contract.Route, rec auditRecord) {
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(req.Context(), p.cfg.DialTimeout)
-	up, err := p.dialer.dial(ctx, t.host, t.port, route)
+	up, err := p.dialer.dial(ctx, t.host, t.port, p.state.Load().routes.SSRFPrefixes(route))
 	cancel()
 	if err != nil {
 		status, rule := http.StatusBadGateway, ruleUpstream

@@ -428,7 +428,7 @@ func TestPassthroughTunnelsUnreadAndOnlyToAllowedPorts(t *testing.T) {
 	e2 := newEnv(t, passRoutes, func(c *Config) { c.PassthroughPorts = []string{upPort} })
 	e2.upCA = e.upCA
 	// The client verifies the upstream's own certificate: no MITM.
-	out, stderr, code := e2.curl("--cacert", e.upCA.certPath, "-H", "Authorization: Bearer mine", "https://pass.example.test:"+upPort+"/x")
+	out, stderr, code := e2.curl("--cacert", e.upCA.CertPath, "-H", "Authorization: Bearer mine", "https://pass.example.test:"+upPort+"/x")
 	if code != 0 {
 		t.Fatalf("passthrough curl exit %d: %s", code, stderr)
 	}
@@ -503,7 +503,7 @@ func TestSecretAcrossStreamedChunksNeverReachesUpstream(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		got.Store(int64(len(b)))
 		sawPrefix.Store(bytes.Contains(b, []byte("ghp_")))
-	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{e.upCA.serverCert(t, "other.example.test")}}}
+	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{e.upCA.ServerCert(t, "other.example.test")}}}
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	t.Cleanup(func() { srv.Close() })
 	// The token straddles the proxy's 256 KiB read boundary, well past the
@@ -519,5 +519,14 @@ func TestSecretAcrossStreamedChunksNeverReachesUpstream(t *testing.T) {
 	}
 	if sawPrefix.Load() {
 		t.Fatalf("part of the secret reached the upstream (%d bytes received)", got.Load())
+	}
+}
+
+func TestFileWideSSRFAllowLetsEveryRouteThrough(t *testing.T) {
+	e := newEnv(t, "version: 1\nssrf_allow: [\"127.0.0.1\"]\nroutes:\n  - host: private.example.test\n", nil)
+	up := startUpstream(t, e.upCA, false, echo, "private.example.test")
+	out, _, _ := e.curl("-o", "/dev/null", "-w", "%{http_code}", "https://private.example.test:"+up.port+"/")
+	if out != "200" {
+		t.Errorf("route under a file-wide ssrf_allow = %s, want 200", out)
 	}
 }

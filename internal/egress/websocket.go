@@ -44,7 +44,7 @@ func (p *Proxy) websocket(w http.ResponseWriter, r *http.Request, route *contrac
 		p.refuse(w, *info.rec, &refusal{http.StatusBadRequest, RuleBadHost, "egress: websockets are proxied over HTTP/1.1 only"})
 		return
 	}
-	out := r.Clone(context.WithValue(r.Context(), routeKey, route))
+	out := r.Clone(context.WithValue(r.Context(), allowKey, info.st.routes.SSRFPrefixes(route)))
 	out.URL = &url.URL{Scheme: info.scheme, Host: info.authority, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	out.RequestURI = ""
 	out.Header.Del("Sec-WebSocket-Extensions")

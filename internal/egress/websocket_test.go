@@ -75,7 +75,7 @@ func (e *env) wsDial(t *testing.T, host, port string) (net.Conn, *bufio.Reader) 
 		t.Fatalf("CONNECT: %v %v", resp, err)
 	}
 	pool := x509.NewCertPool()
-	pool.AddCert(e.ca.cert)
+	pool.AddCert(e.ca.Cert)
 	tc := tls.Client(c, &tls.Config{ServerName: host, RootCAs: pool, NextProtos: []string{"http/1.1"}})
 	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
 	_, _ = io.WriteString(tc, "GET /ws HTTP/1.1\r\nHost: "+host+":"+port+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+

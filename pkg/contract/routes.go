@@ -21,6 +21,20 @@ type RoutesFile struct {
 	// Routes are the reachable hosts, each at most once. Nil or empty means
 	// nothing is reachable.
 	Routes []Route `yaml:"routes" json:"routes"`
+	// SSRFAllow holds CIDRs (or single IPs) every route may reach despite
+	// the SSRF rules, for a bottle whose upstreams live on a private
+	// network; nil means none. A route's own ssrf_allow adds to it.
+	SSRFAllow []string `yaml:"ssrf_allow,omitempty" json:"ssrf_allow,omitempty"`
+}
+
+// SSRFPrefixes returns the prefixes route may reach despite the SSRF
+// rules: the file's and the route's own. Only meaningful after Validate.
+func (f *RoutesFile) SSRFPrefixes(route *Route) []netip.Prefix {
+	out := (Route{SSRFAllow: f.SSRFAllow}).SSRFPrefixes()
+	if route != nil {
+		out = append(out, route.SSRFPrefixes()...)
+	}
+	return out
 }
 
 // DLPConfig is the file-wide data-loss-prevention setting.
@@ -232,6 +246,11 @@ func (f *RoutesFile) Validate() error {
 	if f.DLP.Action != "" {
 		if _, err := ParseDLPAction(string(f.DLP.Action)); err != nil {
 			ps.add("dlp.action", err)
+		}
+	}
+	for i, e := range f.SSRFAllow {
+		if _, err := ParseSSRFEntry(e); err != nil {
+			ps.add(index("ssrf_allow", i), err)
 		}
 	}
 	seen := make(map[string]int, len(f.Routes))

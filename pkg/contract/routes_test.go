@@ -387,3 +387,16 @@ func TestRoutesMarshalGolden(t *testing.T) {
 		t.Errorf("Marshal output changed (-want +got):\n%s", diff)
 	}
 }
+
+func TestFileWideSSRFAllow(t *testing.T) {
+	f, err := contract.ParseRoutes([]byte("version: 1\nssrf_allow: [\"10.9.0.0/16\"]\nroutes:\n  - host: a.example.test\n    ssrf_allow: [\"192.168.1.5\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.SSRFPrefixes(&f.Routes[0])
+	if len(got) != 2 || got[0].String() != "10.9.0.0/16" || got[1].String() != "192.168.1.5/32" {
+		t.Errorf("SSRFPrefixes = %v", got)
+	}
+	_, err = contract.ParseRoutes([]byte("version: 1\nssrf_allow: [\"10.9.0.1/16\"]\nroutes: []\n"))
+	checkProblems(t, err, "ssrf_allow[0]")
+}

@@ -1,0 +1,56 @@
+package proposals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// Reloader makes a bottle's running egress reread its routes file. The
+// compose issue implements it with `docker compose kill -s HUP egress`.
+type Reloader interface {
+	ReloadEgress(ctx context.Context, slug string) error
+}
+
+// ErrNotRunning means the bottle's egress is not running: a change to its
+// routes file applies when it starts.
+var ErrNotRunning = errors.New("egress is not running")
+
+// EgressPIDFile is the file, in a bottle's state directory, holding the
+// PID of an egress running directly on the host (tests, development).
+const EgressPIDFile = "egress.pid"
+
+// PIDFileReloader sends SIGHUP to the PID in the bottle's egress.pid.
+type PIDFileReloader struct {
+	// Home is the bot-bottle home.
+	Home string
+}
+
+// ReloadEgress implements Reloader.
+func (r PIDFileReloader) ReloadEgress(_ context.Context, slug string) error {
+	data, err := os.ReadFile(filepath.Join(contract.StateDir(r.Home, slug), EgressPIDFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return ErrNotRunning
+	}
+	if err != nil {
+		return fmt.Errorf("read egress pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 1 {
+		return fmt.Errorf("egress pid file holds %q, not a process id", strings.TrimSpace(string(data)))
+	}
+	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return ErrNotRunning
+		}
+		return fmt.Errorf("signal egress (pid %d): %w", pid, err)
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+// Package queue is the proposal queue shared by the supervise sidecar and
+// the operator's CLI: one directory per bottle holding <id>.proposal.json
+// files (written by supervise) and <id>.response.json files (written by the
+// operator). Files are written atomically (temporary file, fsync, rename),
+// mode 0600, so a reader never sees half a record and a crash loses
+// nothing that was acknowledged.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// ErrNotFound means no proposal has the given id.
+var ErrNotFound = errors.New("no such proposal")
+
+// ErrDecided means the proposal already has a response.
+var ErrDecided = errors.New("proposal already decided")
+
+// Queue is one bottle's queue directory.
+type Queue struct {
+	// Dir is the directory; it is created (0700) on first write.
+	Dir string
+}
+
+// Entry is a proposal and, once decided, its response.
+type Entry struct {
+	Proposal *contract.Proposal
+	// Response is nil while the proposal is pending.
+	Response *contract.Response
+}
+
+// Status is the entry's status: pending until a response exists.
+func (e Entry) Status() contract.Status {
+	if e.Response == nil {
+		return contract.StatusPending
+	}
+	return e.Response.Status
+}
+
+// Put validates and writes a new proposal.
+func (q Queue) Put(p *contract.Proposal) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("invalid proposal: %w", err)
+	}
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	return q.writeNew(contract.ProposalFileName(p.ID), data)
+}
+
+// Respond validates and writes the response to a pending proposal.
+func (q Queue) Respond(r *contract.Response) error {
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("invalid response: %w", err)
+	}
+	if _, err := q.Get(r.ID); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := q.writeNew(contract.ResponseFileName(r.ID), data); errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %s", ErrDecided, r.ID)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// Get reads one entry.
+func (q Queue) Get(id string) (*Entry, error) {
+	if err := contract.ValidProposalID(id); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	data, err := os.ReadFile(filepath.Join(q.Dir, contract.ProposalFileName(id)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read proposal %s: %w", id, err)
+	}
+	p, err := contract.ParseProposal(data)
+	if err != nil {
+		return nil, fmt.Errorf("proposal file %s: %w", id, err)
+	}
+	e := &Entry{Proposal: p}
+	data, err = os.ReadFile(filepath.Join(q.Dir, contract.ResponseFileName(id)))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("read response %s: %w", id, err)
+	default:
+		if e.Response, err = contract.ParseResponse(data); err != nil {
+			return nil, fmt.Errorf("response file %s: %w", id, err)
+		}
+	}
+	return e, nil
+}
+
+// List returns every entry, oldest first. A missing directory is empty.
+// Unreadable or invalid files are reported together after the good ones.
+func (q Queue) List() ([]*Entry, error) {
+	names, err := os.ReadDir(q.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list queue %s: %w", q.Dir, err)
+	}
+	var out []*Entry
+	var errs []error
+	for _, n := range names {
+		id, ok := strings.CutSuffix(n.Name(), ".proposal.json")
+		if !ok {
+			continue
+		}
+		e, err := q.Get(id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Proposal.CreatedAt.Before(out[j].Proposal.CreatedAt) })
+	return out, errors.Join(errs...)
+}
+
+// Wait polls for the response to id until ctx ends; it returns nil, nil
+// if the context ended first (the proposal stays pending).
+func (q Queue) Wait(ctx context.Context, id string, poll time.Duration) (*contract.Response, error) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		e, err := q.Get(id)
+		if err != nil {
+			return nil, err
+		}
+		if e.Response != nil {
+			return e.Response, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-t.C:
+		}
+	}
+}
+
+// writeNew writes name atomically; it fails with fs.ErrExist if name
+// exists (a decision is never overwritten).
+func (q Queue) writeNew(name string, data []byte) error {
+	if err := os.MkdirAll(q.Dir, 0o700); err != nil {
+		return fmt.Errorf("create queue %s: %w", q.Dir, err)
+	}
+	tmp, err := os.CreateTemp(q.Dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	// Link, not rename: linking fails if the name exists, so two writers
+	// can never both "win".
+	if err := os.Link(tmp.Name(), filepath.Join(q.Dir, name)); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s: %w", name, fs.ErrExist)
+		}
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
