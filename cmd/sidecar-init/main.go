@@ -1,13 +1,16 @@
-// Command sidecar-init is a bot-bottle sidecar. It is not built yet: this
-// placeholder exits with an error so nothing mistakes it for the real daemon.
+// Command sidecar-init is PID 1 of the bot-bottle sidecar images. See
+// 'sidecar-init --help'. Unlike the other mains it does not cancel a
+// context on SIGTERM: it handles the signals itself, forwarding them to
+// the daemons it runs.
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
+
+	"github.com/bot-bottle/bot-bottle/internal/sidecarinit"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "sidecar-init: not built yet")
-	os.Exit(1)
+	os.Exit(sidecarinit.Run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }

@@ -218,6 +218,12 @@ const (
 	// EnvSidecarDaemons names the daemons sidecar-init starts when given no
 	// arguments, separated by commas: "egress,gitgate,supervise".
 	EnvSidecarDaemons = "BOT_BOTTLE_SIDECAR_DAEMONS"
+	// EnvSidecarBinDir is sidecar-init --bin-dir: where daemon executables
+	// are found by name.
+	EnvSidecarBinDir = "BOT_BOTTLE_SIDECAR_BIN_DIR"
+	// EnvSidecarGrace is sidecar-init --grace: how long daemons get to exit
+	// after SIGTERM before they are killed.
+	EnvSidecarGrace = "BOT_BOTTLE_SIDECAR_GRACE"
 )
 
 // DefaultResponseTimeout is how long supervise waits for the operator's
