@@ -53,6 +53,13 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 			port = "80"
 		}
 		scheme = "http"
+		if r.URL.User != nil {
+			// The transport would turn user info into an Authorization
+			// header egress never saw.
+			p.refuse(w, auditRecord{method: r.Method, host: host, start: start},
+				&refusal{http.StatusBadRequest, RuleBadHost, "egress: URLs with user:password@ are refused; credentials are injected by egress, never sent by the agent"})
+			return
+		}
 		if r.URL.Scheme != "http" {
 			p.refuse(w, auditRecord{method: r.Method, host: host, start: start},
 				&refusal{http.StatusBadRequest, RuleBadHost, "plain proxy requests must be http://; use CONNECT (HTTPS_PROXY) for https"})
@@ -72,6 +79,9 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 	// these headers is dropped, and the route's own is injected below.
 	r.Header.Del("Authorization")
 	r.Header.Del("Proxy-Authorization")
+	// Trailers arrive after the body, too late for the scan: drop them.
+	r.Trailer = nil
+	r.Header.Del("Trailer")
 	info := &forwardInfo{scheme: scheme, authority: net.JoinHostPort(host, port), st: st, rec: rec}
 	if route.Auth != nil {
 		sec, ok := st.secrets[route.Auth.Secret]
@@ -184,6 +194,8 @@ func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 			info := pr.In.Context().Value(forwardKey).(*forwardInfo)
 			pr.Out.URL.Scheme = info.scheme
 			pr.Out.URL.Host = info.authority
+			pr.Out.URL.User = nil
+			pr.Out.Trailer = nil
 			pr.Out.Host = pr.In.Host
 			if info.scheme == "http" {
 				pr.Out.Host = pr.In.URL.Host

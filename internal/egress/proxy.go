@@ -195,6 +195,15 @@ func (p *Proxy) handleConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.
 		p.audit.write(rec.done(http.StatusForbidden, rulePassthroughPort, "passthrough port not allowed", 0, 0))
 		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
 	}
+	// A wildcard route resolves names the agent makes up: a secret in the
+	// name would leave through DNS. Scan the name like any other request data.
+	if strings.HasPrefix(route.Host, "*.") {
+		if ref := p.scan(st, []byte(host), route, "host name"); ref != nil {
+			ctx.Resp = textResponse(ctx.Req, ref.status, ref.reason+"\n")
+			p.audit.write(rec.done(ref.status, ref.rule, "secret in the host name", 0, 0))
+			return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
+		}
+	}
 	select {
 	case p.tunnels <- struct{}{}:
 	default:

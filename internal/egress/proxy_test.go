@@ -530,3 +530,38 @@ func TestFileWideSSRFAllowLetsEveryRouteThrough(t *testing.T) {
 		t.Errorf("route under a file-wide ssrf_allow = %s, want 200", out)
 	}
 }
+
+func TestPlainHTTPUserInfoRefused(t *testing.T) {
+	e := newEnv(t, baseRoutes, nil)
+	ln := listenLoopback(t)
+	var sawAuth atomic.Bool
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sawAuth.Store(r.Header.Get("Authorization") != "")
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	// Sent by hand: curl would move the user info into a header itself.
+	c := dialRaw(t, e.addr)
+	defer c.Close()
+	fmt.Fprintf(c, "GET http://me:hunter2@plain.example.test:%s/ HTTP/1.1\r\nHost: plain.example.test:%s\r\n\r\n", portOf(ln), portOf(ln))
+	resp, err := http.ReadResponse(bufioReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 || sawAuth.Load() {
+		t.Errorf("user info in a plain URL = %d (upstream saw Authorization: %v), want 400", resp.StatusCode, sawAuth.Load())
+	}
+}
+
+func TestSecretInAWildcardHostNameRefused(t *testing.T) {
+	e := newEnv(t, baseRoutes+"  - host: \"*.wild.example.test\"\n", nil)
+	// The held token is a valid DNS label: it could leave as a lookup.
+	status, body := e.rawConnect(testToken + ".wild.example.test:443")
+	if status != 403 || !strings.Contains(body, "host name") {
+		t.Errorf("CONNECT with a token in the name = %d %q, want 403", status, body)
+	}
+	if status, _ := e.rawConnect("docs.wild.example.test:443"); status != 200 {
+		t.Errorf("plain wildcard name = %d", status)
+	}
+}
