@@ -1,6 +1,7 @@
 package contract_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -134,6 +135,34 @@ func FuzzValidHost(f *testing.F) {
 		r, ok := f.Lookup(n)
 		if wildcard := s[0] == '*'; ok == wildcard || ok && r.Host != s {
 			t.Fatalf("Lookup(%q) = %v, %v in a file routing only %q", n, r, ok, s)
+		}
+	})
+}
+
+// FuzzParseProposalAndResponse: the queue's records never panic the
+// parsers, and what parses re-encodes and parses to the same record.
+func FuzzParseProposalAndResponse(f *testing.F) {
+	f.Add([]byte(`{"version":1,"id":"abc","bottle":"dev","tool":"egress-block","payload":{"host":"a.example.test"},"justification":"x","created_at":"2026-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"version":1,"id":"abc","status":"rejected","notes":"no","decided_at":"2026-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"version":1,"id":"abc","status":"edited","payload":{"host":"b.example.test"},"decided_at":"2026-01-01T00:00:00Z"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if p, err := contract.ParseProposal(data); err == nil {
+			again, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := contract.ParseProposal(again); err != nil {
+				t.Fatalf("re-encoded proposal does not parse: %v\n%s", err, again)
+			}
+		}
+		if r, err := contract.ParseResponse(data); err == nil {
+			again, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := contract.ParseResponse(again); err != nil {
+				t.Fatalf("re-encoded response does not parse: %v\n%s", err, again)
+			}
 		}
 	})
 }
