@@ -54,6 +54,12 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 1m)
 bench: ## run the Go benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+.PHONY: bench-egress
+bench-egress: ## egress vs no proxy vs mitmproxy under HTTPS load (installs mitmproxy if missing)
+	@command -v mitmdump >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y mitmproxy || { apt-get update && apt-get install -y mitmproxy; }; }
+	$(GO) run ./bench/egress $(BENCH_EGRESS_FLAGS)
+
 .PHONY: images
 images: ## build the offline images (none yet: they land with the compose issue)
 	@echo "images: no images are defined yet; see images/README.md"

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/spf13/viper"
 	"github.com/zricethezav/gitleaks/v8/config"
@@ -33,30 +32,21 @@ var DefaultRuleIDs = []string{
 	"stripe-access-token",
 }
 
-var (
-	defaultConfigOnce sync.Once
-	defaultConfig     config.Config
-	defaultConfigErr  error
-)
-
-// gitleaksDefault returns gitleaks' built-in configuration, parsed once.
-// It uses its own viper instance: the global one is not safe to share.
+// gitleaksDefault parses gitleaks' built-in configuration. It is not
+// cached: the full config (222 rules with compiled regexes) costs about
+// 14 MiB, and a scanner keeps only the rules it selected. It uses its own
+// viper instance: the global one is not safe to share.
 func gitleaksDefault() (config.Config, error) {
-	defaultConfigOnce.Do(func() {
-		v := viper.New()
-		v.SetConfigType("toml")
-		if err := v.ReadConfig(strings.NewReader(config.DefaultConfig)); err != nil {
-			defaultConfigErr = fmt.Errorf("read gitleaks default config: %w", err)
-			return
-		}
-		var vc config.ViperConfig
-		if err := v.Unmarshal(&vc); err != nil {
-			defaultConfigErr = fmt.Errorf("decode gitleaks default config: %w", err)
-			return
-		}
-		defaultConfig, defaultConfigErr = vc.Translate()
-	})
-	return defaultConfig, defaultConfigErr
+	v := viper.New()
+	v.SetConfigType("toml")
+	if err := v.ReadConfig(strings.NewReader(config.DefaultConfig)); err != nil {
+		return config.Config{}, fmt.Errorf("read gitleaks default config: %w", err)
+	}
+	var vc config.ViperConfig
+	if err := v.Unmarshal(&vc); err != nil {
+		return config.Config{}, fmt.Errorf("decode gitleaks default config: %w", err)
+	}
+	return vc.Translate()
 }
 
 // selectRules returns the named rules of gitleaks' default config; every

@@ -10,9 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 
-	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/regexp"
@@ -77,11 +75,11 @@ type Options struct {
 // share it (building costs milliseconds).
 type Scanner struct {
 	rules     []scanRule
-	prefilter *ahocorasick.Trie
-	// keywordRules[i] lists the rules owning keyword pattern i.
+	prefilter *matcher
+	// keywordRules[i] lists the rules owning keyword pattern i; patterns
+	// past the keywords are held-secret forms (heldForms[i-len(keywordRules)]).
 	keywordRules [][]int
-	held         []heldSecret
-	bufs         sync.Pool // *[]byte, lower-casing buffers
+	heldForms    []heldForm
 }
 
 type scanRule struct {
@@ -90,9 +88,11 @@ type scanRule struct {
 	det *detect.Detector // a detector holding only this rule: the full check
 }
 
-type heldSecret struct {
-	name  string
-	forms [][]byte
+// heldForm is one encoding of a held secret, matched exactly (the
+// automaton folds case; a hit is confirmed byte for byte).
+type heldForm struct {
+	name string
+	form []byte
 }
 
 // New builds a Scanner.
@@ -124,7 +124,6 @@ func New(opts Options) (*Scanner, error) {
 			}
 		}
 	}
-	s.prefilter = ahocorasick.NewTrieBuilder().AddStrings(keywords).Build()
 	names := make([]string, 0, len(opts.Secrets))
 	for name := range opts.Secrets {
 		names = append(names, name)
@@ -135,8 +134,13 @@ func New(opts Options) (*Scanner, error) {
 		if len(v) == 0 {
 			return nil, fmt.Errorf("dlp: secret %q is empty", name)
 		}
-		s.held = append(s.held, heldSecret{name: name, forms: secretForms(v)})
+		for _, f := range secretForms(v) {
+			s.heldForms = append(s.heldForms, heldForm{name: name, form: f})
+			keywords = append(keywords, string(bytes.ToLower(f)))
+		}
 	}
+	// One pass finds rule keywords and held secrets alike.
+	s.prefilter = newMatcher(keywords)
 	return s, nil
 }
 
@@ -183,16 +187,10 @@ func (s *Scanner) Scan(ctx context.Context, data []byte, exempt []string) (*Find
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBudget, err)
 	}
-	for _, h := range s.held {
-		for _, f := range h.forms {
-			if i := bytes.Index(data, f); i >= 0 {
-				return &Finding{RuleID: HeldSecretRule + h.name, Offset: i}, nil
-			}
-		}
+	windows, held := s.windows(data, exempt)
+	if held != nil {
+		return held, nil
 	}
-	lower := s.lower(data)
-	defer s.bufs.Put(lower)
-	windows := s.windows(*lower, exempt)
 	for _, w := range windows {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBudget, err)
@@ -215,29 +213,38 @@ type window struct{ rule, start, end int }
 
 // windows runs the keyword pass and returns, per rule hit, the byte
 // ranges its regex must see: overlapping ranges of one rule merge, up to
-// maxWindow.
-func (s *Scanner) windows(lower []byte, exempt []string) []window {
+// maxWindow. Matching folds ASCII case, as gitleaks' keyword check does.
+// It also returns the first held secret found, if any.
+func (s *Scanner) windows(data []byte, exempt []string) ([]window, *Finding) {
 	var out []window
+	var held *Finding
 	open := map[int]int{} // rule → index in out of its last window
 	skip := make([]bool, len(s.rules))
 	for i, r := range s.rules {
 		skip[i] = slices.Contains(exempt, r.id)
 	}
-	s.prefilter.Walk(lower, func(end, n, pattern int64) bool {
-		hit := int(end - n + 1)
+	s.prefilter.walk(data, func(end int, pattern int32) {
+		hit := end - s.prefilter.lens[pattern]
+		if int(pattern) >= len(s.keywordRules) {
+			h := s.heldForms[int(pattern)-len(s.keywordRules)]
+			if held == nil && bytes.Equal(data[hit:end], h.form) {
+				held = &Finding{RuleID: HeldSecretRule + h.name, Offset: hit}
+			}
+			return
+		}
 		for _, ri := range s.keywordRules[pattern] {
 			if skip[ri] {
 				continue
 			}
 			var start, stop int
 			if s.rules[ri].id == "private-key" {
-				if !bytes.Contains(lower[hit:min(len(lower), hit+privateKeyNear)], []byte("private key")) {
+				if !containsFold(data[hit:min(len(data), hit+privateKeyNear)], "private key") {
 					continue
 				}
-				start, stop = max(0, hit-windowBefore), min(len(lower), int(end)+1+privateKeyAfter)
+				start, stop = max(0, hit-windowBefore), min(len(data), end+privateKeyAfter)
 			} else {
 				var ok bool
-				if start, stop, ok = tokenWindow(lower, hit, int(end)+1); !ok {
+				if start, stop, ok = tokenWindow(data, hit, end); !ok {
 					continue
 				}
 			}
@@ -248,50 +255,56 @@ func (s *Scanner) windows(lower []byte, exempt []string) []window {
 			open[ri] = len(out)
 			out = append(out, window{rule: ri, start: start, end: stop})
 		}
-		return true
 	})
-	return out
+	return out, held
+}
+
+// containsFold reports whether data holds sub (lower-case ASCII) in any case.
+func containsFold(data []byte, sub string) bool {
+	for i := 0; i+len(sub) <= len(data); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			c := data[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // tokenWindow returns the bytes a rule's regex must see for the keyword at
-// lower[start:end]: the run of token characters around it (at most
+// data[start:end]: the run of token characters around it (at most
 // windowBefore before and windowAfter after), plus two bytes either side
 // for the regexes' boundary checks. ok is false when the run is too short
 // to hold a secret.
-func tokenWindow(lower []byte, start, end int) (from, to int, ok bool) {
+func tokenWindow(data []byte, start, end int) (from, to int, ok bool) {
 	from, to = start, end
-	for from > 0 && start-from < windowBefore && isTokenChar(lower[from-1]) {
+	for from > 0 && start-from < windowBefore && isTokenChar(data[from-1]) {
 		from--
 	}
-	for to < len(lower) && to-end < windowAfter && isTokenChar(lower[to]) {
+	for to < len(data) && to-end < windowAfter && isTokenChar(data[to]) {
 		to++
 	}
 	if to-end < tokenRunAfter && start-from < tokenRunBefore {
 		return 0, 0, false
 	}
-	return max(0, from-2), min(len(lower), to+2), true
+	return max(0, from-2), min(len(data), to+2), true
 }
 
-// isTokenChar: characters tokens and the URLs holding them are made of
-// (input is lower-cased).
-func isTokenChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("_-./+=:", c) >= 0
-}
+// isTokenChar: characters tokens and the URLs holding them are made of.
+func isTokenChar(c byte) bool { return tokenChars[c] }
 
-// lower returns an ASCII-lower-cased copy of data in a pooled buffer.
-// Keywords are ASCII, so ASCII folding is what matching needs.
-func (s *Scanner) lower(data []byte) *[]byte {
-	bp, _ := s.bufs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
+var tokenChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("_-./+=:", b) >= 0
 	}
-	buf := slices.Grow((*bp)[:0], len(data))[:len(data)]
-	for i, c := range data {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	*bp = buf
-	return bp
-}
+	return
+}()

@@ -48,7 +48,20 @@ func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (
 			"egress: request bodies with Content-Encoding " + quoteToken(enc) + " cannot be scanned for secrets; send it uncompressed or gzip"}
 	}
 	src := &limitedBody{r: r.Body, max: p.cfg.MaxBody}
-	head, err := io.ReadAll(io.LimitReader(src, p.cfg.WholeBodyLimit+1))
+	var head []byte
+	var err error
+	if r.ContentLength > 0 && r.ContentLength <= p.cfg.WholeBodyLimit {
+		// Known small length: one allocation, no growing copies.
+		head = make([]byte, r.ContentLength)
+		var n int
+		n, err = io.ReadFull(src, head)
+		head = head[:n]
+		if err == io.ErrUnexpectedEOF {
+			err = nil
+		}
+	} else {
+		head, err = io.ReadAll(io.LimitReader(src, p.cfg.WholeBodyLimit+1))
+	}
 	if err != nil {
 		return nil, bodyErr(err)
 	}

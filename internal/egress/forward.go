@@ -163,10 +163,18 @@ func (p *Proxy) scanHead(r *http.Request, route *contract.Route, st *state) *ref
 	return p.scan(st, []byte(b.String()), route, "request headers or URL")
 }
 
+// smallScan is the size under which a scan runs without a budget timer:
+// even adversarial input scans in well under a millisecond.
+const smallScan = 64 << 10
+
 // scan runs DLP with the per-request budget and maps the outcome.
 func (p *Proxy) scan(st *state, data []byte, route *contract.Route, where string) *refusal {
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ScanBudget)
-	defer cancel()
+	ctx := context.Background()
+	if len(data) > smallScan {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.cfg.ScanBudget)
+		defer cancel()
+	}
 	f, err := st.scanner.Scan(ctx, data, route.DLPAllow)
 	return scanRefusal(f, err, where)
 }
@@ -187,9 +195,11 @@ func scanRefusal(f *dlp.Finding, err error, where string) *refusal {
 // held secrets from it.
 func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Transport:     p.tr,
-		FlushInterval: -1,
-		ErrorLog:      nil,
+		Transport: p.tr,
+		// FlushInterval 0: ReverseProxy already flushes at once for
+		// text/event-stream and for responses of unknown length (SSE,
+		// streams); buffered writes keep other responses in few TLS records.
+		BufferPool: bufferPool{},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			info := pr.In.Context().Value(forwardKey).(*forwardInfo)
 			pr.Out.URL.Scheme = info.scheme
@@ -207,7 +217,10 @@ func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 		ModifyResponse: func(resp *http.Response) error {
 			info := resp.Request.Context().Value(forwardKey).(*forwardInfo)
 			info.status = resp.StatusCode
-			scrubResponse(resp, info.st.values)
+			// Only a route egress injected a credential on can echo one.
+			if info.auth != "" {
+				scrubResponse(resp, info.st.values)
+			}
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -281,3 +294,9 @@ func (c *countingWriter) Flush() {
 }
 
 func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// bufferPool lends ReverseProxy its copy buffers.
+type bufferPool struct{}
+
+func (bufferPool) Get() []byte  { return *(chunkPool.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { chunkPool.Put(&b) }

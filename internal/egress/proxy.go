@@ -89,8 +89,11 @@ func NewProxy(cfg Config, log *slog.Logger, audit io.Writer) (*Proxy, error) {
 			allow, _ := ctx.Value(allowKey).([]netip.Prefix)
 			return p.dialer.dial(ctx, host, port, allow)
 		},
-		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2:     true,
+		TLSClientConfig:   &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2: true,
+		// Bounded h2 receive windows keep a fast download from buffering
+		// megabytes per stream inside egress.
+		HTTP2:                 &http.HTTP2Config{MaxReceiveBufferPerStream: 1 << 20, MaxReceiveBufferPerConnection: 4 << 20},
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,

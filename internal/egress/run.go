@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -44,6 +45,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	// Building the DLP scanner parses gitleaks' whole configuration; hand
+	// that garbage back to the OS now rather than idling on it.
+	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
@@ -102,6 +106,7 @@ loop:
 			} else {
 				p.log.Info("routes reloaded", "routes", len(p.state.Load().routes.Routes))
 			}
+			debug.FreeOSMemory()
 		case runErr = <-errc:
 			break loop
 		case <-ctx.Done():

@@ -8,8 +8,15 @@ import (
 	"sync"
 )
 
-// scrubbed replaces a held secret found in a response.
-const scrubbed = "[removed by egress]"
+// scrubMask is what replaces a held secret found in a response: the same
+// length as the secret, so a response keeps its Content-Length.
+func scrubMask(n int) []byte {
+	const label = "[removed-by-egress]"
+	if n <= len(label) {
+		return []byte(label[:n])
+	}
+	return []byte(label + strings.Repeat("*", n-len(label)))
+}
 
 // scrubResponse removes held secret values from a response's headers and
 // body: an upstream that echoes the request (headers included) must not
@@ -22,7 +29,7 @@ func scrubResponse(resp *http.Response, secrets [][]byte) {
 		for i, v := range vals {
 			for _, s := range secrets {
 				if strings.Contains(v, string(s)) {
-					v = strings.ReplaceAll(v, string(s), scrubbed)
+					v = strings.ReplaceAll(v, string(s), string(scrubMask(len(s))))
 				}
 			}
 			resp.Header[name][i] = v
@@ -31,9 +38,6 @@ func scrubResponse(resp *http.Response, secrets [][]byte) {
 	// A 101's body is the upgraded stream, not content to rewrite.
 	if resp.Body != nil && resp.Body != http.NoBody && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp.Body = &scrubReader{src: resp.Body, secrets: secrets}
-		// The length may change; let it be sent chunked.
-		resp.ContentLength = -1
-		resp.Header.Del("Content-Length")
 	}
 }
 
@@ -68,12 +72,12 @@ func (s *scrubReader) Read(p []byte) (int, error) {
 		s.err = err
 		for _, sec := range s.secrets {
 			if bytes.Contains(s.buf, sec) {
-				s.buf = bytes.ReplaceAll(s.buf, sec, []byte(scrubbed))
+				s.buf = bytes.ReplaceAll(s.buf, sec, scrubMask(len(sec)))
 			}
 		}
 		keep := s.partialTail()
 		s.out = append(s.out[:0], s.buf[:len(s.buf)-keep]...)
-		s.buf = append(s.buf[:0:0], s.buf[len(s.buf)-keep:]...)
+		s.buf = append(s.buf[:0], s.buf[len(s.buf)-keep:]...)
 	}
 	n := copy(p, s.out)
 	s.out = s.out[n:]
