@@ -73,6 +73,16 @@ func (d *proposalsDeps) operator(env Env, g *globals) (*proposals.Operator, erro
 	return &proposals.Operator{Home: home, Reloader: r}, nil
 }
 
+// find opens the operator and looks up one proposal by id.
+func (d *proposalsDeps) find(env Env, g *globals, id string) (*proposals.Operator, proposals.Item, error) {
+	op, err := d.operator(env, g)
+	if err != nil {
+		return nil, proposals.Item{}, err
+	}
+	it, err := op.Find(id)
+	return op, it, err
+}
+
 type proposalView struct {
 	ID            string          `json:"id"`
 	Bottle        string          `json:"bottle"`
@@ -172,11 +182,7 @@ func newProposalsShowCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Comman
 		Short: "Show a proposal and what approving it would change",
 		Args:  exactArgs("ID"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			op, err := deps.operator(env, g)
-			if err != nil {
-				return err
-			}
-			it, err := op.Find(args[0])
+			op, it, err := deps.find(env, g, args[0])
 			if err != nil {
 				return err
 			}
@@ -287,11 +293,7 @@ quit to apply your version; the agent is told it was edited. Leave the file
 unchanged, or empty it, to cancel: the proposal stays pending.`,
 		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			op, err := deps.operator(env, g)
-			if err != nil {
-				return err
-			}
-			it, err := op.Find(args[0])
+			op, it, err := deps.find(env, g, args[0])
 			if err != nil {
 				return err
 			}
