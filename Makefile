@@ -60,6 +60,10 @@ bench-egress: ## egress vs no proxy vs mitmproxy under HTTPS load (installs mitm
 	  apt-get install -y mitmproxy || { apt-get update && apt-get install -y mitmproxy; }; }
 	$(GO) run ./bench/egress $(BENCH_EGRESS_FLAGS)
 
+.PHONY: bench-gitgate
+bench-gitgate: ## gitgate: clone through the gate vs straight from SSH, 500-commit push, scan MB/s
+	$(GO) run ./bench/gitgate $(BENCH_GITGATE_FLAGS)
+
 .PHONY: images
 images: ## build the offline images (none yet: they land with the compose issue)
 	@echo "images: no images are defined yet; see images/README.md"

@@ -1,13 +1,22 @@
-// Command gitgate is a bot-bottle sidecar. It is not built yet: this
-// placeholder exits with an error so nothing mistakes it for the real daemon.
+// Command gitgate is the bottle's git gate. See 'gitgate --help'.
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/bot-bottle/bot-bottle/internal/gitgate"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "gitgate: not built yet")
-	os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := gitgate.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gitgate: %v\n", err)
+		os.Exit(1)
+	}
 }

@@ -202,6 +202,9 @@ const (
 	EnvGitGateListen = "BOT_BOTTLE_GITGATE_LISTEN"
 	// EnvGitGateAdmin is gitgate --admin ADDR.
 	EnvGitGateAdmin = "BOT_BOTTLE_GITGATE_ADMIN"
+	// EnvGitGateMaxPack is gitgate --max-pack SIZE (e.g. 1G): the largest
+	// request body, and so the largest push, the gate accepts.
+	EnvGitGateMaxPack = "BOT_BOTTLE_GITGATE_MAX_PACK"
 
 	// EnvSuperviseQueue is supervise --queue DIR.
 	EnvSuperviseQueue = "BOT_BOTTLE_SUPERVISE_QUEUE"

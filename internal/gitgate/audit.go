@@ -1,0 +1,58 @@
+package gitgate
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// auditor writes one JSON line per push verdict. Lines name refs, rules,
+// commits and paths, never a secret.
+type auditor struct {
+	mu sync.Mutex // serialises lines
+	w  io.Writer
+}
+
+func (a *auditor) write(rec contract.AuditRecord) {
+	line, err := rec.MarshalLine()
+	if err != nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, _ = a.w.Write(line)
+}
+
+func (s *Server) auditPush(r *http.Request, lg *requestLog, start time.Time, status int, in int64) {
+	o := lg.push
+	d := contract.DecisionDeny
+	switch {
+	case o.accepted() > 0:
+		d = contract.DecisionAllow
+	case strings.HasPrefix(o.decision, ruleUpstream) || o.decision == ruleInternal:
+		d = contract.DecisionError
+	}
+	var refs []string
+	for _, ref := range o.order {
+		st := o.status[ref]
+		if st == "" {
+			st = "ok"
+		}
+		refs = append(refs, ref+" "+st)
+	}
+	host := ""
+	if rp := s.repos[lg.repo]; rp != nil {
+		host = rp.up.url.Host
+	}
+	s.audit.write(contract.AuditRecord{
+		Time: start.UTC(), Component: contract.ComponentGitGate,
+		Method: r.Method, Host: host, Path: r.URL.Path,
+		Decision: d, Rule: o.decision, Reason: o.reason + "; " + strings.Join(refs, ", "),
+		Status: status, BytesIn: in,
+		DurationMS: float64(time.Since(start).Microseconds()) / 1000,
+	})
+}

@@ -1,0 +1,64 @@
+// Package gitgate is the git gate sidecar: the only way the agent's git
+// pushes leave a bottle, and the agent's view of the declared upstreams.
+//
+// # Shape
+//
+// The gate keeps one bare repository per repository the gate file
+// declares, under --data as <name>.git, created on first use. It serves
+// them to the agent over git smart HTTP at /<name>.git (Server.ServeHTTP);
+// any other name is 404. It reaches each upstream over SSH with go-git's
+// transport, authenticating with the identity key from --secrets-dir and
+// checking the upstream's host key strictly against host_key (a pinned
+// key line, or a known_hosts secret): an unknown key is refused, never
+// trusted on first use. A dialAttempt bounds the TCP connect and the SSH
+// handshake to 10 s each, and every read and write after it, because the
+// transport has no deadlines of its own.
+//
+// Fetches (clone, fetch, pull, ls-remote; protocol v0 to v2, shallow and
+// partial clones): every GET info/refs first refreshes the mirror — the
+// objects it lacks are fetched into git index-pack, then refs are created,
+// moved and deleted with one git update-ref transaction, and HEAD follows
+// the upstream's. Concurrent fetches share one refresh. If the refresh
+// fails, the request fails with a text/plain body that git prints as
+// "remote:" lines. The rest is git upload-pack --stateless-rpc.
+//
+// Pushes (receive-pack) are the gate's own, over go-git's pkt-line and
+// side-band codecs:
+//
+//  1. The commands are read (readPushRequest) and the pack is indexed by
+//     git index-pack --stdin --fix-thin --strict into a quarantine inside
+//     the repository, with the gate's objects as alternates, streamed and
+//     cut off at --max-pack. Nothing in it is visible to fetches yet.
+//  2. Under the repository's lock (pushes are serialised, and no refresh
+//     moves refs meanwhile) each command's old value must be the gate's
+//     current one (compare-and-swap: a stale client is told to fetch
+//     first), and a branch must point at a commit.
+//  3. What the push introduces is worked out (introduced): the commits
+//     reachable from the new tips and from no ref on the gate, found by a
+//     port of git's limit_list (introducedCommits), which is also right for
+//     force pushes; new annotated tags; trees and blobs a ref points at.
+//     Every object in the pack must be reachable from those or already be
+//     on the gate, or the push is refused: an unreferenced object would
+//     otherwise reach the upstream unscanned.
+//  4. gitleaks, with its full default ruleset and gitleaks:allow ignored,
+//     scans every line each introduced commit adds (a line diff against
+//     its parent, renames followed; for a merge, only lines no parent
+//     has), its message, author and committer and the names of the files
+//     it changes, plus tag messages and blobs pointed at directly. Binary
+//     blobs (a NUL in the first 8000 bytes) are skipped, as git and
+//     gitleaks do. A finding refuses the whole push with "remote:" lines
+//     naming the commit, file, line and rule, never the secret.
+//  5. The same commands and the quarantined pack go to the upstream; its
+//     hook output is relayed to the client. Only the refs the upstream
+//     accepted move on the gate, after the pack moves into its object
+//     store; a refused push leaves the gate as it was.
+//
+// Each request gets one JSON log line on stderr (log/slog) and each push
+// verdict one contract.AuditRecord line on stdout. Neither ever holds a
+// secret: identities are only ever a signer in memory, findings carry no
+// match, and gitleaks' own logger is silenced. /healthz is on --admin.
+//
+// The gate needs the git binary (index-pack, upload-pack, update-ref,
+// gc) on PATH; what is scanned, forwarded and when refs move is decided
+// here.
+package gitgate
