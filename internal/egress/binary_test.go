@@ -20,8 +20,8 @@ import (
 	"time"
 )
 
-// daemon is the real egress binary running as a child process.
-type daemon struct {
+// child is the real egress binary running as a child process.
+type child struct {
 	cmd         *exec.Cmd
 	addr, admin string
 	stderr      *syncBuffer
@@ -39,7 +39,7 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-func startDaemon(t *testing.T, routes string, extra ...string) *daemon {
+func startDaemon(t *testing.T, routes string, extra ...string) *child {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the egress binary")
@@ -49,7 +49,7 @@ func startDaemon(t *testing.T, routes string, extra ...string) *daemon {
 	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/egress").CombinedOutput(); err != nil {
 		t.Fatalf("build egress: %v\n%s", err, out)
 	}
-	d := &daemon{dir: dir, stderr: &syncBuffer{}, addr: freeAddr(t), admin: freeAddr(t)}
+	d := &child{dir: dir, stderr: &syncBuffer{}, addr: freeAddr(t), admin: freeAddr(t)}
 	d.ca = newTestCA(t, dir, "bottle-ca")
 	d.upCA = newTestCA(t, dir, "upstream-ca")
 	d.secretsDir = filepath.Join(dir, "secrets")
@@ -84,7 +84,7 @@ func startDaemon(t *testing.T, routes string, extra ...string) *daemon {
 	return d
 }
 
-func (d *daemon) connectStatus(t *testing.T, target string) int {
+func (d *child) connectStatus(t *testing.T, target string) int {
 	t.Helper()
 	c := dialRaw(t, d.addr)
 	defer c.Close()
@@ -98,7 +98,7 @@ func (d *daemon) connectStatus(t *testing.T, target string) int {
 }
 
 // rss returns VmRSS and VmHWM of the daemon in KiB.
-func (d *daemon) rss(t *testing.T) (cur, peak int) {
+func (d *child) rss(t *testing.T) (cur, peak int) {
 	t.Helper()
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/daemon"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -199,17 +200,12 @@ func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Co
 
 // Validate reports every missing or conflicting setting.
 func (c Config) Validate() error {
-	var errs []error
-	for _, req := range []struct{ v, flag, env string }{
-		{c.RoutesFile, "--routes", contract.EnvEgressRoutes},
-		{c.CACert, "--ca-cert", contract.EnvEgressCACert},
-		{c.CAKey, "--ca-key", contract.EnvEgressCAKey},
-		{c.SecretsDir, "--secrets-dir", contract.EnvEgressSecretsDir},
-	} {
-		if req.v == "" {
-			errs = append(errs, fmt.Errorf("%s is required (or set %s)", req.flag, req.env))
-		}
-	}
+	errs := daemon.Missing(
+		daemon.Required{Value: c.RoutesFile, Flag: "--routes", Env: contract.EnvEgressRoutes},
+		daemon.Required{Value: c.CACert, Flag: "--ca-cert", Env: contract.EnvEgressCACert},
+		daemon.Required{Value: c.CAKey, Flag: "--ca-key", Env: contract.EnvEgressCAKey},
+		daemon.Required{Value: c.SecretsDir, Flag: "--secrets-dir", Env: contract.EnvEgressSecretsDir},
+	)
 	if c.MaxTunnels <= 0 || c.HandshakeTimeout <= 0 || c.IdleTimeout <= 0 {
 		errs = append(errs, errors.New("--max-tunnels, --handshake-timeout and --idle-timeout must be positive"))
 	}

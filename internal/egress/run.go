@@ -12,10 +12,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/daemon"
 )
 
 // shutdownGrace is how long in-flight requests get on shutdown.
@@ -48,16 +49,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Building the DLP scanner parses gitleaks' whole configuration; hand
 	// that garbage back to the OS now rather than idling on it.
 	debug.FreeOSMemory()
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, adminLn, err := daemon.Listen(cfg.Listen, cfg.Admin)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
-	}
-	var adminLn net.Listener
-	if cfg.Admin != "off" {
-		if adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
-			ln.Close()
-			return fmt.Errorf("listen --admin %s: %w", cfg.Admin, err)
-		}
+		return err
 	}
 	return p.Serve(ctx, ln, adminLn)
 }
@@ -74,22 +68,12 @@ func (p *Proxy) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
 	}
 	var admin *http.Server
-	errc := make(chan error, 3)
-	var wg sync.WaitGroup
-	serve := func(name string, f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("%s: %w", name, err)
-			}
-		}()
-	}
-	serve("proxy", func() error { return outer.Serve(ln) })
-	serve("mitm", p.serveInnerLoop)
+	var g daemon.Group
+	g.Go("proxy", func() error { return outer.Serve(ln) })
+	g.Go("mitm", p.serveInnerLoop)
 	if adminLn != nil {
 		admin = &http.Server{Handler: p.adminHandler(&draining), ReadHeaderTimeout: 5 * time.Second}
-		serve("admin", func() error { return admin.Serve(adminLn) })
+		g.Go("admin", func() error { return admin.Serve(adminLn) })
 	}
 	p.log.Info("egress listening", "proxy", ln.Addr().String(), "routes", len(p.state.Load().routes.Routes))
 
@@ -107,7 +91,7 @@ loop:
 				p.log.Info("routes reloaded", "routes", len(p.state.Load().routes.Routes))
 			}
 			debug.FreeOSMemory()
-		case runErr = <-errc:
+		case runErr = <-g.Err():
 			break loop
 		case <-ctx.Done():
 			break loop
@@ -123,6 +107,6 @@ loop:
 		_ = admin.Shutdown(sctx)
 	}
 	p.tr.CloseIdleConnections()
-	wg.Wait()
+	g.Wait()
 	return runErr
 }

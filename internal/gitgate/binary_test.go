@@ -17,8 +17,8 @@ import (
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
-// daemon is the real gitgate binary running as a child process.
-type daemon struct {
+// child is the real gitgate binary running as a child process.
+type child struct {
 	cmd        *exec.Cmd
 	url, admin string
 	stderr     *syncBuffer
@@ -53,7 +53,7 @@ func freeAddr(t testing.TB) string {
 
 // startDaemon runs the gitgate binary for the repos on u, configured
 // through environment variables (and extra flags).
-func startDaemon(t testing.TB, u *sshUpstream, names []string, extra ...string) *daemon {
+func startDaemon(t testing.TB, u *sshUpstream, names []string, extra ...string) *child {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the gitgate binary")
@@ -82,7 +82,7 @@ func startDaemon(t testing.TB, u *sshUpstream, names []string, extra ...string) 
 	if err := os.WriteFile(cfgPath, y, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{stderr: &syncBuffer{}, stdout: &syncBuffer{}, data: filepath.Join(dir, "data")}
+	d := &child{stderr: &syncBuffer{}, stdout: &syncBuffer{}, data: filepath.Join(dir, "data")}
 	listen, admin := freeAddr(t), freeAddr(t)
 	d.url, d.admin = "http://"+listen, "http://"+admin
 	d.cmd = exec.Command(bin, extra...)
@@ -117,7 +117,7 @@ func startDaemon(t testing.TB, u *sshUpstream, names []string, extra ...string) 
 
 // stop sends SIGTERM and waits; the exit rusage then holds the largest
 // peak RSS of the gate and every descendant it waited for.
-func (d *daemon) stop() error {
+func (d *child) stop() error {
 	d.stopOnce.Do(func() {
 		_ = d.cmd.Process.Signal(syscall.SIGTERM)
 		d.stopErr = d.cmd.Wait()
@@ -128,7 +128,7 @@ func (d *daemon) stop() error {
 	return d.stopErr
 }
 
-func (d *daemon) repoURL(name string) string { return d.url + "/" + name + ".git" }
+func (d *child) repoURL(name string) string { return d.url + "/" + name + ".git" }
 
 func TestBinaryServesAndShutsDown(t *testing.T) {
 	u := newSSHUpstream(t)

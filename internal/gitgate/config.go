@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bot-bottle/bot-bottle/internal/daemon"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -99,17 +100,12 @@ func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Co
 
 // Validate reports every missing or conflicting setting.
 func (c Config) Validate() error {
-	var errs []error
-	for _, req := range []struct{ v, flag, env string }{
-		{c.ConfigFile, "--config", contract.EnvGitGateConfig},
-		{c.DataDir, "--data", contract.EnvGitGateData},
-		{c.SecretsDir, "--secrets-dir", contract.EnvGitGateSecretsDir},
-		{c.Listen, "--listen", contract.EnvGitGateListen},
-	} {
-		if req.v == "" {
-			errs = append(errs, fmt.Errorf("%s is required (or set %s)", req.flag, req.env))
-		}
-	}
+	errs := daemon.Missing(
+		daemon.Required{Value: c.ConfigFile, Flag: "--config", Env: contract.EnvGitGateConfig},
+		daemon.Required{Value: c.DataDir, Flag: "--data", Env: contract.EnvGitGateData},
+		daemon.Required{Value: c.SecretsDir, Flag: "--secrets-dir", Env: contract.EnvGitGateSecretsDir},
+		daemon.Required{Value: c.Listen, Flag: "--listen", Env: contract.EnvGitGateListen},
+	)
 	if c.MaxPack <= 0 {
 		errs = append(errs, errors.New("--max-pack must be positive"))
 	}

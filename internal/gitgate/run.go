@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 
+	"github.com/bot-bottle/bot-bottle/internal/daemon"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -37,16 +37,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, adminLn, err := daemon.Listen(cfg.Listen, cfg.Admin)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
-	}
-	var adminLn net.Listener
-	if cfg.Admin != "off" {
-		if adminLn, err = net.Listen("tcp", cfg.Admin); err != nil {
-			ln.Close()
-			return fmt.Errorf("listen --admin %s: %w", cfg.Admin, err)
-		}
+		return err
 	}
 	return s.Serve(ctx, ln, adminLn)
 }

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/daemon"
 	"github.com/bot-bottle/bot-bottle/internal/version"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
@@ -209,26 +210,16 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	var admin *http.Server
-	errc := make(chan error, 2)
-	var wg sync.WaitGroup
-	serve := func(name string, f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("%s: %w", name, err)
-			}
-		}()
-	}
-	serve("git", func() error { return srv.Serve(ln) })
+	var g daemon.Group
+	g.Go("git", func() error { return srv.Serve(ln) })
 	if adminLn != nil {
 		admin = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
-		serve("admin", func() error { return admin.Serve(adminLn) })
+		g.Go("admin", func() error { return admin.Serve(adminLn) })
 	}
 	s.log.Info("gitgate listening", "git", ln.Addr().String(), "repos", s.names, "max_pack", s.cfg.MaxPack)
 	var runErr error
 	select {
-	case runErr = <-errc:
+	case runErr = <-g.Err():
 	case <-ctx.Done():
 	}
 	s.draining.Store(true)
@@ -238,7 +229,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	if admin != nil {
 		_ = admin.Shutdown(sctx)
 	}
-	wg.Wait()
+	g.Wait()
 	s.bg.Wait()
 	return runErr
 }
