@@ -247,15 +247,6 @@ func TestKeepAliveInsideTheTunnel(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	connects := 0
-	for _, r := range e.auditRecords() {
-		if r.Method == http.MethodConnect {
-			connects++
-		}
-	}
-	if connects != 0 { // MITM tunnels are audited per request, CONNECTs only when refused
-		t.Logf("CONNECT records: %d", connects)
-	}
 	if n := len(e.proxy.tunnels); n != 1 {
 		t.Errorf("%d tunnels open after 5 sequential requests, want 1 (keep-alive)", n)
 	}
