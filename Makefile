@@ -8,7 +8,7 @@ BIN         := bin
 TOOLS       := $(CURDIR)/.bin
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS     := -s -w -X github.com/bot-bottle/bot-bottle/internal/version.Version=$(VERSION)
-CMDS        := bot-bottle egress gitgate supervise sidecar-init
+CMDS        := bot-bottle egress gitgate supervise sidecar-init demo-upstream
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 FUZZTIME    ?= 1m
@@ -63,6 +63,19 @@ bench-egress: ## egress vs no proxy vs mitmproxy under HTTPS load (installs mitm
 .PHONY: bench-gitgate
 bench-gitgate: ## gitgate: clone through the gate vs straight from SSH, 500-commit push, scan MB/s
 	$(GO) run ./bench/gitgate $(BENCH_GITGATE_FLAGS)
+
+COMPOSE_VERSION := v2.28.1
+
+.PHONY: compose-plugin
+compose-plugin: ## build the docker compose v2 plugin from the Go module proxy when docker compose is missing
+	@if docker compose version >/dev/null 2>&1; then docker compose version; else \
+	  echo "docker compose v2 is missing: building $(COMPOSE_VERSION) from the Go module proxy (about 3 minutes)"; \
+	  dir=$$($(GO) mod download -json github.com/docker/compose/v2@$(COMPOSE_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  mkdir -p $(HOME)/.docker/cli-plugins; \
+	  (cd "$$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod $(GO) build -trimpath \
+	    -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$(COMPOSE_VERSION)" \
+	    -o $(HOME)/.docker/cli-plugins/docker-compose ./cmd); \
+	  docker compose version; fi
 
 .PHONY: images
 images: ## build the offline images (none yet: they land with the compose issue)

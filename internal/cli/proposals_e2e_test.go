@@ -54,7 +54,7 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 	}
 	home := t.TempDir()
 	state := contract.StateDir(home, "dev")
-	if err := os.MkdirAll(state, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(contract.StateRoutesFile(home, "dev")), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	routes := contract.StateRoutesFile(home, "dev")

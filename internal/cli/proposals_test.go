@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ import (
 func queuedHome(t *testing.T, payload string) (string, string) {
 	t.Helper()
 	home := t.TempDir()
-	if err := os.MkdirAll(contract.StateDir(home, "dev"), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(contract.StateRoutesFile(home, "dev")), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(contract.StateRoutesFile(home, "dev"), []byte("version: 1\nroutes: []\n"), 0o600); err != nil {

@@ -35,7 +35,7 @@ func setup(t *testing.T, routes string) (*Operator, *fakeReloader) {
 	t.Helper()
 	home := t.TempDir()
 	if routes != "" {
-		if err := os.MkdirAll(contract.StateDir(home, "dev"), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Dir(contract.StateRoutesFile(home, "dev")), 0o700); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(contract.StateRoutesFile(home, "dev"), []byte(routes), 0o600); err != nil {

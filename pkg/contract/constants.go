@@ -97,9 +97,18 @@ const (
 	AgentsDirName = "agents"
 	// QueueDirName holds one proposal queue per bottle.
 	QueueDirName = "queue"
-	// StateDirName holds one 0700 state directory per bottle: generated
-	// files, secrets and the audit log.
+	// StateDirName holds one 0700 state directory per bottle: the bottle's
+	// compose project (see StateDir).
 	StateDirName = "state"
+	// ProjectConfigDirName is the directory of a bottle's compose project
+	// that sidecars see read-only at ConfigDir: the routes and gate files
+	// and the CA certificate. The directory, not each file, is mounted, so
+	// an atomic rename of the routes file reaches egress on reload.
+	ProjectConfigDirName = "config"
+	// ProjectSecretsDirName is the 0700 directory of a bottle's compose
+	// project holding one 0400 file per secret, given to the sidecars that
+	// need each as compose secrets. Nothing in it reaches the agent.
+	ProjectSecretsDirName = "secrets"
 )
 
 // StateDir returns home/state/slug, the bottle's state directory. The slug
@@ -114,16 +123,16 @@ func QueueDirFor(home, slug string) string {
 	return filepath.Join(home, QueueDirName, slug)
 }
 
-// StateRoutesFile returns home/state/slug/routes.yaml, the host copy of the
-// bottle's routes file.
+// StateRoutesFile returns home/state/slug/config/routes.yaml, the bottle's
+// routes file as egress sees it (at RoutesPath).
 func StateRoutesFile(home, slug string) string {
-	return filepath.Join(StateDir(home, slug), RoutesFileName)
+	return filepath.Join(StateDir(home, slug), ProjectConfigDirName, RoutesFileName)
 }
 
-// StateGateFile returns home/state/slug/gate.yaml, the host copy of the
-// bottle's gate file.
+// StateGateFile returns home/state/slug/config/gate.yaml, the bottle's gate
+// file as gitgate sees it (at GatePath).
 func StateGateFile(home, slug string) string {
-	return filepath.Join(StateDir(home, slug), GateFileName)
+	return filepath.Join(StateDir(home, slug), ProjectConfigDirName, GateFileName)
 }
 
 // AuditFileFor returns home/state/slug/audit.jsonl, the bottle's audit log

@@ -20,8 +20,8 @@ func TestPaths(t *testing.T) {
 		{"ca cert path", contract.CACertPath, "/etc/bot-bottle/ca.crt"},
 		{"state dir", contract.StateDir(home, "dev"), filepath.Join(home, "state", "dev")},
 		{"queue dir", contract.QueueDirFor(home, "dev"), filepath.Join(home, "queue", "dev")},
-		{"state routes", contract.StateRoutesFile(home, "dev"), filepath.Join(home, "state", "dev", "routes.yaml")},
-		{"state gate", contract.StateGateFile(home, "dev"), filepath.Join(home, "state", "dev", "gate.yaml")},
+		{"state routes", contract.StateRoutesFile(home, "dev"), filepath.Join(home, "state", "dev", "config", "routes.yaml")},
+		{"state gate", contract.StateGateFile(home, "dev"), filepath.Join(home, "state", "dev", "config", "gate.yaml")},
 		{"audit file", contract.AuditFileFor(home, "dev"), filepath.Join(home, "state", "dev", "audit.jsonl")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

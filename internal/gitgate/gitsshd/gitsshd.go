@@ -42,12 +42,12 @@ type Server struct {
 
 // Start listens on 127.0.0.1 with fresh Ed25519 host and client keys.
 func Start(root string) (*Server, error) {
-	s := &Server{Root: root}
 	_, hostPriv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	if s.hostKey, err = gossh.NewSignerFromKey(hostPriv); err != nil {
+	hostKey, err := gossh.NewSignerFromKey(hostPriv)
+	if err != nil {
 		return nil, err
 	}
 	clientPub, clientPriv, err := ed25519.GenerateKey(rand.Reader)
@@ -58,25 +58,32 @@ func Start(root string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.ClientKeyPEM = pem.EncodeToMemory(block)
 	allowed, err := gossh.NewPublicKey(clientPub)
 	if err != nil {
 		return nil, err
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := Serve(ln, root, hostKey, allowed)
+	s.ClientKeyPEM = pem.EncodeToMemory(block)
+	return s, nil
+}
+
+// Serve serves the bare repositories under root on ln with hostKey,
+// accepting only the client key allowed. Close stops it.
+func Serve(ln net.Listener, root string, hostKey gossh.Signer, allowed gossh.PublicKey) *Server {
+	s := &Server{Root: root, Addr: ln.Addr().String(), hostKey: hostKey}
 	s.srv = &gliderssh.Server{
 		Handler: s.handle,
 		PublicKeyHandler: func(_ gliderssh.Context, key gliderssh.PublicKey) bool {
 			return gliderssh.KeysEqual(key, allowed)
 		},
 	}
-	s.srv.AddHostKey(s.hostKey)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	s.Addr = ln.Addr().String()
+	s.srv.AddHostKey(hostKey)
 	go func() { _ = s.srv.Serve(ln) }()
-	return s, nil
+	return s
 }
 
 // Close stops the server and waits for its sessions.
