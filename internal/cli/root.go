@@ -55,6 +55,7 @@ What an agent may reach is declared in Markdown manifests with YAML frontmatter:
 	root.AddCommand(
 		newValidateCmd(env, g),
 		newConfigCmd(env, g),
+		newRenderCmd(env, g),
 		newProposalsCmd(env, g, pdeps),
 		newVersionCmd(env),
 	)

@@ -1,0 +1,311 @@
+package compose
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// Service names. The sidecars' names are their hostnames in
+// pkg/contract; these are the two the agent side adds.
+const (
+	// AgentService runs the agent. It has no network of its own: it joins
+	// NetGuardService's network namespace.
+	AgentService = "agent"
+	// NetGuardService owns the agent's network namespace on the internal
+	// network and removes its way out through the bridge gateway before
+	// reporting healthy.
+	NetGuardService = "agent-net"
+)
+
+// Network names inside the project (compose prefixes them with the project
+// name on the engine).
+const (
+	// InternalNetwork is the internal: true network the agent and every
+	// sidecar share. Nothing on it reaches the outside.
+	InternalNetwork = "internal"
+	// EgressNetwork is the ordinary bridge egress and git-gate reach their
+	// upstreams through. The agent is never on it.
+	EgressNetwork = "egress"
+)
+
+// Paths relative to the project directory.
+const (
+	configDirRel = "./" + contract.ProjectConfigDirName
+	caCertRel    = configDirRel + "/ca.crt"
+	auditRel     = "./" + contract.AuditFileName
+	// gitDataDirName is the project directory gitgate keeps its bare
+	// repositories in; it persists across down and up.
+	gitDataDirName = "git"
+	gitDataRel     = "./" + gitDataDirName
+	secretsDirRel  = "./" + contract.ProjectSecretsDirName
+)
+
+// Executables in the sidecar images.
+const (
+	netguardBin    = "/usr/local/bin/netguard"
+	sidecarInitBin = "/usr/local/bin/sidecar-init"
+)
+
+// envNodeCACerts makes Node trust the bottle CA in addition to its own.
+const envNodeCACerts = "NODE_EXTRA_CA_CERTS"
+
+// envAgentCACert tells the agent's provisioning where the bottle CA is.
+const envAgentCACert = "BOT_BOTTLE_CA_CERT"
+
+const stopGracePeriod = 10 * time.Second
+
+// Project builds the bottle's compose project from s, after s.Validate.
+// Every path in it is relative to the project directory (WorkingDir is
+// left empty), so Marshal's output can be moved with its directory.
+func Project(s Spec) (*types.Project, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	p := &types.Project{
+		Name: ProjectName(s.Slug),
+		Networks: types.Networks{
+			InternalNetwork: {Internal: true, Labels: labels(s)},
+			EgressNetwork:   {Labels: labels(s)},
+		},
+		Services: types.Services{},
+		Secrets:  types.Secrets{},
+	}
+
+	add := func(svc types.ServiceConfig) {
+		svc.Labels = labels(s)
+		p.Services[svc.Name] = svc
+	}
+	add(netGuardService(s))
+	add(egressService(s))
+	if s.GitGate {
+		add(gitGateService(s))
+	}
+	if s.Supervise {
+		add(superviseService(s))
+	}
+	add(agentService(s))
+
+	for _, svc := range p.Services {
+		for _, ref := range svc.Secrets {
+			p.Secrets[ref.Source] = types.SecretConfig{File: secretsDirRel + "/" + ref.Source}
+		}
+	}
+	if len(p.Secrets) == 0 {
+		p.Secrets = nil
+	}
+	return p, nil
+}
+
+// labels returns a fresh copy of the labels on every service and network.
+func labels(s Spec) types.Labels {
+	return types.Labels{
+		contract.LabelBottle:  s.Slug,
+		contract.LabelAgent:   s.Agent,
+		contract.LabelVersion: strconv.Itoa(contract.Version),
+	}
+}
+
+// hardened returns the settings every sidecar shares: read-only root,
+// no capabilities, no privilege escalation, a private /tmp, restarts.
+func hardened(name, image, user string) types.ServiceConfig {
+	var svc types.ServiceConfig
+	svc.Name = name
+	svc.Image = image
+	svc.User = user
+	svc.ReadOnly = true
+	svc.CapDrop = []string{"ALL"}
+	svc.SecurityOpt = []string{"no-new-privileges:true"}
+	svc.Tmpfs = types.StringList{"/tmp"}
+	svc.Restart = types.RestartPolicyUnlessStopped
+	grace := types.Duration(stopGracePeriod)
+	svc.StopGracePeriod = &grace
+	return svc
+}
+
+// healthCheck runs test every interval. Docker 20.10 has no start_interval,
+// so interval also paces the checks during start_period; failures there do
+// not count against retries.
+func healthCheck(interval time.Duration, test ...string) *types.HealthCheckConfig {
+	iv := types.Duration(interval)
+	timeout := types.Duration(3 * time.Second)
+	start := types.Duration(30 * time.Second)
+	retries := uint64(5)
+	return &types.HealthCheckConfig{
+		Test:        append(types.HealthCheckTest{"CMD"}, test...),
+		Interval:    &iv,
+		Timeout:     &timeout,
+		StartPeriod: &start,
+		Retries:     &retries,
+	}
+}
+
+func sidecarHealth(port int) *types.HealthCheckConfig {
+	return healthCheck(2*time.Second, sidecarInitBin, "--health", "http://127.0.0.1:"+strconv.Itoa(port)+"/healthz")
+}
+
+func networks(names ...string) map[string]*types.ServiceNetworkConfig {
+	m := make(map[string]*types.ServiceNetworkConfig, len(names))
+	for _, n := range names {
+		m[n] = nil
+	}
+	return m
+}
+
+func env(pairs ...string) types.MappingWithEquals {
+	m := make(types.MappingWithEquals, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		v := pairs[i+1]
+		m[pairs[i]] = &v
+	}
+	return m
+}
+
+func secretRefs(names []string) []types.ServiceSecretConfig {
+	refs := make([]types.ServiceSecretConfig, 0, len(names))
+	for _, n := range names {
+		refs = append(refs, types.ServiceSecretConfig{Source: n})
+	}
+	return refs
+}
+
+func bind(source, target string, readOnly bool) types.ServiceVolumeConfig {
+	return types.ServiceVolumeConfig{
+		Type:     types.VolumeTypeBind,
+		Source:   source,
+		Target:   target,
+		ReadOnly: readOnly,
+		// A missing source is an error, never a directory Docker creates
+		// as root.
+		Bind: &types.ServiceVolumeBind{CreateHostPath: false},
+	}
+}
+
+func listen(port int) string { return ":" + strconv.Itoa(port) }
+
+// netGuardService owns the agent's network namespace. It is the only root
+// container: it needs NET_ADMIN to remove the default route, since on this
+// engine an internal network still reaches the host through the bridge
+// gateway. dns 127.0.0.1 leaves Docker's embedded resolver nowhere to
+// forward external names to, so the agent resolves only the sidecars.
+func netGuardService(s Spec) types.ServiceConfig {
+	svc := hardened(NetGuardService, s.Images.NetGuard, "0:0")
+	svc.CapAdd = []string{"NET_ADMIN"}
+	svc.Networks = networks(InternalNetwork)
+	svc.DNS = types.StringList{"127.0.0.1"}
+	svc.HealthCheck = healthCheck(time.Second, netguardBin, "check")
+	return svc
+}
+
+func egressService(s Spec) types.ServiceConfig {
+	svc := hardened(contract.EgressHost, s.Images.Egress, s.SidecarUser)
+	svc.Networks = networks(InternalNetwork, EgressNetwork)
+	svc.Environment = env(
+		contract.EnvEgressRoutes, contract.RoutesPath,
+		contract.EnvEgressCACert, contract.CACertPath,
+		contract.EnvEgressCAKey, contract.SecretPath(contract.CAKeySecret),
+		contract.EnvEgressSecretsDir, contract.SecretsDir,
+		contract.EnvEgressListen, listen(contract.ProxyPort),
+		contract.EnvEgressAdmin, listen(contract.AdminPort),
+		contract.EnvEgressAudit, contract.AuditDir+"/"+contract.AuditFileName,
+	)
+	svc.Secrets = secretRefs(s.EgressSecrets)
+	svc.Volumes = []types.ServiceVolumeConfig{
+		bind(configDirRel, contract.ConfigDir, true),
+		bind(auditRel, contract.AuditDir+"/"+contract.AuditFileName, false),
+	}
+	svc.HealthCheck = sidecarHealth(contract.AdminPort)
+	return svc
+}
+
+func gitGateService(s Spec) types.ServiceConfig {
+	svc := hardened(contract.GitGateHost, s.Images.GitGate, s.SidecarUser)
+	svc.Networks = networks(InternalNetwork, EgressNetwork)
+	svc.Environment = env(
+		contract.EnvGitGateConfig, contract.GatePath,
+		contract.EnvGitGateData, contract.GitDataDir,
+		contract.EnvGitGateSecretsDir, contract.SecretsDir,
+		contract.EnvGitGateListen, listen(contract.GitHTTPPort),
+		contract.EnvGitGateAdmin, listen(contract.AdminPort),
+	)
+	svc.Secrets = secretRefs(s.GitGateSecrets)
+	svc.Volumes = []types.ServiceVolumeConfig{
+		bind(configDirRel, contract.ConfigDir, true),
+		bind(gitDataRel, contract.GitDataDir, false),
+	}
+	svc.HealthCheck = sidecarHealth(contract.AdminPort)
+	return svc
+}
+
+func superviseService(s Spec) types.ServiceConfig {
+	svc := hardened(contract.SuperviseHost, s.Images.Supervise, s.SidecarUser)
+	svc.Networks = networks(InternalNetwork)
+	svc.Environment = env(
+		contract.EnvSuperviseQueue, contract.QueueDir,
+		contract.EnvSuperviseBottle, s.Slug,
+		contract.EnvSuperviseListen, listen(contract.MCPPort),
+		contract.EnvSuperviseEgressAdmin, "http://"+contract.EgressHost+":"+strconv.Itoa(contract.AdminPort),
+	)
+	svc.Volumes = []types.ServiceVolumeConfig{bind(s.QueueDir, contract.QueueDir, false)}
+	svc.HealthCheck = sidecarHealth(contract.MCPPort)
+	return svc
+}
+
+// agentService is the untrusted container. It shares agent-net's network
+// namespace, so it has no networks of its own; it sees the bottle CA's
+// public certificate and nothing else of the project directory, and it is
+// given no secrets.
+func agentService(s Spec) types.ServiceConfig {
+	var svc types.ServiceConfig
+	svc.Name = AgentService
+	svc.Image = s.AgentImage
+	svc.NetworkMode = types.ServicePrefix + NetGuardService
+	svc.DependsOn = types.DependsOnConfig{
+		// restart: a `docker compose restart agent-net` replaces the
+		// namespace the agent lives in, so the agent follows.
+		NetGuardService:     {Condition: types.ServiceConditionHealthy, Required: true, Restart: true},
+		contract.EgressHost: {Condition: types.ServiceConditionHealthy, Required: true},
+	}
+	noProxy := []string{}
+	if s.GitGate {
+		svc.DependsOn[contract.GitGateHost] = types.ServiceDependency{Condition: types.ServiceConditionHealthy, Required: true}
+		noProxy = append(noProxy, contract.GitGateHost)
+	}
+	if s.Supervise {
+		svc.DependsOn[contract.SuperviseHost] = types.ServiceDependency{Condition: types.ServiceConditionHealthy, Required: true}
+		noProxy = append(noProxy, contract.SuperviseHost)
+	}
+	noProxy = append(noProxy, "localhost", "127.0.0.1")
+
+	svc.Environment = make(types.MappingWithEquals, len(s.AgentEnv)+8)
+	for k, v := range s.AgentEnv {
+		svc.Environment[k] = &v
+	}
+	proxy := "http://" + contract.EgressHost + ":" + strconv.Itoa(contract.ProxyPort)
+	np := strings.Join(noProxy, ",")
+	for k, v := range map[string]string{
+		"HTTPS_PROXY": proxy, "https_proxy": proxy,
+		"HTTP_PROXY": proxy, "http_proxy": proxy,
+		"NO_PROXY": np, "no_proxy": np,
+		envAgentCACert: contract.AgentCACertPath,
+		envNodeCACerts: contract.AgentCACertPath,
+	} {
+		svc.Environment[k] = &v
+	}
+	if s.AgentEnvFile != "" {
+		svc.EnvFiles = []types.EnvFile{{Path: s.AgentEnvFile, Required: true}}
+	}
+	svc.Volumes = []types.ServiceVolumeConfig{bind(caCertRel, contract.AgentCACertPath, true)}
+	svc.SecurityOpt = []string{"no-new-privileges:true"}
+	svc.CapDrop = []string{"NET_RAW", "NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE", "MKNOD"}
+	svc.Runtime = s.Runtime
+	svc.Tty = true
+	svc.StdinOpen = true
+	noInit := false
+	svc.Init = &noInit
+	return svc
+}
