@@ -44,11 +44,7 @@ Values that come from the host or from a prompt are shown as <from $VAR> and
 }
 
 func runConfig(_ context.Context, env Env, g *globals, opts configOptions) error {
-	m, d, err := g.load(env)
-	if err != nil {
-		return err
-	}
-	eff, err := m.Effective(opts.agent)
+	eff, d, err := g.effective(env, opts.agent)
 	if err != nil {
 		return err
 	}

@@ -65,11 +65,7 @@ The images are the ones "make images" builds (tag "local").`,
 }
 
 func runRender(ctx context.Context, env Env, g *globals, opts renderOptions) error {
-	m, d, err := g.load(env)
-	if err != nil {
-		return err
-	}
-	eff, err := m.Effective(opts.agent)
+	eff, d, err := g.effective(env, opts.agent)
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,20 @@ func (g *globals) load(env Env) (*manifest.Manifest, *display, error) {
 	return m, d, nil
 }
 
+// effective loads the manifests and returns agent's effective
+// configuration.
+func (g *globals) effective(env Env, agent string) (*manifest.Effective, *display, error) {
+	m, d, err := g.load(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	eff, err := m.Effective(agent)
+	if err != nil {
+		return nil, nil, err
+	}
+	return eff, d, nil
+}
+
 // exactArgs is cobra.ExactArgs with a message naming the arguments and a
 // usage exit code.
 func exactArgs(names ...string) cobra.PositionalArgs {
