@@ -56,6 +56,7 @@ What an agent may reach is declared in Markdown manifests with YAML frontmatter:
 		newValidateCmd(env, g),
 		newConfigCmd(env, g),
 		newRenderCmd(env, g),
+		newDemoCmd(env),
 		newProposalsCmd(env, g, pdeps),
 		newVersionCmd(env),
 	)

@@ -189,11 +189,14 @@ func InitRepo(ctx context.Context, root, name string) error {
 	}
 	env := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "GIT_AUTHOR_NAME=demo", "GIT_AUTHOR_EMAIL=demo@demo.test",
 		"GIT_COMMITTER_NAME=demo", "GIT_COMMITTER_EMAIL=demo@demo.test"}
+	// The commit is made straight into the bare repository with a separate
+	// work tree: a clone or push over a local path would run git's
+	// transport helpers through /bin/sh, which the image does not have.
+	tree := []string{"--git-dir", bare, "--work-tree", work}
 	for _, args := range [][]string{
-		{"init", "-q", "-b", "main", work},
-		{"-C", work, "add", "README.md"},
-		{"-C", work, "commit", "-q", "-m", "initial commit"},
-		{"clone", "-q", "--bare", work, bare},
+		{"init", "-q", "--bare", "-b", "main", bare},
+		append(tree, "add", "README.md"),
+		append(tree, "commit", "-q", "-m", "initial commit"),
 	} {
 		cmd := exec.CommandContext(ctx, "git", args...)
 		cmd.Env = env
@@ -201,5 +204,5 @@ func InitRepo(ctx context.Context, root, name string) error {
 			return fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, out)
 		}
 	}
-	return nil
+	return os.Remove(filepath.Join(bare, "index"))
 }

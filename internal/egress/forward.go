@@ -185,7 +185,7 @@ func scanRefusal(f *dlp.Finding, err error, where string) *refusal {
 		return &refusal{http.StatusForbidden, ruleDLPBudget, "egress: blocked: the " + where + " could not be scanned for secrets in time"}
 	case f != nil:
 		return &refusal{http.StatusForbidden, ruleDLPPrefix + f.RuleID, fmt.Sprintf(
-			"egress: blocked: the %s contain what looks like a secret (rule %s). If this is a false positive, ask the operator with the dlp-block tool (supervise)", where, f.RuleID)}
+			"egress: blocked: what looks like a secret (rule %s) is in the %s. If this is a false positive, ask the operator with the dlp-block tool (supervise)", f.RuleID, where)}
 	}
 	return nil
 }

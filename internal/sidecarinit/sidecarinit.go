@@ -7,6 +7,9 @@
 // within a grace period, then kills what is left. Its exit code is the
 // worst positive exit code any daemon had; a shutdown in which daemons only
 // died of its signals exits 0.
+//
+// 'sidecar-init --health URL' is the healthcheck of images without a shell
+// (FROM scratch): it GETs URL and exits 0 on HTTP 200, 1 otherwise.
 package sidecarinit
 
 import (
@@ -47,6 +50,9 @@ type Config struct {
 	// GiveUp is how many consecutive quick deaths (within 5s of start)
 	// end sidecar-init; default 5.
 	GiveUp int
+	// Health, when set, is a URL to check instead of running daemons
+	// (--health); empty runs the daemons.
+	Health string
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
@@ -61,15 +67,27 @@ func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Co
 	fs.StringVar(&c.HUP, "hup", "egress", "daemon that SIGHUP is forwarded to")
 	fs.StringVar(&c.USR1, "usr1", "egress", "daemon that SIGUSR1 restarts")
 	fs.DurationVar(&c.Backoff, "backoff", 500*time.Millisecond, "first delay before restarting a daemon that died (doubles, up to 30s)")
+	fs.StringVar(&c.Health, "health", "", "instead of running daemons, GET this URL (no proxy, 3s limit) and exit 0 on HTTP 200, 1 otherwise")
 	fs.Usage = func() {
-		fmt.Fprintf(usage, "usage: sidecar-init [flags] [--] DAEMON...   (or %s=egress,gitgate,...)\n\n"+
+		fmt.Fprintf(usage, "usage: sidecar-init [flags] [--] DAEMON...   (or %s=egress,gitgate,...)\n"+
+			"       sidecar-init --health URL\n\n"+
 			"PID 1 of the bot-bottle sidecar images: runs the daemons, prefixes their output,\n"+
 			"reaps zombies, restarts daemons that die, forwards SIGHUP to egress, restarts\n"+
-			"egress on SIGUSR1, and shuts everything down on SIGTERM/SIGINT.\n\nflags:\n", contract.EnvSidecarDaemons)
+			"egress on SIGUSR1, and shuts everything down on SIGTERM/SIGINT.\n\n"+
+			"--health URL is the healthcheck of these shell-less images, e.g.\n"+
+			"  healthcheck: {test: [\"CMD\", \"/usr/local/bin/sidecar-init\", \"--health\", \"http://127.0.0.1:9901/healthz\"]}\n"+
+			"It exits 0 on HTTP 200 and 1 otherwise (any other status, no answer, a bad URL),\n"+
+			"printing one line saying why.\n\nflags:\n", contract.EnvSidecarDaemons)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.Health != "" {
+		if fs.NArg() > 0 {
+			return c, fmt.Errorf("--health takes no daemon names (got %q)", fs.Args())
+		}
+		return c, nil
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -156,6 +174,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		fmt.Fprintf(stderr, "sidecar-init: %v\n", err)
 		return 2
+	}
+	if cfg.Health != "" {
+		return health(ctx, cfg.Health, stdout, stderr)
 	}
 	return (&supervisor{cfg: cfg, out: &lockedWriter{w: stdout}, log: stderr}).run(ctx)
 }
