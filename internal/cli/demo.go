@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -50,25 +51,52 @@ of that. Exit status: 0 when every step behaved, 1 otherwise.`,
 }
 
 func runDemo(ctx context.Context, env Env, opts demoOptions) error {
-	if err := exec.CommandContext(ctx, "docker", "compose", "version").Run(); err != nil {
-		return fmt.Errorf("docker compose v2 is not available (%v); install the compose plugin or run `make compose-plugin`", err)
-	}
-	var missing []string
-	for _, name := range []string{"egress", "gitgate", "supervise", "netguard", "agent-test", "demo-upstream"} {
-		image := "bot-bottle/" + name + ":" + opts.imageTag
-		if exec.CommandContext(ctx, "docker", "image", "inspect", image).Run() != nil {
-			missing = append(missing, image)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("images missing: %s; build them with `make images`", strings.Join(missing, ", "))
+	if err := demoPreflight(ctx, opts.imageTag); err != nil {
+		return err
 	}
 	var progress io.Writer = io.Discard
 	if opts.verbose {
 		progress = env.Stderr
 	}
-	if err := demo.Run(ctx, env.Stdout, progress, opts.imageTag); err != nil {
-		return err
+	return demo.Run(ctx, env.Stdout, progress, opts.imageTag)
+}
+
+// demoImages are the images the demo runs.
+var demoImages = []string{"egress", "gitgate", "supervise", "netguard", "agent-test", "demo-upstream"}
+
+// demoPreflight checks, in order, what the demo needs and says how to get
+// what is missing: the docker CLI, a reachable engine, compose v2, the
+// images.
+func demoPreflight(ctx context.Context, tag string) error {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return errors.New("the docker CLI is not installed: the demo runs a real bottle on the local Docker Engine; install Docker and start its daemon")
+	}
+	if out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		return fmt.Errorf("the Docker Engine is not reachable (docker info: %s); start the daemon (e.g. systemctl start docker) and check that you may use it", firstLine(out, err))
+	}
+	if out, err := exec.CommandContext(ctx, "docker", "compose", "version").CombinedOutput(); err != nil {
+		return fmt.Errorf("docker compose v2 is not available (%s); run `make compose-plugin` to build it from the Go module proxy", firstLine(out, err))
+	}
+	var missing []string
+	for _, name := range demoImages {
+		image := "bot-bottle/" + name + ":" + tag
+		if exec.CommandContext(ctx, "docker", "image", "inspect", image).Run() != nil {
+			missing = append(missing, image)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("images missing: %s; build them with `make images` (offline, about 2 minutes)", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// firstLine is the first non-empty line of a command's output, else its
+// error.
+func firstLine(out []byte, err error) string {
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return err.Error()
 }
