@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +24,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/internal/proposals"
 	"github.com/bot-bottle/bot-bottle/internal/supervise"
 	"github.com/bot-bottle/bot-bottle/internal/testpki"
+	"github.com/bot-bottle/bot-bottle/internal/testutil"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -77,12 +76,9 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 	_, upPort, _ := net.SplitHostPort(upLn.Addr().String())
 
 	// A real egress process.
-	bin := filepath.Join(t.TempDir(), "egress")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/egress").CombinedOutput(); err != nil {
-		t.Fatalf("build egress: %v\n%s", err, out)
-	}
+	bin := testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/egress")
 	proxyAddr, adminAddr := freeAddr(t), freeAddr(t)
-	var egressLog lockedBuffer
+	var egressLog testutil.SyncBuffer
 	eg := exec.Command(bin, "--routes", routes, "--ca-cert", bottleCA.CertPath, "--ca-key", bottleCA.KeyPath,
 		"--secrets-dir", secrets, "--listen", proxyAddr, "--admin", adminAddr, "--audit", filepath.Join(state, "egress-audit.jsonl"),
 		"--upstream-ca", upCA.CertPath, "--resolve", "api.example.test=127.0.0.1")
@@ -188,16 +184,4 @@ func waitUntil(t *testing.T, cond func() bool, what string) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer a child process can write while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
 }

@@ -18,13 +18,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/testutil"
 )
 
 // child is the real egress binary running as a child process.
 type child struct {
 	cmd         *exec.Cmd
 	addr, admin string
-	stderr      *syncBuffer
+	stderr      *testutil.SyncBuffer
 	routes, dir string
 	ca          *testCA
 	upCA        *testCA
@@ -45,11 +47,8 @@ func startDaemon(t *testing.T, routes string, extra ...string) *child {
 		t.Skip("builds and runs the egress binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "egress")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/egress").CombinedOutput(); err != nil {
-		t.Fatalf("build egress: %v\n%s", err, out)
-	}
-	d := &child{dir: dir, stderr: &syncBuffer{}, addr: freeAddr(t), admin: freeAddr(t)}
+	bin := testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/egress")
+	d := &child{dir: dir, stderr: &testutil.SyncBuffer{}, addr: freeAddr(t), admin: freeAddr(t)}
 	d.ca = newTestCA(t, dir, "bottle-ca")
 	d.upCA = newTestCA(t, dir, "upstream-ca")
 	d.secretsDir = filepath.Join(dir, "secrets")

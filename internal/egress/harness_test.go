@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/testpki"
+	"github.com/bot-bottle/bot-bottle/internal/testutil"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -106,29 +107,11 @@ type env struct {
 	proxy  *Proxy
 	addr   string // proxy host:port
 	admin  string // admin host:port
-	audit  *syncBuffer
+	audit  *testutil.SyncBuffer
 	routes string
 	token  string
 	cancel context.CancelFunc
 	done   chan error
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // auditRecords parses the audit lines so far.
@@ -155,7 +138,7 @@ const testToken = "tok-3f9a1c77e2b84d0aa51e6c2b9d47f013"
 func newEnv(t testing.TB, routesYAML string, tweak func(*Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
-	e := &env{t: t, dir: dir, audit: &syncBuffer{}, token: testToken}
+	e := &env{t: t, dir: dir, audit: &testutil.SyncBuffer{}, token: testToken}
 	e.ca = newTestCA(t, dir, "bottle-ca")
 	e.upCA = newTestCA(t, dir, "upstream-ca")
 	secrets := filepath.Join(dir, "secrets")

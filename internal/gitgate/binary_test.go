@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/testutil"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -21,25 +22,19 @@ import (
 type child struct {
 	cmd        *exec.Cmd
 	url, admin string
-	stderr     *syncBuffer
-	stdout     *syncBuffer
+	stderr     *testutil.SyncBuffer
+	stdout     *testutil.SyncBuffer
 	data       string
 	exitRusage *syscall.Rusage
 	stopOnce   sync.Once
 	stopErr    error
 }
 
-var buildOnce = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "gitgate-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "gitgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/gitgate").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build gitgate: %v\n%s", err, out)
-	}
-	return bin, nil
-})
+// binary builds cmd/gitgate once per test run.
+func binary(t testing.TB) string {
+	t.Helper()
+	return testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/gitgate")
+}
 
 func freeAddr(t testing.TB) string {
 	t.Helper()
@@ -58,10 +53,7 @@ func startDaemon(t testing.TB, u *sshUpstream, names []string, extra ...string) 
 	if testing.Short() {
 		t.Skip("builds and runs the gitgate binary")
 	}
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := binary(t)
 	dir := t.TempDir()
 	secrets := filepath.Join(dir, "secrets")
 	if err := os.Mkdir(secrets, 0o700); err != nil {
@@ -82,7 +74,7 @@ func startDaemon(t testing.TB, u *sshUpstream, names []string, extra ...string) 
 	if err := os.WriteFile(cfgPath, y, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := &child{stderr: &syncBuffer{}, stdout: &syncBuffer{}, data: filepath.Join(dir, "data")}
+	d := &child{stderr: &testutil.SyncBuffer{}, stdout: &testutil.SyncBuffer{}, data: filepath.Join(dir, "data")}
 	listen, admin := freeAddr(t), freeAddr(t)
 	d.url, d.admin = "http://"+listen, "http://"+admin
 	d.cmd = exec.Command(bin, extra...)
@@ -163,10 +155,7 @@ func TestBinaryHelpAndBadConfig(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the gitgate binary")
 	}
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := binary(t)
 	out, err := exec.Command(bin, "--help").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), contract.EnvGitGateConfig) || !strings.Contains(string(out), contract.EnvGitGateMaxPack) {
 		t.Fatalf("--help: %v\n%s", err, out)

@@ -1,7 +1,6 @@
 package gitgate
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -11,10 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/bot-bottle/bot-bottle/internal/gitgate/gitsshd"
+	"github.com/bot-bottle/bot-bottle/internal/testutil"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -139,8 +138,8 @@ type testGate struct {
 	url      string // http://127.0.0.1:port
 	data     string
 	secrets  string
-	logs     *syncBuffer
-	audit    *syncBuffer
+	logs     *testutil.SyncBuffer
+	audit    *testutil.SyncBuffer
 	cancel   context.CancelFunc
 	done     chan error
 	upstream *sshUpstream
@@ -158,7 +157,7 @@ func startGate(t testing.TB, u *sshUpstream, names []string, opts ...gateOption)
 	t.Helper()
 	dir := t.TempDir()
 	g := &testGate{data: filepath.Join(dir, "data"), secrets: filepath.Join(dir, "secrets"),
-		logs: &syncBuffer{}, audit: &syncBuffer{}, upstream: u}
+		logs: &testutil.SyncBuffer{}, audit: &testutil.SyncBuffer{}, upstream: u}
 	if err := os.Mkdir(g.secrets, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -211,24 +210,6 @@ func (g *testGate) repoURL(name string) string { return g.url + "/" + name + ".g
 
 // gateDir is the gate's bare repository for name.
 func (g *testGate) gateDir(name string) string { return filepath.Join(g.data, name+".git") }
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // fakeToken returns a GitHub-token-shaped string gitleaks flags, built at
 // run time so that no secret-shaped literal sits in this repository.

@@ -7,11 +7,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +17,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/bot-bottle/bot-bottle/internal/testutil"
 )
 
 // effectiveHasNetAdmin reads CAP_NET_ADMIN from /proc/self/status.
@@ -149,19 +149,6 @@ func (tn *testNS) dial(t *testing.T, addr string) error {
 	return err
 }
 
-// syncBuffer is written by run's logger while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func (tn *testNS) deps() deps {
 	return deps{ns: tn.ns, hasNetAdmin: func() (bool, error) { return true, nil }}
 }
@@ -187,7 +174,7 @@ func TestLocksANamespaceLikeDockers(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(t.Context())
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, logs, logs, tn.deps()) }()
 	waitFor(t, "the lock-down log line", func() bool { return strings.Contains(logs.String(), "namespace locked") })
@@ -251,7 +238,7 @@ func TestLocksANamespaceLikeDockers(t *testing.T) {
 
 	// A restart finds the namespace locked and succeeds without changes.
 	ctx2, cancel2 := context.WithCancel(t.Context())
-	logs2 := &syncBuffer{}
+	logs2 := &testutil.SyncBuffer{}
 	go func() { done <- run(ctx2, nil, logs2, logs2, tn.deps()) }()
 	waitFor(t, "the restart's log line", func() bool { return strings.Contains(logs2.String(), "namespace locked") })
 	if !strings.Contains(logs2.String(), `"prohibited":null,"deleted":null`) {
@@ -306,10 +293,7 @@ func TestBinaryWithoutNetAdminRefuses(t *testing.T) {
 	if err != nil || os.Geteuid() != 0 {
 		t.Skip("needs root and unshare (util-linux) for a namespace of its own")
 	}
-	bin := filepath.Join(t.TempDir(), "netguard")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/netguard").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/netguard")
 	cmd := exec.Command(unshare, "--net", "--", setpriv, "--inh-caps=-all", "--bounding-set=-all", "--", bin)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError

@@ -3,14 +3,13 @@ package probe
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/testutil"
 )
 
 type result struct {
@@ -98,39 +97,11 @@ func TestParseArgsInterspersed(t *testing.T) {
 	}
 }
 
-var buildOnce struct {
-	sync.Once
-	bin string
-	err error
-}
-
 // binary builds cmd/probe once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "probe-test-")
-		if err != nil {
-			buildOnce.err = err
-			return
-		}
-		buildOnce.bin = filepath.Join(dir, "probe")
-		out, err := exec.Command("go", "build", "-o", buildOnce.bin, "../../cmd/probe").CombinedOutput()
-		if err != nil {
-			buildOnce.err = &buildError{err, out}
-		}
-	})
-	if buildOnce.err != nil {
-		t.Fatalf("build probe: %v", buildOnce.err)
-	}
-	return buildOnce.bin
+	return testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/probe")
 }
-
-type buildError struct {
-	err error
-	out []byte
-}
-
-func (b *buildError) Error() string { return b.err.Error() + "\n" + string(b.out) }
 
 func TestIdle(t *testing.T) {
 	t.Run("returns 0 when the context ends", func(t *testing.T) {
@@ -158,7 +129,7 @@ func TestIdle(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run("the binary exits 0 on "+sig.String(), func(t *testing.T) {
 			cmd := exec.Command(binary(t), "idle")
-			errb := &lockedBuffer{}
+			errb := &testutil.SyncBuffer{}
 			cmd.Stderr = errb
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -179,22 +150,4 @@ func TestIdle(t *testing.T) {
 			}
 		})
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

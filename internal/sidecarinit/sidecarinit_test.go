@@ -13,33 +13,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-var buildOnce struct {
-	sync.Once
-	bin string
-	err error
-}
+	"github.com/bot-bottle/bot-bottle/internal/testutil"
+)
 
 // binary builds sidecar-init once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sidecar-init-test-")
-		if err != nil {
-			buildOnce.err = err
-			return
-		}
-		buildOnce.bin = filepath.Join(dir, "sidecar-init")
-		out, err := exec.Command("go", "build", "-o", buildOnce.bin, "../../cmd/sidecar-init").CombinedOutput()
-		if err != nil {
-			buildOnce.err = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if buildOnce.err != nil {
-		t.Fatalf("build sidecar-init: %v", buildOnce.err)
-	}
-	return buildOnce.bin
+	return testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/sidecar-init")
 }
 
 // scripts are the test daemons, shell scripts run as real processes.

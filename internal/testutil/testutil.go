@@ -1,0 +1,86 @@
+// Package testutil holds helpers for tests only: building a command binary
+// once per test process and a buffer safe for concurrent writes and reads.
+// Nothing here is for production use.
+package testutil
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// build is one cached "go build" of a package with some arguments.
+type build struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+var (
+	buildsMu sync.Mutex
+	builds   = map[string]*build{}
+)
+
+// BuildCommand builds the command package pkg, given by import path (for
+// example "github.com/bot-bottle/bot-bottle/cmd/probe"), with
+// "go build -o BIN extraArgs... pkg" and returns the binary's path. Each
+// (pkg, extraArgs) is built once per test process, into a temporary
+// directory that is not removed; later calls return the cached binary, or
+// fail the same way. A failed build ends the test with the build output.
+func BuildCommand(t testing.TB, pkg string, extraArgs ...string) string {
+	t.Helper()
+	key := strings.Join(append([]string{pkg}, extraArgs...), "\x00")
+	buildsMu.Lock()
+	b, ok := builds[key]
+	if !ok {
+		b = &build{}
+		builds[key] = b
+	}
+	buildsMu.Unlock()
+	b.once.Do(func() { b.bin, b.err = goBuild(pkg, extraArgs) })
+	if b.err != nil {
+		t.Fatalf("build %s: %v", pkg, b.err)
+	}
+	return b.bin
+}
+
+func goBuild(pkg string, extraArgs []string) (string, error) {
+	dir, err := os.MkdirTemp("", "testutil-build-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, path.Base(pkg))
+	args := append(append([]string{"build", "-o", bin}, extraArgs...), pkg)
+	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent Write and String, for a
+// child process or logger to write while the test reads. The zero value is
+// ready to use.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p to the buffer.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns the contents written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
