@@ -18,18 +18,23 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/demo"
+	"github.com/bot-bottle/bot-bottle/internal/queue"
 	"github.com/bot-bottle/bot-bottle/internal/render"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // The two bottles every test shares. A runs beside the demo's pretend
 // internet (an HTTPS API that wants a token, an SSH git upstream); B is the
 // rendered project alone, started with a bare "docker compose up" in its
-// directory, as an operator would.
-const (
-	slugA = "e2e-a"
-	slugB = "e2e-b"
-	tag   = render.DefaultImageTag
+// directory, as an operator would. Their names are unique to this run, so
+// two runs (two clones, CI beside a developer) never touch each other's.
+var (
+	runID = strconv.FormatInt(time.Now().UnixNano()%(36*36*36*36*36), 36)
+	slugA = "e2e-a-" + runID
+	slugB = "e2e-b-" + runID
 )
+
+const tag = render.DefaultImageTag
 
 // images are what the bottles run.
 var images = []string{"egress", "gitgate", "supervise", "netguard", "agent-test", "demo-upstream"}
@@ -96,7 +101,6 @@ func setup() error {
 			*errp = err
 			return
 		}
-		removeProject(render.ProjectPrefix + slug) // what an interrupted run left
 		*dst, *errp = demo.Up(ctx, demo.Config{Slug: slug, WorkDir: dir, ImageTag: tag, Plain: plain})
 	}
 	wg.Add(2)
@@ -105,14 +109,6 @@ func setup() error {
 	wg.Wait()
 	fmt.Fprintf(os.Stderr, "e2e: bottles up in %v\n", time.Since(start).Round(time.Millisecond))
 	return errors.Join(errA, errB)
-}
-
-// removeProject removes whatever containers and networks a project of that
-// name has, from an earlier run that did not finish.
-func removeProject(project string) {
-	cmd := exec.Command("docker", "compose", "-p", project, "down", "--remove-orphans", "--timeout", "1")
-	cmd.Dir = os.TempDir()
-	_ = cmd.Run()
 }
 
 func teardown() error {
@@ -511,6 +507,78 @@ func TestEgressRecovers(t *testing.T) {
 	waitWorks("the egress container's PID 1 was killed")
 	if now := strings.TrimSpace(dockerOut(t, nil, "inspect", "-f", "{{.State.StartedAt}}", id)); now == started {
 		t.Errorf("the egress container was not restarted (started at %s)", now)
+	}
+}
+
+// mcpScript is what an agent's MCP client does, by hand: initialize over
+// streamable HTTP (protocol 2025-06-18), keep the session id, send
+// notifications/initialized, call a tool. It prints the tool call's answer.
+const mcpScript = `set -e
+u=http://supervise:9100/mcp
+mcp() { probe http -i --timeout 90s -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -H 'Mcp-Protocol-Version: 2025-06-18' "$@" $u; }
+sid=$(mcp -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}' | sed -n 's/^Mcp-Session-Id: *//p')
+[ -n "$sid" ] || { echo "no Mcp-Session-Id from initialize" >&2; exit 9; }
+mcp -H "Mcp-Session-Id: $sid" -d '{"jsonrpc":"2.0","method":"notifications/initialized"}' >/dev/null
+mcp -H "Mcp-Session-Id: $sid" -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"egress-block","arguments":{"host":"docs.example.test","reason":"the e2e agent needs the docs"}}}'
+`
+
+// TestAgentProposesOperatorDecides: the agent asks supervise for a new
+// host over MCP; the proposal lands in the project's queue directory on
+// the host (the bind mount), where the operator's side reads it and writes
+// an approval, which the waiting tool call returns to the agent.
+func TestAgentProposesOperatorDecides(t *testing.T) {
+	a, _ := bottles(t)
+	type answer struct {
+		r   demo.Result
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		r, err := a.Agent(context.Background(), mcpScript)
+		done <- answer{r, err}
+	}()
+	q := queue.Queue{Dir: filepath.Join(a.Dir, render.QueueDir)}
+	var entry *queue.Entry
+	deadline := time.Now().Add(20 * time.Second)
+	for entry == nil {
+		select {
+		case ans := <-done:
+			t.Fatalf("the tool call ended before the operator decided (exit %d, %v):\n%s%s", ans.r.Code, ans.err, ans.r.Stdout, ans.r.Stderr)
+		default:
+		}
+		entries, err := q.List()
+		if err != nil {
+			t.Fatalf("the operator cannot read the queue: %v", err)
+		}
+		if len(entries) > 0 {
+			entry = entries[len(entries)-1]
+			break
+		}
+		if time.Now().After(deadline) {
+			logs, _ := a.ComposeOutput(context.Background(), "logs", "--no-color", "--tail", "20", "supervise")
+			t.Fatalf("no proposal reached %s within 20s; supervise logs:\n%s", q.Dir, logs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	p := entry.Proposal
+	if p.Bottle != a.Slug || p.Tool != "egress-block" || !strings.Contains(string(p.Payload), "docs.example.test") {
+		t.Errorf("proposal = bottle %q tool %q payload %s", p.Bottle, p.Tool, p.Payload)
+	}
+	notes := "approved by the e2e operator"
+	if err := q.Respond(&contract.Response{Version: contract.Version, ID: p.ID, Status: contract.StatusApproved, Notes: notes, DecidedAt: time.Now().UTC()}); err != nil {
+		t.Fatalf("respond: %v", err)
+	}
+	var ans answer
+	select {
+	case ans = <-done:
+	case <-time.After(90 * time.Second):
+		t.Fatal("the agent's tool call did not return within 90s of the decision")
+	}
+	if ans.err != nil || ans.r.Code != 0 {
+		t.Fatalf("the MCP exchange failed (exit %d, %v):\n%s%s", ans.r.Code, ans.err, ans.r.Stdout, ans.r.Stderr)
+	}
+	if !strings.Contains(ans.r.Stdout, "approved") || !strings.Contains(ans.r.Stdout, notes) {
+		t.Errorf("the agent was not told of the approval:\n%s", ans.r.Stdout)
 	}
 }
 

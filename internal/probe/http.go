@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,9 +24,10 @@ import (
 const maxBody = 64 << 10
 
 const httpHelp = `usage: probe http [-X METHOD] [-d DATA | --data-file FILE] [-H 'Key: Value']...
-                  [--ca FILE] [--timeout 10s] URL
+                  [-i] [--ca FILE] [--timeout 10s] URL
 
-Sends one request and prints "HTTP <status code>" on a line, then the
+Sends one request and prints "HTTP <status code>" on a line, then, with -i,
+the response headers ("Name: value", sorted, then an empty line), then the
 response body (at most 64 KiB; a longer body is cut and standard error says
 so). Redirects are not followed: a 3xx is the result.
 
@@ -63,6 +66,7 @@ type httpOpts struct {
 	dataSet  bool
 	dataFile string
 	headers  multiFlag
+	include  bool
 	ca       string
 	timeout  time.Duration
 	url      string
@@ -75,6 +79,7 @@ func runHTTP(ctx context.Context, e *env, args []string) int {
 	fs.Func("d", "request body", func(v string) error { o.data, o.dataSet = v, true; return nil })
 	fs.StringVar(&o.dataFile, "data-file", "", `read the request body from FILE ("-" for standard input)`)
 	fs.Var(&o.headers, "H", "request header 'Name: value' (repeatable)")
+	fs.BoolVar(&o.include, "i", false, "print the response headers before the body")
 	fs.StringVar(&o.ca, "ca", e.getenv(EnvCACert), "PEM file of extra CA certificates to trust (env "+EnvCACert+")")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "time limit for the whole request, body included")
 	pos, code, ok := parseArgs(e, fs, args)
@@ -104,6 +109,14 @@ func runHTTP(ctx context.Context, e *env, args []string) int {
 	}
 	defer resp.Body.Close()
 	fmt.Fprintf(e.stdout, "HTTP %d\n", resp.StatusCode)
+	if o.include {
+		for _, name := range slices.Sorted(maps.Keys(resp.Header)) {
+			for _, v := range resp.Header[name] {
+				fmt.Fprintf(e.stdout, "%s: %s\n", name, v)
+			}
+		}
+		fmt.Fprintln(e.stdout)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	truncated := len(body) > maxBody
 	if truncated {

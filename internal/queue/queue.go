@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -174,6 +175,10 @@ func (q Queue) writeNew(name string, data []byte) error {
 		tmp.Close()
 		return err
 	}
+	if err := ownLikeDir(tmp, q.Dir); err != nil {
+		tmp.Close()
+		return err
+	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", name, err)
@@ -192,6 +197,30 @@ func (q Queue) writeNew(name string, data []byte) error {
 			return fmt.Errorf("%s: %w", name, fs.ErrExist)
 		}
 		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// ownLikeDir gives f to the owner of the queue directory when the writer is
+// root. The queue is shared through a bind mount: supervise writes in it
+// as the sidecar user, the operator's CLI as whoever runs it. A 0600 answer
+// written by root would be unreadable to supervise, so root hands its files
+// to the directory's owner (whom render made the sidecar user). A
+// non-root writer already is that owner, or cannot give files away.
+func ownLikeDir(f *os.File, dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 {
+		return nil
+	}
+	if err := f.Chown(int(st.Uid), int(st.Gid)); err != nil {
+		return fmt.Errorf("give %s to the queue's owner (uid %d): %w", f.Name(), st.Uid, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -108,5 +109,51 @@ func TestConcurrentResponsesOnlyOneWins(t *testing.T) {
 	wg.Wait()
 	if wins != 1 {
 		t.Fatalf("%d responses were written, want exactly 1", wins)
+	}
+}
+
+// TestRootWritesAsTheQueueOwner: the operator's CLI run as root answers a
+// proposal in a queue owned by the sidecar user (render gives it to
+// 65532); the answer must belong to that user, who reads it at 0600.
+func TestRootWritesAsTheQueueOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to hand files to another user")
+	}
+	const sidecar = 65532
+	q := Queue{Dir: filepath.Join(t.TempDir(), "queue")}
+	if err := os.Mkdir(q.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(q.Dir, sidecar, sidecar); err != nil {
+		t.Fatal(err)
+	}
+	p := proposal(t)
+	if err := q.Put(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Respond(&contract.Response{Version: 1, ID: p.ID, Status: contract.StatusApproved, DecidedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{contract.ProposalFileName(p.ID), contract.ResponseFileName(p.ID)} {
+		info, err := os.Stat(filepath.Join(q.Dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := info.Sys().(*syscall.Stat_t)
+		if st.Uid != sidecar || st.Gid != sidecar || info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: owner %d:%d mode %v, want %d:%d 0600", name, st.Uid, st.Gid, info.Mode().Perm(), sidecar, sidecar)
+		}
+	}
+	// A queue root owns keeps root's files.
+	own := Queue{Dir: filepath.Join(t.TempDir(), "own")}
+	if err := own.Put(proposal(t)); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(own.Dir)
+	for _, e := range entries {
+		info, _ := e.Info()
+		if st := info.Sys().(*syscall.Stat_t); st.Uid != 0 {
+			t.Errorf("%s in root's queue is owned by %d", e.Name(), st.Uid)
+		}
 	}
 }
