@@ -46,6 +46,7 @@ type options struct {
 	mitmdump   string
 	keep       bool
 	only       string // comma-separated scenario keys; "" all
+	procs      int    // GOMAXPROCS for egress; 0 leaves the Go default
 }
 
 func main() {
@@ -57,6 +58,7 @@ func main() {
 	flag.StringVar(&o.egressBin, "egress", "", "use this egress binary instead of building ./cmd/egress")
 	flag.StringVar(&o.mitmdump, "mitmdump", "mitmdump", "mitmdump executable")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, certificates, audit)")
+	flag.IntVar(&o.procs, "egress-procs", 0, "run egress with GOMAXPROCS=N (0: Go's default, one per CPU)")
 	flag.StringVar(&o.only, "only", "", "run only these scenarios (comma-separated keys, e.g. keepalive-c1,sse; for profiling)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
@@ -172,7 +174,11 @@ routes:
 	if err != nil {
 		return b, err
 	}
-	b.egress, err = startProc("egress", eAddr, filepath.Join(dir, "egress.log"), childEnv(),
+	var egressEnv []string
+	if o.procs > 0 {
+		egressEnv = append(egressEnv, "GOMAXPROCS="+strconv.Itoa(o.procs))
+	}
+	b.egress, err = startProc("egress", eAddr, filepath.Join(dir, "egress.log"), childEnv(egressEnv...),
 		bin, "--routes", routes, "--ca-cert", bottleCA.certPath, "--ca-key", bottleCA.keyPath,
 		"--secrets-dir", secrets, "--listen", eAddr, "--admin", "off", "--audit", b.audit,
 		"--upstream-ca", upCA.certPath, "--resolve", benchHost+"=127.0.0.1", "--resolve", otherHost+"=127.0.0.1")
