@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -329,6 +330,97 @@ func TestNoExternalDNS(t *testing.T) {
 		} else {
 			t.Logf("%s: %s", name, strings.TrimSpace(r.Stderr))
 		}
+	}
+}
+
+// TestNoDNSLeavesTheBottle captures every packet on every interface of the
+// host's network namespace (the bridges, the veths, the uplink) while the
+// agent looks up a name no one else uses: no packet may carry it, so no
+// query left the agent's namespace, to the host's resolver or anywhere.
+// The control sends a marker from an ordinary container on the bottle's
+// egress network, which the capture must see.
+func TestNoDNSLeavesTheBottle(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("capturing packets needs root")
+	}
+	a, _ := bottles(t)
+	leak, control := "leak-"+runID, "control-"+runID
+	ln, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(io.Discard, c) }()
+		}
+	}()
+	stop := sniff(t, leak, control)
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	dockerOut(t, nil, "run", "--rm", "--network", a.Project+"_egress", "bot-bottle/agent-test:"+tag,
+		"sh", "-c", "echo "+control+" | nc -w 2 "+gateway(t, a, "egress")+" "+port)
+	r := agent(t, a, "probe dns --timeout 3s "+leak+".example.com; probe dns --timeout 3s "+leak+".egress")
+	t.Logf("agent: %s", strings.TrimSpace(r.Stdout+r.Stderr))
+	time.Sleep(time.Second) // let the capture drain
+	seen := stop()
+	if !seen[control] {
+		t.Fatal("control: the capture did not see the marker a container sent over the bottle's egress bridge; the test proves nothing")
+	}
+	if seen[leak] {
+		t.Errorf("a packet carrying the agent's lookup of %s.example.com was seen outside the agent's namespace", leak)
+	}
+}
+
+// sniff captures packets on every interface of this network namespace
+// (AF_PACKET, ETH_P_ALL) until the returned stop is called, and reports
+// which markers any packet carried.
+func sniff(t *testing.T, markers ...string) (stop func() map[string]bool) {
+	t.Helper()
+	const ethPAll = 0x0003
+	proto := int(ethPAll>>8 | (ethPAll&0xff)<<8) // htons
+	fd, err := syscall.Socket(syscall.AF_PACKET, syscall.SOCK_RAW, proto)
+	if err != nil {
+		t.Fatalf("packet socket: %v", err)
+	}
+	tv := syscall.Timeval{Usec: 200_000}
+	if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv); err != nil {
+		syscall.Close(fd)
+		t.Fatalf("packet socket timeout: %v", err)
+	}
+	var (
+		mu      sync.Mutex
+		seen    = map[string]bool{}
+		done    atomic.Bool
+		stopped = make(chan struct{})
+	)
+	go func() {
+		defer close(stopped)
+		buf := make([]byte, 1<<16)
+		for !done.Load() {
+			n, _, err := syscall.Recvfrom(fd, buf, 0)
+			if err != nil || n <= 0 {
+				continue // the timeout, to look at done
+			}
+			for _, m := range markers {
+				if bytes.Contains(buf[:n], []byte(m)) {
+					mu.Lock()
+					seen[m] = true
+					mu.Unlock()
+				}
+			}
+		}
+	}()
+	return func() map[string]bool {
+		done.Store(true)
+		<-stopped
+		syscall.Close(fd)
+		mu.Lock()
+		defer mu.Unlock()
+		return seen
 	}
 }
 
