@@ -54,9 +54,6 @@ const (
 // envNodeCACerts makes Node trust the bottle CA in addition to its own.
 const envNodeCACerts = "NODE_EXTRA_CA_CERTS"
 
-// envAgentCACert tells the agent's provisioning where the bottle CA is.
-const envAgentCACert = "BOT_BOTTLE_CA_CERT"
-
 const stopGracePeriod = 10 * time.Second
 
 // Project builds the bottle's compose project from s, after s.Validate.
@@ -291,8 +288,8 @@ func agentService(s Spec) types.ServiceConfig {
 		"HTTPS_PROXY": proxy, "https_proxy": proxy,
 		"HTTP_PROXY": proxy, "http_proxy": proxy,
 		"NO_PROXY": np, "no_proxy": np,
-		envAgentCACert: contract.AgentCACertPath,
-		envNodeCACerts: contract.AgentCACertPath,
+		contract.EnvAgentCACert: contract.AgentCACertPath,
+		envNodeCACerts:          contract.AgentCACertPath,
 	} {
 		svc.Environment[k] = &v
 	}

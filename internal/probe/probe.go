@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // Exit codes shared by every subcommand.
@@ -36,7 +38,7 @@ const (
 
 // EnvCACert names the file 'probe http' trusts in addition to the system
 // roots when --ca is not given. It is the agent's copy of the bottle CA.
-const EnvCACert = "BOT_BOTTLE_CA_CERT"
+const EnvCACert = contract.EnvAgentCACert
 
 // env is the probe's view of its process environment.
 type env struct {

@@ -236,6 +236,11 @@ const (
 	// EnvSidecarGrace is sidecar-init --grace: how long daemons get to exit
 	// after SIGTERM before they are killed.
 	EnvSidecarGrace = "BOT_BOTTLE_SIDECAR_GRACE"
+
+	// EnvAgentCACert is set in the agent's environment to AgentCACertPath,
+	// the bottle CA egress signs with, for tools and provisioning that
+	// need to trust it.
+	EnvAgentCACert = "BOT_BOTTLE_CA_CERT"
 )
 
 // DefaultResponseTimeout is how long supervise waits for the operator's
