@@ -61,9 +61,6 @@ func runDemo(ctx context.Context, env Env, opts demoOptions) error {
 	return demo.Run(ctx, env.Stdout, progress, opts.imageTag)
 }
 
-// demoImages are the images the demo runs.
-var demoImages = []string{"egress", "gitgate", "supervise", "netguard", "agent-test", "demo-upstream"}
-
 // demoPreflight checks, in order, what the demo needs and says how to get
 // what is missing: the docker CLI, a reachable engine, compose v2, the
 // images.
@@ -78,8 +75,8 @@ func demoPreflight(ctx context.Context, tag string) error {
 		return fmt.Errorf("docker compose v2 is not available (%s); run `make compose-plugin` to build it from the Go module proxy", firstLine(out, err))
 	}
 	var missing []string
-	for _, name := range demoImages {
-		image := "bot-bottle/" + name + ":" + tag
+	for _, name := range demo.ImageNames {
+		image := demo.Image(name, tag)
 		if exec.CommandContext(ctx, "docker", "image", "inspect", image).Run() != nil {
 			missing = append(missing, image)
 		}

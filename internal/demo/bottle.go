@@ -45,6 +45,13 @@ const (
 	UpstreamDir  = "upstream"
 )
 
+// ImageNames are the images a demo bottle runs, as images/build.sh names
+// them: the sidecars, the test agent and the pretend internet.
+var ImageNames = []string{"egress", "gitgate", "supervise", "netguard", "agent-test", "demo-upstream"}
+
+// Image is the reference of the bot-bottle image name at tag.
+func Image(name, tag string) string { return "bot-bottle/" + name + ":" + tag }
+
 // Config says which bottle to stand up.
 type Config struct {
 	// Slug names the bottle (and its agent); the compose project is
@@ -88,7 +95,7 @@ func Up(ctx context.Context, cfg Config) (*Bottle, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	b := &Bottle{Config: cfg, Dir: filepath.Join(cfg.WorkDir, "project"), Project: render.ProjectPrefix + cfg.Slug}
+	b := &Bottle{Config: cfg, Dir: filepath.Join(cfg.WorkDir, "project")}
 	if err := b.prepare(); err != nil {
 		return nil, err
 	}
@@ -164,12 +171,13 @@ func (b *Bottle) prepare() error {
 	res, err := render.Render(eff, render.Options{
 		Dir:        b.Dir,
 		Images:     compose.DefaultImages(b.ImageTag),
-		AgentImage: "bot-bottle/agent-test:" + b.ImageTag,
+		AgentImage: Image("agent-test", b.ImageTag),
 		Getenv:     getenv,
 	})
 	if err != nil {
 		return err
 	}
+	b.Project = res.Project
 	b.Secrets = map[string][]byte{}
 	for _, name := range res.Secrets {
 		data, err := os.ReadFile(filepath.Join(b.Dir, render.SecretsDir, name))
@@ -219,7 +227,7 @@ func override(up, tag string) string {
 	return `# The demo's pretend internet, beside the bottle rendered into compose.yaml.
 services:
   api:
-    image: bot-bottle/demo-upstream:` + tag + `
+    image: ` + Image("demo-upstream", tag) + `
     user: "0:0"
     command: ["api", "--listen", ":443", "--cert", "/demo/api.crt", "--key", "/demo/api.key", "--token-file", "/demo/token"]
     volumes: ["` + up + `:/demo:ro"]
@@ -227,7 +235,7 @@ services:
       egress:
         aliases: ["` + APIHost + `"]
   git-upstream:
-    image: bot-bottle/demo-upstream:` + tag + `
+    image: ` + Image("demo-upstream", tag) + `
     user: "0:0"
     command: ["git", "--listen", ":2222", "--root", "/srv/git", "--host-key", "/demo/host_key", "--authorized-key", "/demo/client.pub", "--init", "` + RepoName + `"]
     volumes: ["` + up + `:/demo:ro", "` + filepath.Join(up, "git") + `:/srv/git"]
