@@ -23,20 +23,22 @@ func binary(t *testing.T) string {
 	return testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/sidecar-init")
 }
 
-// scripts are the test daemons, shell scripts run as real processes.
+// scripts are the test daemons, shell scripts run as real processes. Each
+// sets its traps before it says it is up: the tests signal it as soon as
+// they read that line.
 var scripts = map[string]string{
-	"egress": `echo "egress up $$"
-trap 'echo "got hup"' HUP
+	"egress": `trap 'echo "got hup"' HUP
 trap 'echo "egress stopping"; exit 0' TERM
+echo "egress up $$"
 while :; do sleep 0.05; done`,
-	"worker": `echo "worker up"
-trap 'exit 7' TERM
+	"worker": `trap 'exit 7' TERM
+echo "worker up"
 while :; do sleep 0.05; done`,
 	"stubborn": `trap '' TERM
 echo "stubborn up"
 while :; do sleep 0.05; done`,
 	"crasher": `echo "crashing"; exit 3`,
-	"flaky": `if [ -e "$STATE/flaky.ran" ]; then echo "flaky stable"; trap 'exit 0' TERM; while :; do sleep 0.05; done; fi
+	"flaky": `if [ -e "$STATE/flaky.ran" ]; then trap 'exit 0' TERM; echo "flaky stable"; while :; do sleep 0.05; done; fi
 touch "$STATE/flaky.ran"; echo "flaky dies"; exit 4`,
 	"orphaner": `trap 'exit 0' TERM
 i=0; while [ $i -lt 5 ]; do sh -c 'sleep 1 & exit 0'; i=$((i+1)); done
