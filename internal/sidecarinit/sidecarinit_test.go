@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,20 +47,13 @@ while :; do sleep 0.05; done`,
 
 type proc struct {
 	cmd   *exec.Cmd
-	out   *syncBuf
-	errs  *syncBuf
+	out   *testutil.SyncBuffer
+	errs  *testutil.SyncBuffer
 	done  chan struct{}
 	code  int
 	state string
+	dir   string // the daemons' bin dir
 }
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
@@ -73,7 +65,7 @@ func start(t *testing.T, args ...string) *proc {
 		}
 	}
 	state := t.TempDir()
-	p := &proc{out: &syncBuf{}, errs: &syncBuf{}, done: make(chan struct{}), state: state}
+	p := &proc{out: &testutil.SyncBuffer{}, errs: &testutil.SyncBuffer{}, done: make(chan struct{}), state: state, dir: dir}
 	p.cmd = exec.Command(bin, append([]string{"--bin-dir", dir, "--grace", "500ms", "--backoff", "50ms"}, args...)...)
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "STATE=" + state}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.errs
@@ -88,11 +80,52 @@ func start(t *testing.T, args ...string) *proc {
 		}
 		close(p.done)
 	}()
-	t.Cleanup(func() {
+	t.Cleanup(func() { p.cleanup(t) })
+	return p
+}
+
+// cleanup shuts sidecar-init down the way docker stop does (SIGTERM, then
+// SIGKILL after a while) and fails the test if any daemon outlived it:
+// a leaked daemon is a shutdown bug, and would loop here for good.
+func (p *proc) cleanup(t *testing.T) {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Errorf("sidecar-init did not exit within 10s of SIGTERM:\n%s", p.errs.String())
 		_ = p.cmd.Process.Kill()
 		<-p.done
-	})
-	return p
+	}
+	if left := processesRunning(p.dir); len(left) > 0 {
+		for _, pid := range left {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		t.Errorf("daemons outlived sidecar-init's shutdown (pids %v, now killed); log:\n%s", left, p.errs.String())
+	}
+}
+
+// processesRunning lists the processes whose command line names a file
+// in dir (our test daemons are "/bin/sh DIR/NAME").
+func processesRunning(dir string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		for _, arg := range bytes.Split(cmdline, []byte{0}) {
+			if filepath.Dir(string(arg)) == dir {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
 }
 
 func (p *proc) waitOut(t *testing.T, want string) {
