@@ -43,54 +43,79 @@ func scrubResponse(resp *http.Response, secrets [][]byte) {
 
 // scrubReader replaces secrets in a stream. It withholds only a tail that
 // could be the start of a secret, so events of a stream (SSE) that hold no
-// secret pass through at once.
+// secret pass through at once. It reads straight into the caller's buffer
+// and masks in place (a mask has its secret's length): one copy per byte.
 type scrubReader struct {
 	src     io.ReadCloser
 	secrets [][]byte
-	buf     []byte // read, not yet returned
-	out     []byte // ready to return
-	err     error
-	chunk   *[]byte // read buffer from chunkPool
+	held    []byte // read, not yet returned: a tail that may begin a secret
+	err     error  // from src, returned once held is drained
 }
 
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
 func (s *scrubReader) Read(p []byte) (int, error) {
-	for len(s.out) == 0 {
+	for {
 		if s.err != nil {
-			if len(s.buf) > 0 { // the stream ended: nothing more can complete a secret
-				s.out, s.buf = s.buf, nil
-				break
+			// The stream ended: nothing more can complete a secret.
+			if len(s.held) > 0 {
+				n := copy(p, s.held)
+				s.held = s.held[:copy(s.held, s.held[n:])]
+				return n, nil
 			}
 			return 0, s.err
 		}
-		if s.chunk == nil {
-			s.chunk = chunkPool.Get().(*[]byte)
+		if len(p) <= len(s.held) {
+			// Too small to add to what is held: hand out held bytes only
+			// if no secret can start among them, else wait for more.
+			return s.readSmall(p)
 		}
-		n, err := s.src.Read(*s.chunk)
-		s.buf = append(s.buf, (*s.chunk)[:n]...)
+		h := copy(p, s.held)
+		n, err := s.src.Read(p[h:])
 		s.err = err
+		data := p[:h+n]
 		for _, sec := range s.secrets {
-			if bytes.Contains(s.buf, sec) {
-				s.buf = bytes.ReplaceAll(s.buf, sec, scrubMask(len(sec)))
-			}
+			maskAll(data, sec)
 		}
-		keep := s.partialTail()
-		s.out = append(s.out[:0], s.buf[:len(s.buf)-keep]...)
-		s.buf = append(s.buf[:0], s.buf[len(s.buf)-keep:]...)
+		keep := partialTail(data, s.secrets)
+		if s.err != nil {
+			keep = 0
+		}
+		s.held = append(s.held[:0], data[len(data)-keep:]...)
+		if out := len(data) - keep; out > 0 {
+			return out, nil
+		}
 	}
-	n := copy(p, s.out)
-	s.out = s.out[n:]
-	return n, nil
+}
+
+// readSmall serves a read buffer no larger than what is held, through an
+// internal buffer (rare: ReverseProxy reads 32 KiB at a time).
+func (s *scrubReader) readSmall(p []byte) (int, error) {
+	buf := make([]byte, len(s.held)+4096)
+	n, err := s.Read(buf)
+	// buf's bytes are scrubbed; return what fits, hold the rest in front.
+	k := copy(p, buf[:n])
+	s.held = append(buf[k:n:n], s.held...)
+	return k, err
+}
+
+// maskAll overwrites every occurrence of sec in data with its mask.
+func maskAll(data, sec []byte) {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], sec)
+		if j < 0 {
+			return
+		}
+		copy(data[i+j:], scrubMask(len(sec)))
+		i += j + len(sec)
+	}
 }
 
 // partialTail returns the length of the longest suffix of buf that is a
 // proper prefix of a secret.
-func (s *scrubReader) partialTail() int {
+func partialTail(buf []byte, secrets [][]byte) int {
 	best := 0
-	for _, sec := range s.secrets {
-		for k := min(len(sec)-1, len(s.buf)); k > best; k-- {
-			if bytes.HasSuffix(s.buf, sec[:k]) {
+	for _, sec := range secrets {
+		for k := min(len(sec)-1, len(buf)); k > best; k-- {
+			if bytes.HasSuffix(buf, sec[:k]) {
 				best = k
 				break
 			}
@@ -99,10 +124,11 @@ func (s *scrubReader) partialTail() int {
 	return best
 }
 
-func (s *scrubReader) Close() error {
-	if s.chunk != nil {
-		chunkPool.Put(s.chunk)
-		s.chunk = nil
-	}
-	return s.src.Close()
-}
+func (s *scrubReader) Close() error { return s.src.Close() }
+
+// chunkPool holds ReverseProxy's copy buffers. Each read of a response of
+// unknown length is flushed to the agent at once (streams, SSE), and each
+// flush costs a chunk header, small TLS records and syscalls: 128 KiB
+// reads cut a 10 MiB download's proxy CPU by a third against 32 KiB
+// (make bench-egress).
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
