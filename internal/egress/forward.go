@@ -113,6 +113,9 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 		r.Body = body
 	}
 	cw := &countingWriter{ResponseWriter: w}
+	if t != nil {
+		cw.batch = t.batch
+	}
 	ctx := context.WithValue(context.WithValue(r.Context(), forwardKey, info), allowKey, st.routes.SSRFPrefixes(route))
 	p.rp.ServeHTTP(cw, r.WithContext(ctx))
 	if info.status == 0 {
@@ -263,12 +266,14 @@ func firstLine(s string) string {
 	return s
 }
 
-// countingWriter records the status and bytes written to the agent.
+// countingWriter records the status and bytes written to the agent, and
+// sends each large write to an HTTP/1.1 agent in one batch of TLS records.
 type countingWriter struct {
 	http.ResponseWriter
 	status  int
 	n       int64
 	refusal *refusal
+	batch   *recordBatcher // nil: write through
 }
 
 func (c *countingWriter) WriteHeader(code int) {
@@ -282,8 +287,20 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	if c.status == 0 {
 		c.status = http.StatusOK
 	}
+	if c.batch == nil || len(b) < batchMin {
+		n, err := c.ResponseWriter.Write(b)
+		c.n += int64(n)
+		return n, err
+	}
+	// Flushing here sends what net/http buffered with the batch; a large
+	// write went past its buffer anyway.
+	c.batch.start()
 	n, err := c.ResponseWriter.Write(b)
 	c.n += int64(n)
+	c.Flush()
+	if ferr := c.batch.flush(); err == nil {
+		err = ferr
+	}
 	return n, err
 }
 

@@ -45,8 +45,9 @@ type Proxy struct {
 
 // target is the CONNECT target of one MITM'd tunnel.
 type target struct {
-	host, port string // bare host, decimal port
-	release    func() // frees the tunnel's semaphore slot; idempotent
+	host, port string         // bare host, decimal port
+	release    func()         // frees the tunnel's semaphore slot; idempotent
+	batch      *recordBatcher // under the agent's TLS, if it speaks HTTP/1.1; else nil
 }
 
 type ctxKey int
@@ -244,7 +245,7 @@ func (p *Proxy) startMITM(client net.Conn, t *target) {
 		t.release()
 		return
 	}
-	tc := tls.Server(client, &tls.Config{
+	tc, raw := newAgentTLS(client, &tls.Config{
 		Certificates: []tls.Certificate{*leaf},
 		NextProtos:   []string{"h2", "http/1.1"},
 		MinVersion:   tls.VersionTLS12,
@@ -258,6 +259,11 @@ func (p *Proxy) startMITM(client net.Conn, t *target) {
 		return
 	}
 	_ = client.SetDeadline(time.Time{})
+	if tc.ConnectionState().NegotiatedProtocol != "h2" {
+		// HTTP/1.1: one handler goroutine writes each response, so it may
+		// batch them. (net/http's h2 server writes from its own goroutine.)
+		t.batch = raw
+	}
 	p.targets.Store(tc, t)
 	if !p.mitm.push(tc) {
 		p.targets.Delete(tc)
