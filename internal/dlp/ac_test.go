@@ -1,6 +1,7 @@
 package dlp
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,10 +41,18 @@ func runMatcher(data []byte, patterns []string) []string {
 }
 
 func TestMatcherAgreesWithNaive(t *testing.T) {
-	patterns := []string{"ghp_", "hp_", "akia", "sk-ant-", "sk_", "a", "-----begin"}
-	for _, in := range []string{"", "GHP_x", "xxghp_ghP_AKIAsk-ANT-sk_", "aaaa", "-----BEGIN-----begin", "hhhp_gghp_"} {
-		if got, want := runMatcher([]byte(in), patterns), naive([]byte(in), patterns); strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Errorf("%q: got %v, want %v", in, got, want)
+	inputs := []string{"", "g", "GHP_x", "xxghp_ghP_AKIAsk-ANT-sk_", "aaaa", "-----BEGIN-----begin", "hhhp_gghp_", "ggghp_", "sksk_", "s", "x ghp_"}
+	for _, patterns := range [][]string{
+		{"ghp_", "hp_", "akia", "sk-ant-", "sk_", "a", "-----begin"}, // a one-byte pattern: no skipping
+		{"ghp_", "hp_", "akia", "sk-ant-", "sk_", "-----begin"},      // skipping to pattern starts
+	} {
+		if m := newMatcher(patterns); (m.starts != nil) != !slices.Contains(patterns, "a") {
+			t.Fatalf("%q: skipping table %v", patterns, m.starts != nil)
+		}
+		for _, in := range inputs {
+			if got, want := runMatcher([]byte(in), patterns), naive([]byte(in), patterns); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("%q in %q: got %v, want %v", patterns, in, got, want)
+			}
 		}
 	}
 }

@@ -10,7 +10,9 @@
 // thresholds and allowlists, so a finding here is a finding there.
 //
 // Speed comes from scanning in two steps: one Aho-Corasick pass over the
-// lower-cased input for every rule's keywords, then each rule's regex only on
+// input, case folded, for every rule's keywords (skipping ahead, while no
+// keyword is under way, to the next pair of bytes that begins one), then
+// each rule's regex only on
 // the run of token characters around its keyword hits (at most 256 bytes
 // before and 512 after; private keys, whose bodies are long, get 16 KiB once
 // "PRIVATE KEY" follows "-----BEGIN"). A hit outside a token-length run is
@@ -18,8 +20,8 @@
 // context: an overrun is ErrBudget, and callers fail closed.
 //
 // Measured on this project's 2-core machine (go test -bench Scan): JSON,
-// code and prose bodies at 350–410 MB/s; keyword-stuffed input at 200 MB/s;
-// keyword-stuffed token-shaped input at about 90 MB/s.
+// code and prose bodies at 1.2–1.3 GB/s; keyword-stuffed input at 230–260
+// MB/s; keyword-stuffed token-shaped input at 100–140 MB/s.
 //
 // A Finding names the rule and where it was found, never the secret.
 package dlp
