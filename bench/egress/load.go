@@ -21,10 +21,11 @@ import (
 
 // target is one way of reaching the upstream.
 type target struct {
-	name  string
-	proxy *proxyProc // nil: direct
-	roots *x509.CertPool
-	up    *upstream
+	name   string
+	proxy  *proxyProc // nil: direct
+	tunnel bool       // proxy only tunnels: the client's TLS reaches the upstream
+	roots  *x509.CertPool
+	up     *upstream
 }
 
 // transport returns a fresh client transport for t. HTTP/1.1 only
@@ -77,8 +78,8 @@ func (t *target) newRequest(ctx context.Context, method, path string, body []byt
 	}
 	req.Header.Set("Authorization", "Bearer agent-supplied-placeholder")
 	req.Header.Set("User-Agent", "egress-bench/1")
-	if t.proxy == nil {
-		req.Header.Set("X-Bench-Direct", "1")
+	if t.proxy == nil || t.tunnel {
+		req.Header.Set("X-Bench-Direct", "1") // no proxy injects a credential
 	} else {
 		req.Header.Set("Proxy-Authorization", "Basic YWdlbnQ6cGFzcw==")
 	}

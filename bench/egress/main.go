@@ -4,9 +4,11 @@
 // the repository with 'make bench-egress' (or 'go run ./bench/egress').
 //
 // Everything runs on loopback: an HTTPS upstream in this process, egress
-// (built from ./cmd/egress) and mitmdump as child processes, and Go
-// clients. Targets run interleaved (no proxy, egress, mitmproxy, then
-// again) for several rounds and the report shows medians. It exits 1 if
+// (built from ./cmd/egress), mitmdump and a reference CONNECT tunnel (this
+// program with -serve-tunnel: a Go proxy that only splices bytes, the
+// ceiling for any proxy here) as child processes, and Go clients. Targets
+// run interleaved (no proxy, tunnel, egress, mitmproxy, then again) for
+// several rounds and the report shows medians. It exits 1 if
 // anything did not work (a failed request, a proxy that died); a missed
 // target is reported, not an error.
 package main
@@ -32,6 +34,7 @@ import (
 )
 
 const (
+	tunnelName = "CONNECT tunnel"
 	benchHost  = "api.bench.test"   // the routed host, resolved to 127.0.0.1
 	otherHost  = "other.bench.test" // a host with no route
 	secretName = "api_token"
@@ -47,6 +50,7 @@ type options struct {
 	keep       bool
 	only       string // comma-separated scenario keys; "" all
 	procs      int    // GOMAXPROCS for egress; 0 leaves the Go default
+	noTunnel   bool   // leave out the CONNECT tunnel reference
 }
 
 func main() {
@@ -60,7 +64,14 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, certificates, audit)")
 	flag.IntVar(&o.procs, "egress-procs", 0, "run egress with GOMAXPROCS=N (0: Go's default, one per CPU)")
 	flag.StringVar(&o.only, "only", "", "run only these scenarios (comma-separated keys, e.g. keepalive-c1,sse; for profiling)")
+	flag.BoolVar(&o.noTunnel, "no-tunnel", false, "leave out the reference CONNECT tunnel (a Go proxy that only splices bytes)")
+	serveTunnelAddr := flag.String("serve-tunnel", "", "(internal) run as the reference CONNECT tunnel on this address")
+	tunnelPort := flag.String("tunnel-port", "", "(internal) the upstream port the tunnel reaches")
 	flag.Parse()
+	if *serveTunnelAddr != "" {
+		tunnelMain(*serveTunnelAddr, *tunnelPort)
+		return
+	}
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("bench-egress: ")
 	if o.rounds < 1 || o.dur <= 0 || o.sseSamples < 1 {
@@ -105,6 +116,7 @@ type bench struct {
 	up       *upstream
 	egress   *proxyProc
 	mitm     *proxyProc
+	tunnel   *proxyProc // the reference CONNECT tunnel; nil with -no-tunnel
 	targets  []*target
 	audit    string
 	idleRSS  map[string]int64 // KiB, per proxy name
@@ -221,11 +233,27 @@ routes:
 	}
 	log.Printf("mitmdump (pid %d) on %s", b.mitm.cmd.Process.Pid, mAddr)
 
-	b.targets = []*target{
-		{name: "no proxy", roots: upCA.pool(), up: b.up},
-		{name: "egress", proxy: b.egress, roots: bottleCA.pool(), up: b.up},
-		{name: "mitmproxy", proxy: b.mitm, roots: bottleCA.pool(), up: b.up},
+	b.targets = []*target{{name: "no proxy", roots: upCA.pool(), up: b.up}}
+	if !o.noTunnel {
+		self, err := os.Executable()
+		if err != nil {
+			return b, err
+		}
+		tAddr, err := freeAddr()
+		if err != nil {
+			return b, err
+		}
+		b.tunnel, err = startProc("tunnel", tAddr, filepath.Join(dir, "tunnel.log"), childEnv(),
+			self, "-serve-tunnel", tAddr, "-tunnel-port", b.up.port)
+		if err != nil {
+			return b, err
+		}
+		log.Printf("reference CONNECT tunnel (pid %d) on %s", b.tunnel.cmd.Process.Pid, tAddr)
+		b.targets = append(b.targets, &target{name: tunnelName, proxy: b.tunnel, tunnel: true, roots: upCA.pool(), up: b.up})
 	}
+	b.targets = append(b.targets,
+		&target{name: "egress", proxy: b.egress, roots: bottleCA.pool(), up: b.up},
+		&target{name: "mitmproxy", proxy: b.mitm, roots: bottleCA.pool(), up: b.up})
 	// Idle RSS: after start, before any request.
 	time.Sleep(500 * time.Millisecond)
 	for _, p := range []*proxyProc{b.egress, b.mitm} {
@@ -256,7 +284,7 @@ func writeAddon(dir string) (string, error) {
 }
 
 func (b *bench) close() {
-	for _, p := range []*proxyProc{b.mitm, b.egress} {
+	for _, p := range []*proxyProc{b.mitm, b.egress, b.tunnel} {
 		if p != nil {
 			p.stop()
 		}
@@ -309,7 +337,7 @@ func (b *bench) sanity(ctx context.Context) error {
 			b.hwmSteps[p.name] = append(b.hwmSteps[p.name], fmt.Sprintf("sanity %.0f", float64(v)/1024))
 		}
 	}
-	log.Printf("sanity: all three targets serve /small, /big, /upload and /sse; both proxies inject the credential and refuse %s", otherHost)
+	log.Printf("sanity: every target serves /small, /big, /upload and /sse; both MITM proxies inject the credential; every proxy refuses %s", otherHost)
 	return nil
 }
 
