@@ -283,24 +283,23 @@ func (c *countingWriter) WriteHeader(code int) {
 	c.ResponseWriter.WriteHeader(code)
 }
 
-func (c *countingWriter) Write(b []byte) (int, error) {
+func (c *countingWriter) Write(b []byte) (n int, err error) {
 	if c.status == 0 {
 		c.status = http.StatusOK
 	}
-	if c.batch == nil || len(b) < batchMin {
-		n, err := c.ResponseWriter.Write(b)
-		c.n += int64(n)
-		return n, err
+	if c.batch != nil && len(b) >= batchMin {
+		c.batch.start()
+		defer func() { // whatever happens, batching ends here
+			if ferr := c.batch.flush(); err == nil {
+				err = ferr
+			}
+		}()
+		// Flushing sends what net/http buffered with the batch; a large
+		// write went past its buffer anyway.
+		defer c.Flush()
 	}
-	// Flushing here sends what net/http buffered with the batch; a large
-	// write went past its buffer anyway.
-	c.batch.start()
-	n, err := c.ResponseWriter.Write(b)
+	n, err = c.ResponseWriter.Write(b)
 	c.n += int64(n)
-	c.Flush()
-	if ferr := c.batch.flush(); err == nil {
-		err = ferr
-	}
 	return n, err
 }
 
