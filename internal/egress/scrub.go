@@ -87,7 +87,7 @@ func (s *scrubReader) Read(p []byte) (int, error) {
 }
 
 // readSmall serves a read buffer no larger than what is held, through an
-// internal buffer (rare: ReverseProxy reads 32 KiB at a time).
+// internal buffer (rare: ReverseProxy reads 128 KiB at a time).
 func (s *scrubReader) readSmall(p []byte) (int, error) {
 	buf := make([]byte, len(s.held)+4096)
 	n, err := s.Read(buf)
