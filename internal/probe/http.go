@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http/httpproxy"
 )
 
@@ -277,7 +278,7 @@ func parseHeader(s string) (name, value string, err error) {
 		return "", "", fmt.Errorf("header %q: want 'Name: value'", s)
 	}
 	name = strings.TrimSpace(name)
-	if name == "" || !validFieldName(name) {
+	if !httpguts.ValidHeaderFieldName(name) {
 		return "", "", fmt.Errorf("header %q: %q is not a valid header name", s, name)
 	}
 	value = strings.TrimSpace(value)
@@ -285,18 +286,4 @@ func parseHeader(s string) (name, value string, err error) {
 		return "", "", fmt.Errorf("header %q: the value holds a line break or NUL", name)
 	}
 	return textproto.CanonicalMIMEHeaderKey(name), value, nil
-}
-
-// validFieldName reports whether s is an RFC 9110 token.
-func validFieldName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

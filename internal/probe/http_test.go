@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // echo answers with what it received, at the status ?status= asks for.
@@ -201,7 +203,7 @@ func FuzzParseHeader(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if name == "" || !validFieldName(name) {
+		if !httpguts.ValidHeaderFieldName(name) {
 			t.Fatalf("accepted name %q", name)
 		}
 		if strings.ContainsAny(value, "\r\n\x00") || value != strings.TrimSpace(value) {
