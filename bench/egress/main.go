@@ -31,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/testpki"
 )
 
 const (
@@ -138,11 +140,11 @@ func setup(ctx context.Context, o options) (*bench, error) {
 	if _, err := exec.LookPath(o.mitmdump); err != nil {
 		return b, fmt.Errorf("%s not found (Debian: apt-get install -y mitmproxy; make bench-egress does it): %w", o.mitmdump, err)
 	}
-	bottleCA, err := newCA(dir, "bottle-ca")
+	bottleCA, err := testpki.NewCA(dir, "bottle-ca")
 	if err != nil {
 		return b, err
 	}
-	upCA, err := newCA(dir, "upstream-ca")
+	upCA, err := testpki.NewCA(dir, "upstream-ca")
 	if err != nil {
 		return b, err
 	}
@@ -191,9 +193,9 @@ routes:
 		egressEnv = append(egressEnv, "GOMAXPROCS="+strconv.Itoa(o.procs))
 	}
 	b.egress, err = startProc("egress", eAddr, filepath.Join(dir, "egress.log"), childEnv(egressEnv...),
-		bin, "--routes", routes, "--ca-cert", bottleCA.certPath, "--ca-key", bottleCA.keyPath,
+		bin, "--routes", routes, "--ca-cert", bottleCA.CertPath, "--ca-key", bottleCA.KeyPath,
 		"--secrets-dir", secrets, "--listen", eAddr, "--admin", "off", "--audit", b.audit,
-		"--upstream-ca", upCA.certPath, "--resolve", benchHost+"=127.0.0.1", "--resolve", otherHost+"=127.0.0.1")
+		"--upstream-ca", upCA.CertPath, "--resolve", benchHost+"=127.0.0.1", "--resolve", otherHost+"=127.0.0.1")
 	if err != nil {
 		return b, err
 	}
@@ -204,7 +206,7 @@ routes:
 	if err := os.Mkdir(confdir, 0o700); err != nil {
 		return b, err
 	}
-	caPEM := append(append([]byte{}, bottleCA.certPEM...), bottleCA.keyPEM...)
+	caPEM := append(append([]byte{}, bottleCA.CertPEM...), bottleCA.KeyPEM...)
 	if err := os.WriteFile(filepath.Join(confdir, "mitmproxy-ca.pem"), caPEM, 0o600); err != nil {
 		return b, err
 	}
@@ -221,7 +223,7 @@ routes:
 		childEnv("BENCH_ALLOW_HOSTS="+benchHost, "BENCH_SECRET_FILE="+secretFile, "BENCH_RESOLVE="+benchHost+"=127.0.0.1"),
 		o.mitmdump, "--listen-host", "127.0.0.1", "--listen-port", mPort,
 		"--set", "confdir="+confdir,
-		"--set", "ssl_verify_upstream_trusted_ca="+upCA.certPath,
+		"--set", "ssl_verify_upstream_trusted_ca="+upCA.CertPath,
 		"--set", "flow_detail=0", "--set", "termlog_verbosity=warn",
 		// Stream bodies over 2 MiB (the 10 MiB download) as a proxy in
 		// production would; the 1 MiB upload is buffered, as egress
@@ -233,7 +235,7 @@ routes:
 	}
 	log.Printf("mitmdump (pid %d) on %s", b.mitm.cmd.Process.Pid, mAddr)
 
-	b.targets = []*target{{name: "no proxy", roots: upCA.pool(), up: b.up}}
+	b.targets = []*target{{name: "no proxy", roots: upCA.Pool(), up: b.up}}
 	if !o.noTunnel {
 		self, err := os.Executable()
 		if err != nil {
@@ -249,11 +251,11 @@ routes:
 			return b, err
 		}
 		log.Printf("reference CONNECT tunnel (pid %d) on %s", b.tunnel.cmd.Process.Pid, tAddr)
-		b.targets = append(b.targets, &target{name: tunnelName, proxy: b.tunnel, tunnel: true, roots: upCA.pool(), up: b.up})
+		b.targets = append(b.targets, &target{name: tunnelName, proxy: b.tunnel, tunnel: true, roots: upCA.Pool(), up: b.up})
 	}
 	b.targets = append(b.targets,
-		&target{name: "egress", proxy: b.egress, roots: bottleCA.pool(), up: b.up},
-		&target{name: "mitmproxy", proxy: b.mitm, roots: bottleCA.pool(), up: b.up})
+		&target{name: "egress", proxy: b.egress, roots: bottleCA.Pool(), up: b.up},
+		&target{name: "mitmproxy", proxy: b.mitm, roots: bottleCA.Pool(), up: b.up})
 	// Idle RSS: after start, before any request.
 	time.Sleep(500 * time.Millisecond)
 	for _, p := range []*proxyProc{b.egress, b.mitm} {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/testpki"
 )
 
 const (
@@ -35,8 +37,8 @@ type upstream struct {
 	lastReject atomic.Value // string: why the last one was refused
 }
 
-func startUpstream(upCA *ca, token string) (*upstream, error) {
-	cert, err := upCA.serverCert(benchHost)
+func startUpstream(upCA *testpki.CA, token string) (*upstream, error) {
+	cert, err := upCA.Issue(benchHost)
 	if err != nil {
 		return nil, err
 	}
