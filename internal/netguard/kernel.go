@@ -86,13 +86,10 @@ func apply(h routeTable) (result, error) {
 		return res, err
 	}
 	for _, r := range after {
-		if r.Type == unix.RTN_PROHIBIT {
-			if r.Dst != nil && r.Dst.IP.To4() != nil {
-				res.Prohibits++
-			}
-			continue
+		if r.Type != unix.RTN_PROHIBIT {
+			res.Kept = append(res.Kept, Describe(r, names))
 		}
-		res.Kept = append(res.Kept, Describe(r, names))
 	}
+	res.Prohibits = ipv4Prohibits(after)
 	return res, nil
 }

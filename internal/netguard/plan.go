@@ -83,22 +83,30 @@ func Plan(routes []netlink.Route) []Action {
 // default route whose gateway it prohibits).
 func Verify(routes []netlink.Route) error {
 	var errs []error
-	prohibits := 0
 	for _, r := range routes {
-		if !isMain(r) {
-			continue
-		}
-		if r.Type == unix.RTN_PROHIBIT && r.Dst != nil && r.Dst.IP.To4() != nil {
-			prohibits++
-		}
-		if isUnicast(r) && (isDefault(r) || hasGateway(r)) {
+		if isMain(r) && isUnicast(r) && (isDefault(r) || hasGateway(r)) {
 			errs = append(errs, fmt.Errorf("route %q is still there", Describe(r, nil)))
 		}
 	}
-	if prohibits == 0 {
+	if ipv4Prohibits(routes) == 0 {
 		errs = append(errs, errors.New("no IPv4 prohibit route: netguard has not locked this namespace"))
 	}
 	return errors.Join(errs...)
+}
+
+// ipv4Prohibits counts the main table's IPv4 prohibit routes.
+func ipv4Prohibits(routes []netlink.Route) int {
+	n := 0
+	for _, r := range routes {
+		if isMain(r) && isIPv4Prohibit(r) {
+			n++
+		}
+	}
+	return n
+}
+
+func isIPv4Prohibit(r netlink.Route) bool {
+	return r.Type == unix.RTN_PROHIBIT && r.Dst != nil && r.Dst.IP.To4() != nil
 }
 
 func isMain(r netlink.Route) bool {
