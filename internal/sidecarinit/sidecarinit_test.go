@@ -108,16 +108,7 @@ func (p *proc) cleanup(t *testing.T) {
 // in dir (our test daemons are "/bin/sh DIR/NAME").
 func processesRunning(dir string) []int {
 	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err != nil {
-			continue
-		}
+	for pid, cmdline := range procFiles("cmdline") {
 		for _, arg := range bytes.Split(cmdline, []byte{0}) {
 			if filepath.Dir(string(arg)) == dir {
 				pids = append(pids, pid)
@@ -126,6 +117,22 @@ func processesRunning(dir string) []int {
 		}
 	}
 	return pids
+}
+
+// procFiles reads /proc/PID/name for every process that still has one.
+func procFiles(name string) map[int][]byte {
+	files := map[int][]byte{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, name)); err == nil {
+			files[pid] = data
+		}
+	}
+	return files
 }
 
 func (p *proc) waitOut(t *testing.T, want string) {
@@ -251,16 +258,7 @@ func TestOrphansAreAdoptedAndReaped(t *testing.T) {
 	p := start(t, "orphaner")
 	p.waitOut(t, "orphans made")
 	children := func() (sleeping, zombies int) {
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-			if err != nil {
-				continue
-			}
+		for _, data := range procFiles("stat") {
 			// pid (comm) state ppid ...
 			i := strings.LastIndexByte(string(data), ')')
 			f := strings.Fields(string(data[i+1:]))
