@@ -98,15 +98,7 @@ func TestHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tests := []struct {
-		name    string
-		environ []string
-		stdin   string
-		args    []string
-		code    int
-		stdout  string // substring
-		stderr  string // substring
-	}{
+	runCases(t, "http", []runCase{
 		{name: "TLS trusted through --ca", args: []string{"--ca", ca, tlsSrv.URL + "/"},
 			code: ExitOK, stdout: "HTTP 200\nmethod=GET"},
 		{name: "TLS trusted through BOT_BOTTLE_CA_CERT", environ: []string{EnvCACert + "=" + ca}, args: []string{tlsSrv.URL + "/"},
@@ -153,21 +145,7 @@ func TestHTTP(t *testing.T) {
 		{name: "data twice", args: []string{"-d", "a", "--data-file", dataFile, plain.URL}, code: ExitUsage, stderr: "not both"},
 		{name: "CA file missing", args: []string{"--ca", "/nonexistent/ca.pem", plain.URL}, code: ExitUsage, stderr: "--ca"},
 		{name: "CA file without a certificate", args: []string{"--ca", badCA, plain.URL}, code: ExitUsage, stderr: "no PEM certificate"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := run(t, tt.environ, tt.stdin, append([]string{"http"}, tt.args...)...)
-			if r.code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.code, r.stdout, r.stderr)
-			}
-			if !strings.Contains(r.stdout, tt.stdout) {
-				t.Errorf("stdout lacks %q:\n%s", tt.stdout, r.stdout)
-			}
-			if !strings.Contains(r.stderr, tt.stderr) {
-				t.Errorf("stderr lacks %q:\n%s", tt.stderr, r.stderr)
-			}
-		})
-	}
+	})
 }
 
 func TestParseHeader(t *testing.T) {

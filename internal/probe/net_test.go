@@ -2,7 +2,6 @@ package probe
 
 import (
 	"net"
-	"strings"
 	"testing"
 )
 
@@ -21,14 +20,7 @@ func TestTCP(t *testing.T) {
 			c.Close()
 		}
 	}()
-	tests := []struct {
-		name    string
-		environ []string
-		args    []string
-		code    int
-		stdout  string
-		stderr  string
-	}{
+	runCases(t, "tcp", []runCase{
 		{name: "open port", args: []string{ln.Addr().String()}, code: ExitOK, stdout: "connected\n"},
 		{name: "proxy settings are ignored", environ: []string{"HTTPS_PROXY=http://" + closedPort(t), "ALL_PROXY=http://" + closedPort(t)},
 			args: []string{ln.Addr().String()}, code: ExitOK, stdout: "connected\n"},
@@ -37,25 +29,11 @@ func TestTCP(t *testing.T) {
 		{name: "no address", args: nil, code: ExitUsage, stderr: "want exactly one HOST:PORT"},
 		{name: "no port", args: []string{"127.0.0.1"}, code: ExitUsage, stderr: "want HOST:PORT"},
 		{name: "zero timeout", args: []string{"--timeout", "0s", "127.0.0.1:1"}, code: ExitUsage, stderr: "positive"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := run(t, tt.environ, "", append([]string{"tcp"}, tt.args...)...)
-			if r.code != tt.code || !strings.Contains(r.stdout, tt.stdout) || !strings.Contains(r.stderr, tt.stderr) {
-				t.Errorf("exit %d (want %d)\nstdout: %q (want %q)\nstderr: %q (want %q)", r.code, tt.code, r.stdout, tt.stdout, r.stderr, tt.stderr)
-			}
-		})
-	}
+	})
 }
 
 func TestDNS(t *testing.T) {
-	tests := []struct {
-		name   string
-		args   []string
-		code   int
-		stdout string
-		stderr string
-	}{
+	runCases(t, "dns", []runCase{
 		{name: "hosts file name", args: []string{"localhost"}, code: ExitOK, stdout: "127.0.0.1"},
 		{name: "address literal", args: []string{"192.0.2.7"}, code: ExitOK, stdout: "192.0.2.7\n"},
 		{name: "timeout after the name", args: []string{"localhost", "--timeout", "1s"}, code: ExitOK, stdout: "127.0.0.1"},
@@ -63,13 +41,5 @@ func TestDNS(t *testing.T) {
 		{name: "unresolvable name", args: []string{"--timeout", "500ms", "no-such-host.invalid"}, code: ExitFail, stderr: "no-such-host.invalid"},
 		{name: "no name", args: nil, code: ExitUsage, stderr: "want exactly one NAME"},
 		{name: "two names", args: []string{"a", "b"}, code: ExitUsage, stderr: "want exactly one NAME"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := run(t, nil, "", append([]string{"dns"}, tt.args...)...)
-			if r.code != tt.code || !strings.Contains(r.stdout, tt.stdout) || !strings.Contains(r.stderr, tt.stderr) {
-				t.Errorf("exit %d (want %d)\nstdout: %q (want %q)\nstderr: %q (want %q)", r.code, tt.code, r.stdout, tt.stdout, r.stderr, tt.stderr)
-			}
-		})
-	}
+	})
 }

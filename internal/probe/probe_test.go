@@ -25,6 +25,37 @@ func run(t *testing.T, environ []string, stdin string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
+// runCase is one run of a subcommand and what its result must hold.
+type runCase struct {
+	name    string
+	environ []string
+	stdin   string
+	args    []string // after the subcommand
+	code    int
+	stdout  string // substring
+	stderr  string // substring
+}
+
+// runCases runs each case as "probe SUB ARGS..." and checks its exit code
+// and output.
+func runCases(t *testing.T, sub string, cases []runCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.environ, tt.stdin, append([]string{sub}, tt.args...)...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, r.stdout)
+			}
+			if !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderr, r.stderr)
+			}
+		})
+	}
+}
+
 func TestTopLevelUsage(t *testing.T) {
 	tests := []struct {
 		name     string
