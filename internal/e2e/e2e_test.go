@@ -565,26 +565,25 @@ func TestEgressRecovers(t *testing.T) {
 		}
 		return 0
 	}
-	daemon := pid("/usr/local/bin/egress")
-	if daemon == 0 {
-		t.Fatalf("no egress process in the egress container:\n%s", dockerOut(t, nil, "top", id))
+	kill := func(cmd string) int {
+		t.Helper()
+		n := pid(cmd)
+		if n == 0 {
+			t.Fatalf("no %s process in the egress container:\n%s", cmd, dockerOut(t, nil, "top", id))
+		}
+		if err := syscall.Kill(n, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill %s (pid %d): %v", cmd, n, err)
+		}
+		return n
 	}
-	if err := syscall.Kill(daemon, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill egress (pid %d): %v", daemon, err)
-	}
+	daemon := kill("/usr/local/bin/egress")
 	waitWorks("egress was killed")
 	if now := pid("/usr/local/bin/egress"); now == 0 || now == daemon {
 		t.Errorf("egress pid %d after the kill, was %d: not restarted by sidecar-init", now, daemon)
 	}
 
 	started := strings.TrimSpace(dockerOut(t, nil, "inspect", "-f", "{{.State.StartedAt}}", id))
-	init := pid("/usr/local/bin/sidecar-init")
-	if init == 0 {
-		t.Fatalf("no sidecar-init in the egress container:\n%s", dockerOut(t, nil, "top", id))
-	}
-	if err := syscall.Kill(init, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill sidecar-init (pid %d): %v", init, err)
-	}
+	kill("/usr/local/bin/sidecar-init")
 	waitWorks("the egress container's PID 1 was killed")
 	if now := strings.TrimSpace(dockerOut(t, nil, "inspect", "-f", "{{.State.StartedAt}}", id)); now == started {
 		t.Errorf("the egress container was not restarted (started at %s)", now)
