@@ -294,14 +294,18 @@ func TestUpstreamTLSIsVerified(t *testing.T) {
 func TestIdleConnectsAreReaped(t *testing.T) {
 	e := newEnv(t, baseRoutes, func(c *Config) { c.HandshakeTimeout = 300 * time.Millisecond })
 	var conns []io.ReadWriteCloser
-	for range 200 {
+	for range 500 {
 		c := dialRaw(t, e.addr)
 		_, _ = io.WriteString(c, "CONNECT other.example.test:443 HTTP/1.1\r\nHost: other.example.test:443\r\n\r\n")
 		conns = append(conns, c)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, c := range conns {
+	deadline := time.Now().Add(20 * time.Second)
+	for i, c := range conns {
 		buf := make([]byte, 4096)
+		// Each was taken as a tunnel (the cap is 512), then left idle.
+		if n, err := io.ReadAtLeast(c, buf, len("HTTP/1.1 200")); err != nil || !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
+			t.Fatalf("CONNECT %d: got %q, %v; want 200 Connection established", i, buf[:n], err)
+		}
 		for {
 			if _, err := c.Read(buf); err != nil {
 				break
