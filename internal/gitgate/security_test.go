@@ -379,7 +379,10 @@ func silentListener(t *testing.T) string {
 
 func TestUploadPackRequestOverCapRefused(t *testing.T) {
 	f := newPushFixture(t, withMaxPack(64<<10))
-	body := strings.Repeat(pkt("have "+zeroID+"\n"), 4000) // 200 KB
+	// A well-formed negotiation, so git upload-pack reads on until the
+	// cap cuts it off instead of quitting at a protocol error first.
+	head := git(t, f.work, "rev-parse", "HEAD")
+	body := pkt("want "+head+"\n") + "0000" + strings.Repeat(pkt("have "+head+"\n"), 4000) // 200 KB
 	resp, err := http.Post(f.g.repoURL("demo")+"/git-upload-pack", "application/x-git-upload-pack-request", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

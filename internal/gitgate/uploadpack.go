@@ -1,6 +1,7 @@
 package gitgate
 
 import (
+	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -61,19 +62,29 @@ func (s *Server) uploadPack(w http.ResponseWriter, r *http.Request, rp *repo, lg
 	if err != nil {
 		return err
 	}
+	// The negotiation is read whole before git starts: git streams its
+	// answer as it reads, so a cap found half-way would come after a 200.
+	limit := min(s.cfg.MaxPack, maxUploadRequest)
+	req, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return fmt.Errorf("%w: read the request: %v", errBadRequest, err)
+	}
+	if int64(len(req)) > limit {
+		return fmt.Errorf("%w: the request is larger than %s", errTooLarge, humanBytes(limit))
+	}
 	w.Header().Set("Content-Type", "application/x-git-upload-pack-result")
 	w.Header().Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
-	lr := &limitReader{r: body, left: s.cfg.MaxPack}
-	err = s.runUploadPack(w, r, rp, lr)
-	if lr.exceeded() {
-		return fmt.Errorf("%w: the request is larger than %s", errTooLarge, humanBytes(s.cfg.MaxPack))
-	}
-	return err
+	return s.runUploadPack(w, r, rp, bytes.NewReader(req))
 }
+
+// maxUploadRequest bounds a fetch's negotiation (wants, haves, shallow
+// lines), which is held in memory. Real clients send haves in rounds of
+// at most a few hundred lines, far below it.
+const maxUploadRequest = 16 << 20
 
 // runUploadPack runs git upload-pack --stateless-rpc on the repository,
 // streaming its output to w.
-func (s *Server) runUploadPack(w http.ResponseWriter, r *http.Request, rp *repo, stdin *limitReader, args ...string) error {
+func (s *Server) runUploadPack(w http.ResponseWriter, r *http.Request, rp *repo, stdin io.Reader, args ...string) error {
 	var env []string
 	if p := gitProtocol(r); p != "" {
 		env = append(env, "GIT_PROTOCOL="+p)
