@@ -46,7 +46,7 @@ FORCE=${FORCE:-0}
 GO=${GO:-go}
 STAGE_DIR=${STAGE_DIR:-$repo/.cache/images}
 VERSION=${VERSION:-$(git -C "$repo" describe --tags --always --dirty 2>/dev/null || echo devel)}
-LDFLAGS="-s -w -X github.com/bot-bottle/bot-bottle/internal/version.Version=$VERSION"
+LDFLAGS="-s -w -X github.com/bot-bottle/bot-bottle/internal/shared/version.Version=$VERSION"
 
 BUILDABLE=(egress gitgate supervise sidecars netguard agent-test demo-upstream)
 NEEDS_REGISTRY=(agent-claude agent-codex)

@@ -32,7 +32,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bot-bottle/bot-bottle/internal/testpki"
+	"github.com/bot-bottle/bot-bottle/internal/scaffold/testpki"
 )
 
 const (

@@ -135,7 +135,7 @@ func (b *bench) report(w io.Writer) bool {
 	check(iok && idle < 30<<10, "egress idle RSS < 30 MiB", mib(idle, iok))
 	peak, pok := b.peakRSS[eg]
 	check(pok && peak < 60<<10, "egress peak RSS < 60 MiB", mib(peak, pok))
-	fmt.Fprintf(w, "- (not measured here) DLP alone ≥ 250 MB/s realistic, ≥ 30 MB/s adversarial: `go test -run '^$' -bench BenchmarkScan ./internal/dlp`\n")
+	fmt.Fprintf(w, "- (not measured here) DLP alone ≥ 250 MB/s realistic, ≥ 30 MB/s adversarial: `go test -run '^$' -bench BenchmarkScan ./internal/shared/dlp`\n")
 
 	fmt.Fprintf(w, "\nTotal run time %s.\n", time.Since(b.started).Round(time.Second))
 	if len(b.problems) > 0 {

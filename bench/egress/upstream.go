@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bot-bottle/bot-bottle/internal/testpki"
+	"github.com/bot-bottle/bot-bottle/internal/scaffold/testpki"
 )
 
 const (

@@ -6,7 +6,7 @@
 // 'go run ./bench/gitgate').
 //
 // Everything runs on loopback: the upstream is a gliderlabs/ssh git server
-// in this process (internal/gitgate/gitsshd), the gate is the binary built
+// in this process (internal/scaffold/gitsshd), the gate is the binary built
 // from ./cmd/gitgate, and the client is the git CLI (over OpenSSH's ssh
 // for the direct clone). Direct and gated clones alternate for several
 // rounds and the report shows medians. It exits 1 if anything did not
@@ -37,7 +37,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bot-bottle/bot-bottle/internal/gitgate/gitsshd"
+	"github.com/bot-bottle/bot-bottle/internal/scaffold/gitsshd"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 

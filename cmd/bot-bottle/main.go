@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/bot-bottle/bot-bottle/internal/cli"
+	"github.com/bot-bottle/bot-bottle/internal/host/cli"
 )
 
 func main() {

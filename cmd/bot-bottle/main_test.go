@@ -26,7 +26,7 @@ func TestBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken, err := filepath.Abs("../../internal/cli/testdata/broken-home")
+	broken, err := filepath.Abs("../../internal/host/cli/testdata/broken-home")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/bot-bottle/bot-bottle/internal/demoupstream"
+	"github.com/bot-bottle/bot-bottle/internal/scaffold/demoupstream"
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 	// Root certificates for images without a system bundle (FROM scratch).
 	_ "golang.org/x/crypto/x509roots/fallback"
 
-	"github.com/bot-bottle/bot-bottle/internal/egress"
+	"github.com/bot-bottle/bot-bottle/internal/sidecar/egress"
 )
 
 func main() {

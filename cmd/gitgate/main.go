@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/bot-bottle/bot-bottle/internal/gitgate"
+	"github.com/bot-bottle/bot-bottle/internal/sidecar/gitgate"
 )
 
 func main() {

@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/bot-bottle/bot-bottle/internal/netguard"
+	"github.com/bot-bottle/bot-bottle/internal/sidecar/netguard"
 )
 
 func main() {

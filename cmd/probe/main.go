@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/bot-bottle/bot-bottle/internal/probe"
+	"github.com/bot-bottle/bot-bottle/internal/scaffold/probe"
 )
 
 func main() {

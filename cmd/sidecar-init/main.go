@@ -8,7 +8,7 @@ import (
 	"context"
 	"os"
 
-	"github.com/bot-bottle/bot-bottle/internal/sidecarinit"
+	"github.com/bot-bottle/bot-bottle/internal/sidecar/sidecarinit"
 )
 
 func main() {

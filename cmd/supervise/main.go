@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/bot-bottle/bot-bottle/internal/supervise"
+	"github.com/bot-bottle/bot-bottle/internal/sidecar/supervise"
 )
 
 func main() {

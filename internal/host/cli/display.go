@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+)
+
+// display shortens paths for people: relative to the working directory
+// when under it, ~/… when under the user's home, absolute otherwise.
+type display struct {
+	cwd, userHome string
+}
+
+func newDisplay(cwd, userHome string) *display {
+	return &display{cwd: cwd, userHome: userHome}
+}
+
+func (d *display) path(p string) string {
+	if p == "" {
+		return ""
+	}
+	if d.cwd != "" {
+		if rel, err := filepath.Rel(d.cwd, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return rel
+		}
+	}
+	if d.userHome != "" && d.userHome != "/" {
+		if rel, err := filepath.Rel(d.userHome, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return "~/" + rel
+		}
+	}
+	return p
+}
+
+func (d *display) problem(p manifest.Problem) string {
+	p.File = d.path(p.File)
+	return p.String()
+}
+
+// printProblems writes warnings and problems, one line each.
+func (d *display) printWarnings(w io.Writer, warnings []manifest.Problem) {
+	for _, p := range warnings {
+		fmt.Fprintf(w, "warning: %s\n", d.problem(p))
+	}
+}
+
+func (d *display) printProblems(w io.Writer, problems manifest.Problems) {
+	for _, p := range problems {
+		fmt.Fprintln(w, d.problem(p))
+	}
+	fmt.Fprintf(w, "bot-bottle: %s in %s\n", plural(len(problems), "problem"), plural(problems.Files(), "file"))
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

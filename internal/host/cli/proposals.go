@@ -1,0 +1,371 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/host/proposals"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// proposalsDeps are what the proposals commands need beyond Env.
+type proposalsDeps struct {
+	// reloader makes a bottle's egress reread its routes; nil: the
+	// process-signal reloader (a PID file in the bottle's state directory).
+	reloader proposals.Reloader
+}
+
+func newProposalsCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "proposals",
+		Short: "Review what agents asked for: list, show, approve, edit, reject",
+		Long: `An agent in a bottle with supervise: true can only propose changes, through
+the supervise MCP tools: egress-block (a host), dlp-block (a DLP false
+positive), capability-block (image packages or Dockerfile lines) and
+cred-block (a credential). Each proposal waits in ~/.bot-bottle/queue/<slug>/
+until you decide it here.
+
+Approving egress-block or dlp-block changes the bottle's routes file
+(~/.bot-bottle/state/<slug>/routes.yaml) and makes its egress reload at once;
+capability-block and cred-block are recorded, and bot-bottle prints what to
+change by hand. If applying fails, nothing changes and the proposal stays
+pending. Every decision is appended to the bottle's audit file.`,
+		Example: `  bot-bottle proposals list
+  bot-bottle proposals show 3f2a…
+  bot-bottle proposals approve 3f2a… --note "ok for this task"
+  bot-bottle proposals reject 3f2a… --note "use the mirror instead"`,
+	}
+	cmd.AddCommand(
+		newProposalsListCmd(env, g, deps),
+		newProposalsShowCmd(env, g, deps),
+		newProposalsApproveCmd(env, g, deps),
+		newProposalsEditCmd(env, g, deps),
+		newProposalsRejectCmd(env, g, deps),
+	)
+	return cmd
+}
+
+func (d *proposalsDeps) operator(env Env, g *globals) (*proposals.Operator, error) {
+	cwd, err := env.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	home, err := manifest.ResolveHome(g.home, env.Getenv, cwd)
+	if err != nil {
+		return nil, err
+	}
+	r := d.reloader
+	if r == nil {
+		r = proposals.PIDFileReloader{Home: home}
+	}
+	return &proposals.Operator{Home: home, Reloader: r}, nil
+}
+
+// find opens the operator and looks up one proposal by id.
+func (d *proposalsDeps) find(env Env, g *globals, id string) (*proposals.Operator, proposals.Item, error) {
+	op, err := d.operator(env, g)
+	if err != nil {
+		return nil, proposals.Item{}, err
+	}
+	it, err := op.Find(id)
+	return op, it, err
+}
+
+type proposalView struct {
+	ID            string          `json:"id"`
+	Bottle        string          `json:"bottle"`
+	Tool          string          `json:"tool"`
+	Arguments     json.RawMessage `json:"arguments"`
+	Justification string          `json:"justification"`
+	Status        string          `json:"status"`
+	CreatedAt     time.Time       `json:"created_at"`
+	Notes         string          `json:"notes,omitempty"`
+}
+
+func viewOf(it proposals.Item) proposalView {
+	v := proposalView{ID: it.Proposal.ID, Bottle: it.Slug, Tool: string(it.Proposal.Tool), Arguments: it.Proposal.Payload,
+		Justification: it.Proposal.Justification, Status: string(it.Status()), CreatedAt: it.Proposal.CreatedAt}
+	if it.Response != nil {
+		v.Notes = it.Response.Notes
+	}
+	return v
+}
+
+type proposalsListOptions struct {
+	json, all bool
+	bottle    string
+}
+
+func newProposalsListCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Command {
+	var opts proposalsListOptions
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List pending proposals (--all for decided ones too)",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runProposalsList(cmd.Context(), env, g, deps, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print a JSON array (id, bottle, tool, arguments, status, …)")
+	cmd.Flags().BoolVar(&opts.all, "all", false, "include approved, edited and rejected proposals")
+	cmd.Flags().StringVar(&opts.bottle, "bottle", "", "only this bottle's proposals")
+	return cmd
+}
+
+func runProposalsList(_ context.Context, env Env, g *globals, deps *proposalsDeps, opts proposalsListOptions) error {
+	op, err := deps.operator(env, g)
+	if err != nil {
+		return err
+	}
+	items, listErr := op.List()
+	views := []proposalView{}
+	for _, it := range items {
+		if (opts.bottle != "" && it.Slug != opts.bottle) || (!opts.all && it.Response != nil) {
+			continue
+		}
+		views = append(views, viewOf(it))
+	}
+	if listErr != nil {
+		fmt.Fprintf(env.Stderr, "warning: some proposals could not be read: %v\n", listErr)
+	}
+	if opts.json {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(views)
+	}
+	if len(views) == 0 {
+		fmt.Fprintln(env.Stdout, "no pending proposals")
+		return nil
+	}
+	for _, v := range views {
+		fmt.Fprintf(env.Stdout, "%s  %-8s %-16s %-9s %s\n", v.ID, v.Bottle, v.Tool, v.Status, summary(v.Arguments))
+	}
+	return nil
+}
+
+// summary renders arguments compactly on one line.
+func summary(raw json.RawMessage) string {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return ""
+	}
+	var parts []string
+	for _, k := range []string{"host", "path_prefixes", "methods", "rule_id", "scheme", "apt_packages", "dockerfile_lines", "purpose"} {
+		if v, ok := m[k]; ok {
+			b, _ := json.Marshal(v)
+			parts = append(parts, k+"="+string(b))
+		}
+	}
+	s := strings.Join(parts, " ")
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
+}
+
+func newProposalsShowCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a proposal and what approving it would change",
+		Args:  exactArgs("ID"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			op, it, err := deps.find(env, g, args[0])
+			if err != nil {
+				return err
+			}
+			v := viewOf(it)
+			var args2 bytes.Buffer
+			_ = json.Indent(&args2, v.Arguments, "  ", "  ")
+			fmt.Fprintf(env.Stdout, "proposal %s\n  bottle:    %s\n  tool:      %s\n  status:    %s\n  created:   %s\n  reason:    %s\n  arguments: %s\n",
+				v.ID, v.Bottle, v.Tool, v.Status, v.CreatedAt.Format(time.RFC3339), oneLine(v.Justification), args2.String())
+			if it.Response != nil {
+				fmt.Fprintf(env.Stdout, "  decided:   %s %s\n", it.Response.Status, it.Response.DecidedAt.Format(time.RFC3339))
+				if it.Response.Notes != "" {
+					fmt.Fprintf(env.Stdout, "  notes:     %s\n", oneLine(it.Response.Notes))
+				}
+				return nil
+			}
+			ch, err := op.Preview(it, nil)
+			if err != nil {
+				fmt.Fprintf(env.Stdout, "\napproving it now would fail: %v\n", err)
+				return nil
+			}
+			cwd, _ := env.Getwd()
+			d := newDisplay(cwd, env.Getenv("HOME"))
+			printChange(env.Stdout, ch, "approving would change "+d.path(contract.StateRoutesFile(op.Home, it.Slug))+":")
+			return nil
+		},
+	}
+}
+
+func printChange(w io.Writer, ch *proposals.Change, heading string) {
+	if ch.Diff != "" {
+		fmt.Fprintf(w, "\n%s\n%s", heading, indent(ch.Diff, "  "))
+	} else if ch.NextSteps == "" {
+		fmt.Fprintln(w, "\nno change: it is already allowed")
+	}
+	if ch.NextSteps != "" {
+		fmt.Fprintf(w, "\n%s", ch.NextSteps)
+	}
+}
+
+type decideOptions struct {
+	note string
+}
+
+func newProposalsApproveCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Command {
+	var opts decideOptions
+	cmd := &cobra.Command{
+		Use:   "approve ID",
+		Short: "Approve a proposal as proposed and apply it",
+		Args:  exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			op, err := deps.operator(env, g)
+			if err != nil {
+				return err
+			}
+			d, err := op.Approve(cmd.Context(), args[0], opts.note)
+			if err != nil {
+				return err
+			}
+			reportDecision(env, d)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.note, "note", "", "a note for the agent")
+	return cmd
+}
+
+func reportDecision(env Env, d *proposals.Decision) {
+	fmt.Fprintf(env.Stdout, "proposal %s %s\n", d.Response.ID, d.Response.Status)
+	printChange(env.Stdout, d.Change, "applied:")
+	if d.Warning != "" {
+		fmt.Fprintf(env.Stderr, "warning: %s\n", d.Warning)
+	}
+}
+
+func newProposalsRejectCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Command {
+	var opts decideOptions
+	cmd := &cobra.Command{
+		Use:   "reject ID --note TEXT",
+		Short: "Reject a proposal, telling the agent why",
+		Args:  exactArgs("ID"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if strings.TrimSpace(opts.note) == "" {
+				return usageError{errors.New("reject needs --note saying why, for the agent")}
+			}
+			op, err := deps.operator(env, g)
+			if err != nil {
+				return err
+			}
+			resp, err := op.Reject(args[0], opts.note)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "proposal %s rejected\n", resp.ID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.note, "note", "", "why, for the agent (required)")
+	return cmd
+}
+
+func newProposalsEditCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Command {
+	var opts decideOptions
+	cmd := &cobra.Command{
+		Use:   "edit ID",
+		Short: "Edit the proposed change in $EDITOR, then apply your version",
+		Long: `Edit opens the proposal's arguments (JSON) in $EDITOR (default vi). Save and
+quit to apply your version; the agent is told it was edited. Leave the file
+unchanged, or empty it, to cancel: the proposal stays pending.`,
+		Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			op, it, err := deps.find(env, g, args[0])
+			if err != nil {
+				return err
+			}
+			if it.Response != nil {
+				return fmt.Errorf("proposal %s was already %s", it.Proposal.ID, it.Response.Status)
+			}
+			edited, err := editJSON(env, it.Proposal.Payload)
+			if err != nil {
+				return err
+			}
+			if edited == nil {
+				fmt.Fprintln(env.Stdout, "no change; the proposal stays pending (use approve to accept it as proposed)")
+				return nil
+			}
+			d, err := op.Edit(cmd.Context(), it.Proposal.ID, edited, opts.note)
+			if err != nil {
+				return err
+			}
+			reportDecision(env, d)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.note, "note", "", "a note for the agent")
+	return cmd
+}
+
+// editJSON runs $EDITOR on payload; it returns the compacted edited JSON,
+// or nil when the operator left it unchanged or empty.
+func editJSON(env Env, payload json.RawMessage) (json.RawMessage, error) {
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, payload, "", "  "); err != nil {
+		return nil, err
+	}
+	pretty.WriteString("\n")
+	dir, err := os.MkdirTemp("", "bot-bottle-edit-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "proposal.json")
+	if err := os.WriteFile(path, pretty.Bytes(), 0o600); err != nil {
+		return nil, err
+	}
+	editor := strings.Fields(env.Getenv("EDITOR"))
+	if len(editor) == 0 {
+		editor = []string{"vi"}
+	}
+	cmd := exec.Command(editor[0], append(editor[1:], path)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.Stdin, env.Stdout, env.Stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("editor %q failed: %w; the proposal stays pending", strings.Join(editor, " "), err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(string(data)) == "" || bytes.Equal(data, pretty.Bytes()) {
+		return nil, nil
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, data); err != nil {
+		return nil, fmt.Errorf("your edit is not valid JSON (%v); the proposal stays pending", err)
+	}
+	return compact.Bytes(), nil
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ") }
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+func queuedHome(t *testing.T, payload string) (string, string) {
+	t.Helper()
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Dir(contract.StateRoutesFile(home, "dev")), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(contract.StateRoutesFile(home, "dev"), []byte("version: 1\nroutes: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &contract.Proposal{Version: 1, ID: contract.NewProposalID(), Bottle: "dev", Tool: contract.ToolEgressBlock,
+		Payload: json.RawMessage(payload), Justification: "needed", CreatedAt: time.Now().UTC()}
+	if err := (queue.Queue{Dir: contract.QueueDirFor(home, "dev")}).Put(p); err != nil {
+		t.Fatal(err)
+	}
+	return home, p.ID
+}
+
+func TestProposalsCommands(t *testing.T) {
+	home, id := queuedHome(t, `{"host":"api.example.test","methods":["GET"]}`)
+	empty := t.TempDir()
+	tests := []struct {
+		name   string
+		args   []string
+		vars   map[string]string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"nothing queued", []string{"--home", empty, "proposals", "list"}, nil, 0, "no pending proposals", ""},
+		{"nothing queued json", []string{"--home", empty, "proposals", "list", "--json"}, nil, 0, "[]", ""},
+		{"list", []string{"--home", home, "proposals", "list"}, nil, 0, id, ""},
+		{"show has the diff", []string{"--home", home, "proposals", "show", id}, nil, 0, "+   - host: api.example.test", ""},
+		{"reject needs a note", []string{"--home", home, "proposals", "reject", id}, nil, 2, "", "--note"},
+		{"unknown id", []string{"--home", home, "proposals", "approve", "0123456789abcdef"}, nil, 1, "", "no proposal 0123456789abcdef"},
+		{"bad id", []string{"--home", home, "proposals", "show", "../x"}, nil, 1, "", "not a proposal id"},
+		{"edit unchanged keeps it pending", []string{"--home", home, "proposals", "edit", id}, map[string]string{"EDITOR": "true"}, 0, "stays pending", ""},
+		{"edit applies the operator's version", []string{"--home", home, "proposals", "edit", id, "--note", "HEAD only"},
+			map[string]string{"EDITOR": "sed -i s/GET/HEAD/"}, 0, "edited", ""},
+		{"decided proposals leave the pending list", []string{"--home", home, "proposals", "list"}, nil, 0, "no pending proposals", ""},
+		{"--all shows them", []string{"--home", home, "proposals", "list", "--all"}, nil, 0, "edited", ""},
+		{"a decision is final", []string{"--home", home, "proposals", "reject", id, "--note", "no"}, nil, 1, "", "already edited"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, "/", tt.vars, tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stdout, tt.stdout) || !strings.Contains(r.stderr, tt.stderr) {
+				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s\nwant stdout ⊇ %q, stderr ⊇ %q", r.code, tt.code, r.stdout, r.stderr, tt.stdout, tt.stderr)
+			}
+		})
+	}
+	data, _ := os.ReadFile(contract.StateRoutesFile(home, "dev"))
+	if !strings.Contains(string(data), "HEAD") || strings.Contains(string(data), "GET") {
+		t.Errorf("routes after the edit:\n%s", data)
+	}
+}

@@ -1,0 +1,413 @@
+// Package render turns an agent's effective configuration into a
+// self-contained docker compose project directory: compose.yaml, the routes
+// and gate files, a freshly minted bottle CA, and the secrets the sidecars
+// need, each in a 0400 file under a 0700 directory. `docker compose up` in
+// that directory runs the bottle with no bot-bottle binary involved.
+//
+// Secret values are read from the host (environment variables named by
+// token_ref, SSH identity files) and written only under secrets/; they are
+// never in compose.yaml, the agent's environment, or an error message.
+package render
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/host/compose"
+	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// Layout of a rendered project directory, relative to its root.
+const (
+	ComposeFile   = "compose.yaml"
+	ReadmeFile    = "README.md"
+	AgentEnvFile  = "agent.env"
+	AuditFile     = contract.AuditFileName
+	GitDataDir    = "git"
+	QueueDir      = "queue"
+	ConfigDir     = contract.ProjectConfigDirName
+	SecretsDir    = contract.ProjectSecretsDirName
+	CACertFile    = "ca.crt"
+	ProjectPrefix = "bot-bottle-"
+)
+
+// SidecarUID is the uid (and gid) the sidecar images run as. When the
+// operator is root, rendered files the sidecars read or write are owned by
+// it; otherwise the sidecars run as the operator.
+const SidecarUID = 65532
+
+// DefaultImageTag is the tag `make images` gives the images it builds.
+const DefaultImageTag = "local"
+
+// Options says where and how to render.
+type Options struct {
+	// Dir is the project directory to create. It must not exist or be
+	// empty; nothing is left behind in it when rendering fails.
+	Dir string
+	// Images are the sidecar images; the zero value means
+	// compose.DefaultImages(DefaultImageTag).
+	Images compose.Images
+	// AgentImage overrides the agent image the provider template implies.
+	AgentImage string
+	// Getenv reads the operator's environment (token_ref and ${VAR}
+	// values); nil means os.Getenv.
+	Getenv func(string) string
+	// Prompt asks the operator for a `?prompt` env value without echoing
+	// it; nil means prompted values are an error (no terminal).
+	Prompt func(name, question string) (string, error)
+	// Runtime is the container runtime for the agent ("runsc" when Docker
+	// has it); empty means Docker's default.
+	Runtime string
+	// QueueDir is the host directory supervise keeps proposals in; empty
+	// means the project's own queue/ directory.
+	QueueDir string
+	// Now is the clock for the CA's validity; nil means time.Now.
+	Now func() time.Time
+	// Euid and Egid are the operator's ids; nil means os.Geteuid/Getegid.
+	// Tests set them.
+	Euid, Egid *int
+}
+
+// Result describes a rendered project.
+type Result struct {
+	// Dir is the project directory.
+	Dir string
+	// Slug is the bottle's slug; the compose project is ProjectPrefix+Slug.
+	Slug string
+	// Project is the compose project name.
+	Project string
+	// Services lists the compose services, sorted.
+	Services []string
+	// Secrets lists the secret names written under secrets/, sorted.
+	Secrets []string
+}
+
+// Render writes the project for eff into opts.Dir.
+func Render(eff *manifest.Effective, opts Options) (*Result, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("render: no output directory given; pass -o DIR")
+	}
+	plan, err := newPlan(eff, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTarget(opts.Dir); err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(filepath.Clean(opts.Dir))
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", parent, err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(opts.Dir)+".render-")
+	if err != nil {
+		return nil, fmt.Errorf("create a temporary directory beside %s: %w", opts.Dir, err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := plan.write(tmp); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(opts.Dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("replace empty %s: %w", opts.Dir, err)
+	}
+	if err := os.Rename(tmp, opts.Dir); err != nil {
+		return nil, fmt.Errorf("move the rendered project into %s: %w", opts.Dir, err)
+	}
+	return plan.result(opts.Dir), nil
+}
+
+// checkTarget refuses a directory that holds anything: rendering never
+// overwrites an operator's files.
+func checkTarget(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("output directory %s: %w", dir, err)
+	case len(entries) > 0:
+		return fmt.Errorf("output directory %s is not empty; choose a new directory or remove this one first", dir)
+	}
+	return nil
+}
+
+// plan is everything to write, computed before touching the disk.
+type plan struct {
+	slug     string
+	spec     compose.Spec
+	routes   *contract.RoutesFile
+	gate     *contract.GateFile
+	secrets  map[string][]byte
+	agentEnv []envLine
+	ca       *bottleCA
+	owner    owner
+	queueDir string
+}
+
+type envLine struct{ name, value string }
+
+// owner is who the sidecars run as and who owns what they touch.
+type owner struct {
+	uid, gid int
+	chown    bool // the operator is root: hand the files to SidecarUID
+}
+
+func (o owner) user() string { return strconv.Itoa(o.uid) + ":" + strconv.Itoa(o.gid) }
+
+func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	slug := eff.Agent.Name
+	if err := contract.ValidSlug(slug); err != nil {
+		return nil, fmt.Errorf("agent %q cannot name a bottle: %w; rename %s", slug, err, eff.Agent.File)
+	}
+	p := &plan{slug: slug, secrets: map[string][]byte{}, owner: operatorOwner(opts)}
+	var problems []string
+	p.routes, problems = routesFile(eff.Bottle, getenv, p.secrets, problems)
+	p.gate, problems = gateFile(eff.Bottle, p.secrets, problems)
+	p.agentEnv, problems = agentEnv(eff.Bottle, getenv, opts.Prompt, problems)
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("cannot render agent %q:\n  %s", slug, strings.Join(problems, "\n  "))
+	}
+	if err := p.routes.Validate(); err != nil {
+		return nil, fmt.Errorf("agent %q: the routes file would be invalid: %w", slug, err)
+	}
+	if p.gate != nil {
+		if err := p.gate.Validate(); err != nil {
+			return nil, fmt.Errorf("agent %q: the gate file would be invalid: %w", slug, err)
+		}
+	}
+	ca, err := newBottleCA(slug, now())
+	if err != nil {
+		return nil, err
+	}
+	p.ca = ca
+	p.secrets[contract.CAKeySecret] = ca.keyPEM
+
+	images := opts.Images
+	if images == (compose.Images{}) {
+		images = compose.DefaultImages(DefaultImageTag)
+	}
+	agentImage := opts.AgentImage
+	if agentImage == "" {
+		agentImage = "bot-bottle/agent-" + eff.Bottle.Provider.Template + ":" + DefaultImageTag
+	}
+	p.queueDir = opts.QueueDir
+	queueMount := "./" + QueueDir
+	if p.queueDir != "" {
+		queueMount = p.queueDir
+	}
+	literal := map[string]string{}
+	for _, v := range eff.Bottle.Env {
+		if v.Value.Kind == manifest.EnvLiteral {
+			literal[v.Name] = v.Value.Literal
+		}
+	}
+	p.spec = compose.Spec{
+		Slug:          slug,
+		Agent:         eff.Agent.Name,
+		AgentImage:    agentImage,
+		AgentEnv:      literal,
+		Images:        images,
+		SidecarUser:   p.owner.user(),
+		EgressSecrets: egressSecrets(p.routes),
+		GitGate:       p.gate != nil,
+		Supervise:     eff.Bottle.Supervise,
+		QueueDir:      queueMount,
+		Runtime:       opts.Runtime,
+	}
+	if len(p.agentEnv) > 0 {
+		p.spec.AgentEnvFile = "./" + AgentEnvFile
+	}
+	if p.gate != nil {
+		p.spec.GitGateSecrets = gateSecrets(p.gate)
+	}
+	if err := p.spec.Validate(); err != nil {
+		return nil, fmt.Errorf("agent %q: %w", slug, err)
+	}
+	return p, nil
+}
+
+func operatorOwner(opts Options) owner {
+	uid, gid := os.Geteuid(), os.Getegid()
+	if opts.Euid != nil {
+		uid = *opts.Euid
+	}
+	if opts.Egid != nil {
+		gid = *opts.Egid
+	}
+	if uid == 0 {
+		return owner{uid: SidecarUID, gid: SidecarUID, chown: true}
+	}
+	return owner{uid: uid, gid: gid}
+}
+
+// TokenSecretName is the secret a route's token_ref is stored under.
+func TokenSecretName(tokenRef string) string {
+	return "token_" + strings.ToLower(tokenRef)
+}
+
+// IdentitySecretName is the secret a repo's SSH identity is stored under.
+func IdentitySecretName(repo string) string {
+	return "ssh_" + repo
+}
+
+func routesFile(b manifest.Bottle, getenv func(string) string, secrets map[string][]byte, problems []string) (*contract.RoutesFile, []string) {
+	f := &contract.RoutesFile{Version: contract.Version}
+	for _, r := range b.Routes {
+		cr := contract.Route{
+			Host:           r.Host,
+			PathAllowlist:  r.PathAllowlist,
+			Methods:        r.Methods,
+			TLSPassthrough: r.TLSPassthrough,
+			SSRFAllow:      r.SSRFAllow,
+			DLPAllow:       r.DLPAllow,
+			DLPStrict:      r.DLPStrict,
+		}
+		if r.Auth != nil {
+			name := TokenSecretName(r.Auth.TokenRef)
+			token := strings.TrimSpace(getenv(r.Auth.TokenRef))
+			if token == "" {
+				problems = append(problems, fmt.Sprintf("route %s: auth.token_ref names $%s, which is not set in your environment; export it (the token goes only to the egress sidecar)", r.Host, r.Auth.TokenRef))
+			} else if strings.ContainsAny(token, "\r\n") {
+				problems = append(problems, fmt.Sprintf("route %s: $%s holds more than one line; a token is a single line", r.Host, r.Auth.TokenRef))
+			}
+			secrets[name] = []byte(token)
+			cr.Auth = &contract.Auth{Scheme: r.Auth.Scheme, Secret: name}
+		}
+		f.Routes = append(f.Routes, cr)
+	}
+	return f, problems
+}
+
+func gateFile(b manifest.Bottle, secrets map[string][]byte, problems []string) (*contract.GateFile, []string) {
+	if len(b.Repos) == 0 {
+		return nil, problems
+	}
+	f := &contract.GateFile{Version: contract.Version}
+	for _, r := range b.Repos {
+		name := IdentitySecretName(r.Name)
+		key, err := readIdentity(r.Identity)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("git-gate repo %s: %v", r.Name, err))
+		}
+		secrets[name] = key
+		f.Repos = append(f.Repos, contract.Repo{Name: r.Name, URL: r.URL, Identity: name, HostKey: r.HostKey})
+	}
+	return f, problems
+}
+
+// readIdentity reads an SSH private key file, expanding a leading "~/".
+// The error names the file, never its content.
+func readIdentity(path string) ([]byte, error) {
+	if rest, ok := strings.CutPrefix(path, "~/"); ok {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, fmt.Errorf("identity %s: cannot find your home directory: %w", path, err)
+		}
+		path = filepath.Join(home, rest)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w; point identity at the SSH private key the gate should push with", err)
+	}
+	if !strings.Contains(string(data), "PRIVATE KEY-----") {
+		return nil, fmt.Errorf("identity %s does not look like an SSH private key (no PRIVATE KEY block); give the private key, not the .pub file", path)
+	}
+	return data, nil
+}
+
+func agentEnv(b manifest.Bottle, getenv func(string) string, prompt func(string, string) (string, error), problems []string) ([]envLine, []string) {
+	var out []envLine
+	for _, v := range b.Env {
+		var value string
+		switch v.Value.Kind {
+		case manifest.EnvLiteral:
+			continue
+		case manifest.EnvHost:
+			value = getenv(v.Value.HostVar)
+		case manifest.EnvPrompt:
+			if prompt == nil {
+				problems = append(problems, fmt.Sprintf("env %s is asked at launch (?prompt) but there is no terminal to ask on; run from a terminal", v.Name))
+				continue
+			}
+			q := v.Value.Prompt
+			if q == "" {
+				q = v.Name
+			}
+			s, err := prompt(v.Name, q)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("env %s: %v", v.Name, err))
+				continue
+			}
+			value = s
+		}
+		if strings.ContainsAny(value, "\r\n'") {
+			problems = append(problems, fmt.Sprintf("env %s: the value contains a newline or a single quote, which the compose env file cannot hold", v.Name))
+			continue
+		}
+		out = append(out, envLine{v.Name, value})
+	}
+	return out, problems
+}
+
+func egressSecrets(f *contract.RoutesFile) []string {
+	names := []string{contract.CAKeySecret}
+	for _, r := range f.Routes {
+		if r.Auth != nil {
+			names = append(names, r.Auth.Secret)
+		}
+	}
+	return uniqueSorted(names)
+}
+
+func gateSecrets(f *contract.GateFile) []string {
+	var names []string
+	for _, r := range f.Repos {
+		names = append(names, r.Identity)
+		if r.HostKeyIsSecret() {
+			names = append(names, r.HostKey)
+		}
+	}
+	return uniqueSorted(names)
+}
+
+func uniqueSorted(in []string) []string {
+	sort.Strings(in)
+	out := in[:0]
+	for i, s := range in {
+		if i == 0 || s != in[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (p *plan) result(dir string) *Result {
+	r := &Result{Dir: dir, Slug: p.slug, Project: ProjectPrefix + p.slug}
+	r.Services = []string{"agent", "agent-net", contract.EgressHost}
+	if p.spec.GitGate {
+		r.Services = append(r.Services, contract.GitGateHost)
+	}
+	if p.spec.Supervise {
+		r.Services = append(r.Services, contract.SuperviseHost)
+	}
+	sort.Strings(r.Services)
+	for name := range p.secrets {
+		r.Secrets = append(r.Secrets, name)
+	}
+	sort.Strings(r.Secrets)
+	return r
+}

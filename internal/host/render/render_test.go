@@ -1,0 +1,289 @@
+package render
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+const testKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAtestonlynotakey\n-----END OPENSSH PRIVATE KEY-----\n"
+
+const testToken = "tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+
+// home writes a bottle and agent "dev" into a temporary home and returns
+// its effective configuration.
+func home(t *testing.T, identity string) *manifest.Effective {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"bottles", "agents"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bottle := `---
+env:
+  LANG: C.UTF-8
+  TICKET: ${JIRA_TICKET}
+git-gate:
+  repos:
+    demo:
+      url: ssh://git@upstream.example.test:2222/srv/git/demo.git
+      identity: ` + identity + `
+      host_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICI6hGlDCXjpxzhdbdEZUM3HCpzCm9MHmTQ7mTHh00yp
+egress:
+  routes:
+    - host: api.example.test
+      path_allowlist: ["/v1/"]
+      auth: {scheme: Bearer, token_ref: EXAMPLE_API_TOKEN}
+    - host: registry.npmjs.org
+      methods: [GET]
+supervise: true
+---
+`
+	write(t, filepath.Join(dir, "bottles", "dev.md"), bottle)
+	write(t, filepath.Join(dir, "agents", "dev.md"), "---\nbottle: dev\n---\nHello.\n")
+	m, err := manifest.Load(manifest.Options{Home: dir, CWD: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eff, err := m.Effective("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eff
+}
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestRenderWritesASelfContainedProject(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "id_ed25519")
+	write(t, key, testKey)
+	eff := home(t, key)
+	out := filepath.Join(t.TempDir(), "bottle")
+	uid, gid := 1000, 1000
+	res, err := Render(eff, Options{Dir: out, Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken, "JIRA_TICKET": "BB-7"}), Euid: &uid, Egid: &gid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Project != "bot-bottle-dev" || strings.Join(res.Services, ",") != "agent,agent-net,egress,git-gate,supervise" {
+		t.Errorf("result = %+v", res)
+	}
+	if got, want := strings.Join(res.Secrets, ","), "ca_key,ssh_demo,token_example_api_token"; got != want {
+		t.Errorf("secrets = %s, want %s", got, want)
+	}
+
+	modes := map[string]os.FileMode{
+		".":                               0o700 | os.ModeDir,
+		SecretsDir:                        0o700 | os.ModeDir,
+		"secrets/ca_key":                  0o400,
+		"secrets/token_example_api_token": 0o400,
+		"secrets/ssh_demo":                0o400,
+		"config/routes.yaml":              0o644,
+		"config/gate.yaml":                0o644,
+		"config/ca.crt":                   0o644,
+		AgentEnvFile:                      0o600,
+		ComposeFile:                       0o644,
+		ReadmeFile:                        0o644,
+		AuditFile:                         0o600,
+		GitDataDir:                        0o700 | os.ModeDir,
+		QueueDir:                          0o700 | os.ModeDir,
+	}
+	for rel, want := range modes {
+		fi, err := os.Stat(filepath.Join(out, rel))
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			continue
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s mode = %v, want %v", rel, fi.Mode(), want)
+		}
+	}
+
+	if got := read(t, out, "secrets/token_example_api_token"); got != testToken {
+		t.Errorf("token secret = %q", got)
+	}
+	if got := read(t, out, "secrets/ssh_demo"); got != testKey {
+		t.Errorf("identity secret differs")
+	}
+	// No secret value outside secrets/.
+	secrets := []string{testToken, "b3BlbnNzaC1rZXktdjEAAAAAtestonlynotakey", strings.TrimSpace(read(t, out, "secrets/ca_key"))}
+	_ = filepath.Walk(out, func(path string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() || strings.HasPrefix(path, filepath.Join(out, SecretsDir)) {
+			return err
+		}
+		data, _ := os.ReadFile(path)
+		for _, s := range secrets {
+			if strings.Contains(string(data), s[:20]) {
+				t.Errorf("%s holds a secret value", path)
+			}
+		}
+		if strings.Contains(string(data), "PRIVATE KEY") {
+			t.Errorf("%s holds a private key", path)
+		}
+		return nil
+	})
+
+	routes, err := contract.ParseRoutes([]byte(read(t, out, "config/routes.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := routes.Lookup("api.example.test"); !ok || r.Auth == nil || r.Auth.Secret != "token_example_api_token" || r.Auth.Scheme != contract.AuthBearer {
+		t.Errorf("api route = %+v", r)
+	}
+	gate, err := contract.ParseGate([]byte(read(t, out, "config/gate.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := gate.Lookup("demo"); !ok || r.Identity != "ssh_demo" {
+		t.Errorf("gate repo = %+v", r)
+	}
+
+	// The CA: an ECDSA P-256 CA limited to leaves, its key the secret.
+	pair, err := tls.X509KeyPair([]byte(read(t, out, "config/ca.crt")), []byte(read(t, out, "secrets/ca_key")))
+	if err != nil {
+		t.Fatalf("CA certificate and key do not match: %v", err)
+	}
+	ca, _ := x509.ParseCertificate(pair.Certificate[0])
+	pub, ok := ca.PublicKey.(*ecdsa.PublicKey)
+	if !ca.IsCA || !ca.MaxPathLenZero || !ok || pub.Curve != elliptic.P256() || ca.Subject.CommonName != "bot-bottle dev CA" {
+		t.Errorf("CA = IsCA %v MaxPathLenZero %v key %T CN %q", ca.IsCA, ca.MaxPathLenZero, ca.PublicKey, ca.Subject.CommonName)
+	}
+	if block, _ := pem.Decode([]byte(read(t, out, "secrets/ca_key"))); block == nil || block.Type != "PRIVATE KEY" {
+		t.Errorf("CA key is not PKCS#8 PEM")
+	}
+
+	if got := read(t, out, AgentEnvFile); !strings.Contains(got, "TICKET='BB-7'\n") {
+		t.Errorf("agent.env = %q", got)
+	}
+	yml := read(t, out, ComposeFile)
+	for _, want := range []string{"name: bot-bottle-dev", "user: 1000:1000", "LANG: C.UTF-8", "./agent.env"} {
+		if !strings.Contains(yml, want) {
+			t.Errorf("compose.yaml lacks %q", want)
+		}
+	}
+	if !strings.Contains(read(t, out, ReadmeFile), "docker compose up -d") {
+		t.Error("README does not say how to start the project")
+	}
+}
+
+func read(t *testing.T, dir, rel string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestRenderAsRootHandsSidecarFilesToTheSidecarUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown")
+	}
+	key := filepath.Join(t.TempDir(), "id")
+	write(t, key, testKey)
+	out := filepath.Join(t.TempDir(), "p")
+	if _, err := Render(home(t, key), Options{Dir: out, Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken})}); err != nil {
+		t.Fatal(err)
+	}
+	for rel, wantUID := range map[string]int{"secrets/ca_key": SidecarUID, SecretsDir: SidecarUID, GitDataDir: SidecarUID, QueueDir: SidecarUID, AuditFile: SidecarUID, "config/routes.yaml": 0, ComposeFile: 0} {
+		fi, err := os.Stat(filepath.Join(out, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := int(fi.Sys().(*syscall.Stat_t).Uid); got != wantUID {
+			t.Errorf("%s owned by %d, want %d", rel, got, wantUID)
+		}
+	}
+	if yml := read(t, out, ComposeFile); !strings.Contains(yml, "user: 65532:65532") {
+		t.Error("sidecars do not run as the sidecar user")
+	}
+}
+
+func TestRenderFailsWithEveryProblemAndWritesNothing(t *testing.T) {
+	eff := home(t, filepath.Join(t.TempDir(), "missing-key"))
+	out := filepath.Join(t.TempDir(), "p")
+	_, err := Render(eff, Options{Dir: out, Getenv: env(nil)})
+	if err == nil {
+		t.Fatal("render succeeded without the token and the key")
+	}
+	for _, want := range []string{"$EXAMPLE_API_TOKEN, which is not set", "git-gate repo demo", "missing-key"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, statErr := os.Stat(out); !os.IsNotExist(statErr) {
+		t.Errorf("render left %s behind", out)
+	}
+	parent, _ := os.ReadDir(filepath.Dir(out))
+	if len(parent) != 0 {
+		t.Errorf("render left %d entries beside the target", len(parent))
+	}
+}
+
+func TestRenderRefusesANonEmptyDirectory(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "id")
+	write(t, key, testKey)
+	out := t.TempDir()
+	write(t, filepath.Join(out, "notes.txt"), "mine")
+	_, err := Render(home(t, key), Options{Dir: out, Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken})})
+	if err == nil || !strings.Contains(err.Error(), "is not empty") {
+		t.Fatalf("err = %v", err)
+	}
+	if read(t, out, "notes.txt") != "mine" {
+		t.Error("render touched the operator's file")
+	}
+}
+
+func TestRenderIdentityMustBeAPrivateKey(t *testing.T) {
+	pub := filepath.Join(t.TempDir(), "id.pub")
+	write(t, pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC test\n")
+	_, err := Render(home(t, pub), Options{Dir: filepath.Join(t.TempDir(), "p"), Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken})})
+	if err == nil || !strings.Contains(err.Error(), "not the .pub file") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRenderPromptNeedsATerminal(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"bottles", "agents"} {
+		_ = os.MkdirAll(filepath.Join(dir, d), 0o700)
+	}
+	write(t, filepath.Join(dir, "bottles", "b.md"), "---\nenv:\n  DEPLOY_KEY: \"?Deploy key\"\n---\n")
+	write(t, filepath.Join(dir, "agents", "a.md"), "---\nbottle: b\n---\n")
+	m, err := manifest.Load(manifest.Options{Home: dir, CWD: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eff, _ := m.Effective("a")
+	if _, err := Render(eff, Options{Dir: filepath.Join(t.TempDir(), "p")}); err == nil || !strings.Contains(err.Error(), "no terminal") {
+		t.Fatalf("err = %v", err)
+	}
+	asked := ""
+	out := filepath.Join(t.TempDir(), "p")
+	_, err = Render(eff, Options{Dir: out, Prompt: func(name, q string) (string, error) { asked = name + ": " + q; return "s3cret", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != "DEPLOY_KEY: Deploy key" || read(t, out, AgentEnvFile) == "" || strings.Contains(read(t, out, ComposeFile), "s3cret") {
+		t.Errorf("asked %q; compose.yaml must not hold the prompted value", asked)
+	}
+}

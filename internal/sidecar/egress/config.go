@@ -1,0 +1,227 @@
+package egress
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/shared/daemon"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// Config is everything egress runs with. Zero durations and limits take
+// the defaults below.
+type Config struct {
+	// RoutesFile is the routes file (contract v1). Required.
+	RoutesFile string
+	// CACert and CAKey are the bottle CA's PEM certificate and private key,
+	// which sign the leaf certificates egress shows the agent. Required.
+	CACert, CAKey string
+	// SecretsDir holds the secret files routes' auth names. Required.
+	SecretsDir string
+	// Listen is the proxy's address; default ":8888".
+	Listen string
+	// Admin is the health/admin address; default ":9901"; "off" disables.
+	Admin string
+	// Audit is where audit lines go: a file path, "-" for stdout; "" means
+	// stdout.
+	Audit string
+	// UpstreamCA is an extra PEM bundle trusted for upstream TLS; "" none.
+	UpstreamCA string
+	// Resolve holds fixed answers used instead of DNS; nil: DNS only.
+	Resolve map[string]netip.Addr
+
+	// PassthroughPorts are the ports a tls_passthrough route may be
+	// tunnelled to, unread; nil means 443 only. An unread tunnel to any
+	// port (say 22) would be a way around every other rule.
+	PassthroughPorts []string
+
+	// Limits; zero means the default.
+	MaxTunnels       int           // concurrent CONNECT tunnels (default 512)
+	HandshakeTimeout time.Duration // CONNECT to first request / TLS handshake (default 10s)
+	IdleTimeout      time.Duration // idle connection to the agent (default 2m)
+	DialTimeout      time.Duration // upstream TCP connect (default 10s)
+	ScanBudget       time.Duration // DLP time per request (default 2s)
+	WholeBodyLimit   int64         // bodies up to this are scanned whole before sending (default 1 MiB)
+	SpoolRAM         int64         // dlp_strict bodies above this spool to disk (default 8 MiB)
+	MaxBody          int64         // request bodies above this are refused (default 4 GiB)
+}
+
+// Defaults.
+const (
+	defaultMaxTunnels       = 512
+	defaultHandshakeTimeout = 10 * time.Second
+	defaultIdleTimeout      = 2 * time.Minute
+	defaultDialTimeout      = 10 * time.Second
+	defaultScanBudget       = 2 * time.Second
+	defaultWholeBodyLimit   = 1 << 20
+	defaultSpoolRAM         = 8 << 20
+	defaultMaxBody          = 4 << 30
+)
+
+func (c *Config) withDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.Listen == "" {
+		c.Listen = fmt.Sprintf(":%d", contract.ProxyPort)
+	}
+	if c.Admin == "" {
+		c.Admin = fmt.Sprintf(":%d", contract.AdminPort)
+	}
+	if c.PassthroughPorts == nil {
+		c.PassthroughPorts = []string{"443"}
+	}
+	if c.MaxTunnels == 0 {
+		c.MaxTunnels = defaultMaxTunnels
+	}
+	def(&c.HandshakeTimeout, defaultHandshakeTimeout)
+	def(&c.IdleTimeout, defaultIdleTimeout)
+	def(&c.DialTimeout, defaultDialTimeout)
+	def(&c.ScanBudget, defaultScanBudget)
+	if c.WholeBodyLimit == 0 {
+		c.WholeBodyLimit = defaultWholeBodyLimit
+	}
+	if c.SpoolRAM == 0 {
+		c.SpoolRAM = defaultSpoolRAM
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = defaultMaxBody
+	}
+}
+
+// ParseConfig reads flags, falling back to each flag's environment
+// variable (listed in --help), then applies defaults and validates.
+func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	var c Config
+	var resolve multiFlag
+	fs := flag.NewFlagSet("egress", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	type strFlag struct {
+		p          *string
+		name, env  string
+		help, dflt string
+	}
+	strs := []strFlag{
+		{&c.RoutesFile, "routes", contract.EnvEgressRoutes, "routes file (contract v1, YAML); required", ""},
+		{&c.CACert, "ca-cert", contract.EnvEgressCACert, "bottle CA certificate (PEM); required", ""},
+		{&c.CAKey, "ca-key", contract.EnvEgressCAKey, "bottle CA private key (PEM); required", ""},
+		{&c.SecretsDir, "secrets-dir", contract.EnvEgressSecretsDir, "directory of secret files named by routes' auth.secret; required", contract.SecretsDir},
+		{&c.Listen, "listen", contract.EnvEgressListen, "proxy address", fmt.Sprintf(":%d", contract.ProxyPort)},
+		{&c.Admin, "admin", contract.EnvEgressAdmin, "health/admin address (/healthz, /routes); \"off\" to disable", fmt.Sprintf(":%d", contract.AdminPort)},
+		{&c.Audit, "audit", contract.EnvEgressAudit, "audit log: a file to append JSON lines to, or - for stdout", "-"},
+		{&c.UpstreamCA, "upstream-ca", contract.EnvEgressUpstreamCA, "extra PEM roots trusted for upstream TLS", ""},
+	}
+	for _, f := range strs {
+		fs.StringVar(f.p, f.name, f.dflt, fmt.Sprintf("%s (env %s)", f.help, f.env))
+	}
+	type durFlag struct {
+		p         *time.Duration
+		name, env string
+		help      string
+		dflt      time.Duration
+	}
+	durs := []durFlag{
+		{&c.HandshakeTimeout, "handshake-timeout", contract.EnvEgressHandshakeTimeout, "CONNECT to finished TLS handshake, and request headers", defaultHandshakeTimeout},
+		{&c.IdleTimeout, "idle-timeout", contract.EnvEgressIdleTimeout, "idle agent connections and passthrough tunnels are closed after", defaultIdleTimeout},
+	}
+	for _, f := range durs {
+		fs.DurationVar(f.p, f.name, f.dflt, fmt.Sprintf("%s (env %s)", f.help, f.env))
+	}
+	fs.IntVar(&c.MaxTunnels, "max-tunnels", defaultMaxTunnels, fmt.Sprintf("concurrent CONNECT tunnels; more get 503 (env %s)", contract.EnvEgressMaxTunnels))
+	fs.Var(&resolve, "resolve", fmt.Sprintf("HOST=IP fixed answer instead of DNS, repeatable; SSRF rules still apply (env %s, comma-separated)", contract.EnvEgressResolve))
+	fs.Usage = func() {
+		fmt.Fprintf(usage, "usage: egress --routes FILE --ca-cert FILE --ca-key FILE [flags]\n\n"+
+			"egress is the bottle's forward proxy: declared hosts only, credentials injected,\n"+
+			"DLP on what leaves, SSRF refused. SIGHUP reloads the routes file and secrets.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q; egress takes only flags (see --help)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, f := range strs {
+		if !set[f.name] {
+			if v := getenv(f.env); v != "" {
+				*f.p = v
+			}
+		}
+	}
+	for _, f := range durs {
+		if v := getenv(f.env); v != "" && !set[f.name] {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return c, fmt.Errorf("%s=%q: want a positive duration such as 10s", f.env, v)
+			}
+			*f.p = d
+		}
+	}
+	if v := getenv(contract.EnvEgressMaxTunnels); v != "" && !set["max-tunnels"] {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("%s=%q: want a positive number", contract.EnvEgressMaxTunnels, v)
+		}
+		c.MaxTunnels = n
+	}
+	if !set["resolve"] {
+		if v := getenv(contract.EnvEgressResolve); v != "" {
+			for _, item := range strings.Split(v, ",") {
+				if err := resolve.Set(strings.TrimSpace(item)); err != nil {
+					return c, fmt.Errorf("%s: %w", contract.EnvEgressResolve, err)
+				}
+			}
+		}
+	}
+	if len(resolve) > 0 {
+		c.Resolve = map[string]netip.Addr{}
+		for _, item := range resolve {
+			host, ip, _ := strings.Cut(item, "=")
+			addr, err := netip.ParseAddr(ip)
+			if err != nil || host == "" {
+				return c, fmt.Errorf("--resolve %q: want HOST=IP, e.g. api.example.test=10.0.0.5", item)
+			}
+			c.Resolve[contract.NormalizeHost(host)] = addr.Unmap()
+		}
+	}
+	c.withDefaults()
+	return c, c.Validate()
+}
+
+// Validate reports every missing or conflicting setting.
+func (c Config) Validate() error {
+	errs := daemon.Missing(
+		daemon.Required{Value: c.RoutesFile, Flag: "--routes", Env: contract.EnvEgressRoutes},
+		daemon.Required{Value: c.CACert, Flag: "--ca-cert", Env: contract.EnvEgressCACert},
+		daemon.Required{Value: c.CAKey, Flag: "--ca-key", Env: contract.EnvEgressCAKey},
+		daemon.Required{Value: c.SecretsDir, Flag: "--secrets-dir", Env: contract.EnvEgressSecretsDir},
+	)
+	if c.MaxTunnels <= 0 || c.HandshakeTimeout <= 0 || c.IdleTimeout <= 0 {
+		errs = append(errs, errors.New("--max-tunnels, --handshake-timeout and --idle-timeout must be positive"))
+	}
+	if c.Listen == c.Admin {
+		errs = append(errs, fmt.Errorf("--listen and --admin are both %s; give the admin port its own address", c.Listen))
+	}
+	return errors.Join(errs...)
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("want HOST=IP, got %q", v)
+	}
+	*m = append(*m, v)
+	return nil
+}

@@ -1,0 +1,45 @@
+// Package egress is the egress sidecar: the forward proxy through which the
+// agent's HTTP(S) traffic leaves a bottle, and only to the hosts the routes
+// file declares.
+//
+// # Shape
+//
+// CONNECT requests go through goproxy (HandleConnect): an undeclared host
+// gets a 403 naming it and the egress-block tool; a tls_passthrough route is
+// tunnelled unread (to port 443 only, with idle deadlines); every other
+// declared host is MITM'd: egress answers the CONNECT, terminates the
+// agent's TLS with an ECDSA leaf minted from the bottle CA (cached per host)
+// and hands the connection to its own inner http.Server, which speaks
+// HTTP/1.1 with keep-alive and HTTP/2 and has header and idle deadlines.
+// Plain http:// proxy requests reach the same forwarder directly.
+//
+// Each request inside a tunnel is decided by Decide, then: the agent's
+// Authorization and Proxy-Authorization are dropped and the route's
+// credential injected (TLS only); URL, headers and body are DLP-scanned
+// (internal/shared/dlp) before anything is sent — bodies up to 1 MiB whole, larger
+// ones while streaming with a hold-back so no secret byte leaves, dlp_strict
+// and gzip bodies spooled (to disk above a RAM cap); websocket messages are
+// reassembled and scanned; the upstream is dialled at an address CheckDial
+// accepted, with TLS verified against system roots plus --upstream-ca; the
+// response streams back (SSE flushed at once) with any held secret scrubbed.
+// One JSON audit line records each decision. SIGHUP reloads the routes file
+// and secrets; a bad file keeps the old table.
+//
+// # Policy
+//
+// The security policy is pure functions from the facts of a request and the
+// routes file to a decision, with no I/O, so that every rule can be tested
+// by table and fuzzed on its own:
+//
+//   - ConnectDecision and Decide look up the route and decide whether one
+//     request may go ahead (Host pinned to the CONNECT target, path
+//     allowlist, methods, git push refused, credentials over TLS only);
+//   - NormalizePath turns the path as sent on the wire into the decoded path
+//     that path_allowlist prefixes are compared with, refusing any path that
+//     parsers could read differently (MatchPrefix, PathAllowed);
+//   - ClassifyIP and CheckDial refuse upstream addresses that would reach
+//     the host, a private network or cloud metadata (SSRF) unless the
+//     route's ssrf_allow lists them;
+//   - DenyBody writes the plain-text body of a refusal, telling the agent
+//     what to do next.
+package egress

@@ -1,0 +1,318 @@
+package egress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/shared/dlp"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// refusal is a request egress answers itself instead of forwarding.
+type refusal struct {
+	status int
+	rule   string
+	reason string // client-facing; never a secret, query or header value
+}
+
+func (r *refusal) Error() string { return r.reason }
+
+// forwardInfo travels in the outgoing request's context from serveForward
+// to the ReverseProxy hooks.
+type forwardInfo struct {
+	scheme, authority string // where to send it: the CONNECT target or the absolute URL's host
+	auth              string // Authorization value to inject; "" none
+	st                *state
+	rec               *auditRecord
+	status            int
+}
+
+const forwardKey ctxKey = 100
+
+// serveForward handles one request: inside a MITM'd tunnel (t != nil) or
+// a plain-HTTP proxy request (t == nil).
+func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) {
+	start := time.Now()
+	st := p.state.Load()
+	facts := Request{Method: r.Method, EscapedPath: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery}
+	var host, port, scheme string
+	if t != nil {
+		facts.ConnectHost, facts.ConnectPort, facts.HostHeader, facts.TLS = t.host, t.port, r.Host, true
+		host, port, scheme = t.host, t.port, "https"
+	} else {
+		facts.HostHeader = r.URL.Host
+		host, port = r.URL.Hostname(), r.URL.Port()
+		if port == "" {
+			port = "80"
+		}
+		scheme = "http"
+		if r.URL.User != nil {
+			// The transport would turn user info into an Authorization
+			// header egress never saw.
+			p.refuse(w, auditRecord{method: r.Method, host: host, start: start},
+				&refusal{http.StatusBadRequest, RuleBadHost, "egress: URLs with user:password@ are refused; credentials are injected by egress, never sent by the agent"})
+			return
+		}
+		if r.URL.Scheme != "http" {
+			p.refuse(w, auditRecord{method: r.Method, host: host, start: start},
+				&refusal{http.StatusBadRequest, RuleBadHost, "plain proxy requests must be http://; use CONNECT (HTTPS_PROXY) for https"})
+			return
+		}
+	}
+	d := Decide(st.routes, facts)
+	rec := &auditRecord{method: r.Method, host: host, path: d.Path, start: start}
+	if !d.Allow {
+		w.Header().Set("Allow", d.AllowHeader())
+		p.refuse(w, *rec, &refusal{d.Status, d.Rule, strings.TrimSuffix(DenyBody(d, host), "\n")})
+		return
+	}
+	route := d.Route
+
+	// The agent never sends a credential anywhere: whatever it put in
+	// these headers is dropped, and the route's own is injected below.
+	r.Header.Del("Authorization")
+	r.Header.Del("Proxy-Authorization")
+	// Trailers arrive after the body, too late for the scan: drop them.
+	r.Trailer = nil
+	r.Header.Del("Trailer")
+	info := &forwardInfo{scheme: scheme, authority: net.JoinHostPort(host, port), st: st, rec: rec}
+	if route.Auth != nil {
+		sec, ok := st.secrets[route.Auth.Secret]
+		if !ok { // loadState guarantees it; fail closed regardless
+			p.refuse(w, *rec, &refusal{http.StatusInternalServerError, ruleUpstream, "egress: credential for this route is missing"})
+			return
+		}
+		info.auth = string(route.Auth.Scheme) + " " + string(sec.value)
+		// Let the transport negotiate (and undo) compression itself, so an
+		// upstream echoing the credential cannot hide it from the scrubber
+		// inside a compressed body.
+		r.Header.Del("Accept-Encoding")
+	}
+	if ref := p.scanHead(r, route, st); ref != nil {
+		p.refuse(w, *rec, ref)
+		return
+	}
+	if isWebSocket(r) {
+		p.websocket(w, r, route, info)
+		return
+	}
+	body, ref := p.prepareBody(r, route, st)
+	if ref != nil {
+		p.refuse(w, *rec, ref)
+		return
+	}
+	if body != nil {
+		defer body.Close()
+		r.Body = body
+	}
+	cw := &countingWriter{ResponseWriter: w}
+	if t != nil {
+		cw.batch = t.batch
+	}
+	ctx := context.WithValue(context.WithValue(r.Context(), forwardKey, info), allowKey, st.routes.SSRFPrefixes(route))
+	p.rp.ServeHTTP(cw, r.WithContext(ctx))
+	if info.status == 0 {
+		info.status = cw.status
+	}
+	rule, reason := RuleAllow, ""
+	if info.status >= 400 && cw.refusal != nil {
+		rule, reason = cw.refusal.rule, cw.refusal.reason
+	}
+	var in int64
+	if cr, ok := r.Body.(interface{ BytesRead() int64 }); ok {
+		in = cr.BytesRead()
+	}
+	p.audit.write(rec.done(info.status, rule, reason, in, cw.n))
+}
+
+// refuse answers a request egress will not forward and audits it.
+func (p *Proxy) refuse(w http.ResponseWriter, rec auditRecord, ref *refusal) {
+	body := ref.reason
+	if !strings.HasPrefix(body, "egress") {
+		body = "egress: " + body
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(ref.status)
+	fmt.Fprintln(w, body)
+	p.audit.write(rec.done(ref.status, ref.rule, ref.reason, 0, int64(len(body)+1)))
+}
+
+// scanHead runs DLP over the request line and headers (after the
+// credential headers were removed).
+func (p *Proxy) scanHead(r *http.Request, route *contract.Route, st *state) *refusal {
+	var b strings.Builder
+	b.WriteString(r.Method + " " + r.URL.RequestURI() + "\n")
+	// Percent-encoding must not hide a token from the rules: scan the
+	// decoded path and query too.
+	if dec, err := url.PathUnescape(r.URL.EscapedPath()); err == nil {
+		b.WriteString(dec + "\n")
+	}
+	if dec, err := url.QueryUnescape(r.URL.RawQuery); err == nil && dec != r.URL.RawQuery {
+		b.WriteString(dec + "\n")
+	}
+	for name, vals := range r.Header {
+		for _, v := range vals {
+			b.WriteString(name + ": " + v + "\n")
+		}
+	}
+	return p.scan(st, []byte(b.String()), route, "request headers or URL")
+}
+
+// smallScan is the size under which a scan runs without a budget timer:
+// even adversarial input scans in well under a millisecond.
+const smallScan = 64 << 10
+
+// scan runs DLP with the per-request budget and maps the outcome.
+func (p *Proxy) scan(st *state, data []byte, route *contract.Route, where string) *refusal {
+	ctx := context.Background()
+	if len(data) > smallScan {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.cfg.ScanBudget)
+		defer cancel()
+	}
+	f, err := st.scanner.Scan(ctx, data, route.DLPAllow)
+	return scanRefusal(f, err, where)
+}
+
+func scanRefusal(f *dlp.Finding, err error, where string) *refusal {
+	switch {
+	case err != nil:
+		return &refusal{http.StatusForbidden, ruleDLPBudget, "egress: blocked: the " + where + " could not be scanned for secrets in time"}
+	case f != nil:
+		return &refusal{http.StatusForbidden, ruleDLPPrefix + f.RuleID, fmt.Sprintf(
+			"egress: blocked: what looks like a secret (rule %s) is in the %s. If this is a false positive, ask the operator with the dlp-block tool (supervise)", f.RuleID, where)}
+	}
+	return nil
+}
+
+// reverseProxy forwards to the pinned upstream with the injected
+// credential, streams the response (flushing at once, for SSE) and scrubs
+// held secrets from it.
+func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Transport: p.tr,
+		// FlushInterval 0: ReverseProxy already flushes at once for
+		// text/event-stream and for responses of unknown length (SSE,
+		// streams); buffered writes keep other responses in few TLS records.
+		BufferPool: bufferPool{},
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			info := pr.In.Context().Value(forwardKey).(*forwardInfo)
+			pr.Out.URL.Scheme = info.scheme
+			pr.Out.URL.Host = info.authority
+			pr.Out.URL.User = nil
+			pr.Out.Trailer = nil
+			pr.Out.Host = pr.In.Host
+			if info.scheme == "http" {
+				pr.Out.Host = pr.In.URL.Host
+			}
+			if info.auth != "" {
+				pr.Out.Header.Set("Authorization", info.auth)
+			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			info := resp.Request.Context().Value(forwardKey).(*forwardInfo)
+			info.status = resp.StatusCode
+			// Only a route egress injected a credential on can echo one.
+			if info.auth != "" {
+				scrubResponse(resp, info.st.values)
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			info := r.Context().Value(forwardKey).(*forwardInfo)
+			ref := errorRefusal(err)
+			info.status = ref.status
+			if cw, ok := w.(*countingWriter); ok {
+				cw.refusal = ref
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(ref.status)
+			fmt.Fprintln(w, ref.reason)
+		},
+	}
+}
+
+// errorRefusal maps a forwarding error to what the agent is told. Details
+// that could hold a secret (URLs with queries) stay out.
+func errorRefusal(err error) *refusal {
+	var ref *refusal
+	var ssrf *SSRFError
+	switch {
+	case errors.As(err, &ref):
+		return ref
+	case errors.As(err, &ssrf):
+		return &refusal{http.StatusForbidden, ruleSSRF, "egress: " + ssrf.Error()}
+	case errors.Is(err, ErrUpstream):
+		return &refusal{http.StatusBadGateway, ruleUpstream, "egress: " + err.Error()}
+	case errors.Is(err, context.Canceled):
+		return &refusal{499, ruleUpstream, "egress: the request was cancelled"}
+	}
+	return &refusal{http.StatusBadGateway, ruleUpstream, "egress: upstream request failed: " + firstLine(err.Error())}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if i := strings.Index(s, "?"); i >= 0 { // never a query string
+		s = s[:i] + "?…"
+	}
+	return s
+}
+
+// countingWriter records the status and bytes written to the agent, and
+// sends each large write to an HTTP/1.1 agent in one batch of TLS records.
+type countingWriter struct {
+	http.ResponseWriter
+	status  int
+	n       int64
+	refusal *refusal
+	batch   *recordBatcher // nil: write through
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(b []byte) (n int, err error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	if c.batch != nil && len(b) >= batchMin {
+		c.batch.start()
+		defer func() { // whatever happens, batching ends here
+			if ferr := c.batch.flush(); err == nil {
+				err = ferr
+			}
+		}()
+		// Flushing sends what net/http buffered with the batch; a large
+		// write went past its buffer anyway.
+		defer c.Flush()
+	}
+	n, err = c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// bufferPool lends ReverseProxy its copy buffers.
+type bufferPool struct{}
+
+func (bufferPool) Get() []byte  { return *(chunkPool.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { chunkPool.Put(&b) }

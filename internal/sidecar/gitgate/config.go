@@ -1,0 +1,151 @@
+package gitgate
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/bot-bottle/bot-bottle/internal/shared/daemon"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// DefaultMaxPack is the default --max-pack: 1 GiB.
+const DefaultMaxPack = 1 << 30
+
+// Config is everything gitgate runs with.
+type Config struct {
+	// ConfigFile is the gate file (contract v1). Required.
+	ConfigFile string
+	// DataDir holds one bare repository per declared upstream. Required.
+	DataDir string
+	// SecretsDir holds the identity keys and known_hosts files the gate file
+	// names. Required.
+	SecretsDir string
+	// Listen is the git smart-HTTP address; default ":9420".
+	Listen string
+	// Admin is the health address; default ":9901"; "off" disables it.
+	Admin string
+	// MaxPack bounds every request body in bytes (after gzip decoding); zero
+	// means DefaultMaxPack.
+	MaxPack int64
+}
+
+func (c *Config) withDefaults() {
+	if c.Listen == "" {
+		c.Listen = fmt.Sprintf(":%d", contract.GitHTTPPort)
+	}
+	if c.Admin == "" {
+		c.Admin = fmt.Sprintf(":%d", contract.AdminPort)
+	}
+	if c.MaxPack == 0 {
+		c.MaxPack = DefaultMaxPack
+	}
+}
+
+// ParseConfig reads flags, falling back to each flag's environment variable
+// (listed in --help), then applies defaults and validates.
+func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("gitgate", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	type strFlag struct {
+		p          *string
+		name, env  string
+		help, dflt string
+	}
+	strs := []strFlag{
+		{&c.ConfigFile, "config", contract.EnvGitGateConfig, "gate file (contract v1, YAML)", contract.GatePath},
+		{&c.DataDir, "data", contract.EnvGitGateData, "directory of the gate's bare repositories (one per declared upstream)", contract.GitDataDir},
+		{&c.SecretsDir, "secrets-dir", contract.EnvGitGateSecretsDir, "directory of the identity keys and known_hosts files the gate file names", contract.SecretsDir},
+		{&c.Listen, "listen", contract.EnvGitGateListen, "git smart-HTTP address", fmt.Sprintf(":%d", contract.GitHTTPPort)},
+		{&c.Admin, "admin", contract.EnvGitGateAdmin, "health address (/healthz); \"off\" to disable", fmt.Sprintf(":%d", contract.AdminPort)},
+	}
+	for _, f := range strs {
+		fs.StringVar(f.p, f.name, f.dflt, fmt.Sprintf("%s (env %s)", f.help, f.env))
+	}
+	maxPack := byteSize(DefaultMaxPack)
+	fs.Var(&maxPack, "max-pack", fmt.Sprintf("largest request body and pack accepted, in bytes or with a K, M or G suffix (binary units) (env %s)", contract.EnvGitGateMaxPack))
+	fs.Usage = func() {
+		fmt.Fprintf(usage, "usage: gitgate --config FILE --data DIR --secrets-dir DIR [flags]\n\n"+
+			"gitgate serves the bottle's declared git repositories to the agent over smart HTTP.\n"+
+			"Fetches refresh from the upstream over SSH first; pushes are scanned for secrets and\n"+
+			"forwarded to the upstream before any of the gate's refs move.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q; gitgate takes only flags (see --help)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, f := range strs {
+		if v := getenv(f.env); v != "" && !set[f.name] {
+			*f.p = v
+		}
+	}
+	if v := getenv(contract.EnvGitGateMaxPack); v != "" && !set["max-pack"] {
+		if err := maxPack.Set(v); err != nil {
+			return c, fmt.Errorf("%s=%q: %w", contract.EnvGitGateMaxPack, v, err)
+		}
+	}
+	c.MaxPack = int64(maxPack)
+	c.withDefaults()
+	return c, c.Validate()
+}
+
+// Validate reports every missing or conflicting setting.
+func (c Config) Validate() error {
+	errs := daemon.Missing(
+		daemon.Required{Value: c.ConfigFile, Flag: "--config", Env: contract.EnvGitGateConfig},
+		daemon.Required{Value: c.DataDir, Flag: "--data", Env: contract.EnvGitGateData},
+		daemon.Required{Value: c.SecretsDir, Flag: "--secrets-dir", Env: contract.EnvGitGateSecretsDir},
+		daemon.Required{Value: c.Listen, Flag: "--listen", Env: contract.EnvGitGateListen},
+	)
+	if c.MaxPack <= 0 {
+		errs = append(errs, errors.New("--max-pack must be positive"))
+	}
+	if c.Listen != "" && c.Listen == c.Admin {
+		errs = append(errs, fmt.Errorf("--listen and --admin are both %s; give the admin port its own address", c.Listen))
+	}
+	return errors.Join(errs...)
+}
+
+// byteSize is a flag holding a size in bytes: "1073741824", "512M", "1G",
+// "64KiB".
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	n, err := parseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(n)
+	return nil
+}
+
+func parseByteSize(s string) (int64, error) {
+	num := strings.TrimSpace(s)
+	shift := 0
+	upper := strings.ToUpper(num)
+	for _, u := range []struct {
+		suffix string
+		shift  int
+	}{{"KIB", 10}, {"MIB", 20}, {"GIB", 30}, {"K", 10}, {"M", 20}, {"G", 30}} {
+		if strings.HasSuffix(upper, u.suffix) {
+			num, shift = strings.TrimSpace(num[:len(num)-len(u.suffix)]), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("want a positive size such as 1073741824, 512M or 1G, got %q", s)
+	}
+	return n << shift, nil
+}

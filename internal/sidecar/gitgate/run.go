@@ -1,0 +1,45 @@
+package gitgate
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/bot-bottle/bot-bottle/internal/shared/daemon"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// Run is gitgate's main: parse flags (and their env vars), load the gate
+// file and keys, serve until ctx ends. Logs go to stderr as JSON; push
+// audit lines to stdout.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := ParseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	data, err := os.ReadFile(cfg.ConfigFile)
+	if err != nil {
+		return fmt.Errorf("read gate file: %w", err)
+	}
+	gate, err := contract.ParseGate(data)
+	if err != nil {
+		return fmt.Errorf("gate file %s: %w", cfg.ConfigFile, err)
+	}
+	s, err := NewServer(cfg, gate, log, stdout)
+	if err != nil {
+		return err
+	}
+	ln, adminLn, err := daemon.Listen(cfg.Listen, cfg.Admin)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln, adminLn)
+}
