@@ -27,7 +27,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
-	"github.com/bot-bottle/bot-bottle/internal/scaffold/testpki"
+	"github.com/bot-bottle/bot-bottle/internal/shared/pki"
 )
 
 // Names the demo bottle uses.
@@ -363,16 +363,18 @@ func sshKey() ([]byte, string, error) {
 	return pem.EncodeToMemory(block), strings.TrimSpace(string(gossh.MarshalAuthorizedKey(sp))), nil
 }
 
-// apiPKI mints the demo API's own CA and its server certificate.
+// apiPKI mints the demo API's own CA and its server certificate, valid
+// for one demo run.
 func apiPKI() (caPEM, certPEM, keyPEM []byte, err error) {
-	ca, err := testpki.NewCA("", "demo internet CA")
+	now := time.Now()
+	ca, err := pki.NewCA("demo internet CA", now, 24*time.Hour)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	leaf, err := ca.Issue(APIHost)
+	leaf, err := ca.Issue(now, 24*time.Hour, APIHost)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	certPEM, keyPEM, err = testpki.PEM(leaf)
-	return ca.CertPEM, certPEM, keyPEM, err
+	certPEM, keyPEM, err = pki.PEM(leaf)
+	return ca.CertPEM(), certPEM, keyPEM, err
 }

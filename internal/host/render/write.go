@@ -1,20 +1,14 @@
 package render
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
+	"github.com/bot-bottle/bot-bottle/internal/shared/pki"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -27,39 +21,17 @@ type bottleCA struct {
 	certPEM, keyPEM []byte
 }
 
-// newBottleCA mints an ECDSA P-256 CA that may sign only leaves (path
-// length zero).
+// newBottleCA mints the bottle's CA (it may sign only leaves).
 func newBottleCA(slug string, now time.Time) (*bottleCA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewCA("bot-bottle "+slug+" CA", now, CAValidity)
 	if err != nil {
-		return nil, fmt.Errorf("mint the bottle CA key: %w", err)
+		return nil, fmt.Errorf("mint the bottle CA: %w", err)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	keyPEM, err := ca.KeyPEM()
 	if err != nil {
-		return nil, fmt.Errorf("mint the bottle CA serial: %w", err)
+		return nil, fmt.Errorf("mint the bottle CA: %w", err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "bot-bottle " + slug + " CA", Organization: []string{"bot-bottle"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(CAValidity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, fmt.Errorf("mint the bottle CA certificate: %w", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("encode the bottle CA key: %w", err)
-	}
-	return &bottleCA{
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}, nil
+	return &bottleCA{certPEM: ca.CertPEM(), keyPEM: keyPEM}, nil
 }
 
 // write lays the project out under root (a fresh temporary directory).

@@ -2,20 +2,15 @@ package egress
 
 import (
 	"container/list"
-	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"errors"
 	"fmt"
-	"math/big"
-	"net/netip"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/shared/pki"
 )
 
 // leafCacheSize bounds the minted-certificate cache; a bottle talks to a
@@ -26,8 +21,7 @@ const leafCacheSize = 1024
 // caches them by normalised host. Leaves are ECDSA P-256: minting one
 // costs about 0.1 ms against 40 ms for RSA-2048.
 type minter struct {
-	caCert  *x509.Certificate
-	caKey   crypto.Signer
+	ca      *pki.CA
 	leafKey *ecdsa.PrivateKey // one key for every leaf: only the CA key is a secret worth isolating
 
 	mu    sync.Mutex // guards cache and order
@@ -40,27 +34,20 @@ type leafEntry struct {
 	cert *tls.Certificate
 }
 
+// leafValidity is how long a minted leaf is valid; egress restarts (and
+// forgets its cache) long before.
+const leafValidity = 7 * 24 * time.Hour
+
 func loadMinter(certPath, keyPath string) (*minter, error) {
-	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
-	if err != nil {
-		return nil, fmt.Errorf("load CA (%s, %s): %w", certPath, keyPath, err)
-	}
-	ca, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		return nil, fmt.Errorf("parse CA certificate: %w", err)
-	}
-	if !ca.IsCA {
-		return nil, errors.New("CA certificate is not a CA (basicConstraints CA:TRUE missing)")
-	}
-	signer, ok := pair.PrivateKey.(crypto.Signer)
-	if !ok {
-		return nil, errors.New("CA key cannot sign")
-	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.LoadCA(certPath, keyPath)
 	if err != nil {
 		return nil, err
 	}
-	return &minter{caCert: ca, caKey: signer, leafKey: leafKey, cache: map[string]*list.Element{}, order: list.New()}, nil
+	leafKey, err := pki.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	return &minter{ca: ca, leafKey: leafKey, cache: map[string]*list.Element{}, order: list.New()}, nil
 }
 
 // leaf returns a certificate for host (normalised), minting it on first use.
@@ -91,29 +78,11 @@ func (m *minter) leaf(host string) (*tls.Certificate, error) {
 }
 
 func (m *minter) mint(host string) (*tls.Certificate, error) {
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
+	chain, err := m.ca.Sign(&m.leafKey.PublicKey, time.Now(), leafValidity, host)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: host},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(7 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		tmpl.IPAddresses = append(tmpl.IPAddresses, ip.AsSlice())
-	} else {
-		tmpl.DNSNames = []string{host}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, m.caCert, &m.leafKey.PublicKey, m.caKey)
-	if err != nil {
-		return nil, fmt.Errorf("mint certificate for %s: %w", host, err)
-	}
-	return &tls.Certificate{Certificate: [][]byte{der, m.caCert.Raw}, PrivateKey: m.leafKey}, nil
+	return &tls.Certificate{Certificate: chain, PrivateKey: m.leafKey}, nil
 }
 
 // loadRoots returns the system roots plus the PEM bundle at extra.
