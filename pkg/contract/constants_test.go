@@ -32,42 +32,6 @@ func TestPaths(t *testing.T) {
 	}
 }
 
-// TestEnvNames checks every env var is BOT_BOTTLE_<DAEMON>_<FLAG>, the flag
-// upper-snake-cased, so --help can derive one from the other.
-func TestEnvNames(t *testing.T) {
-	for _, tc := range []struct {
-		env, daemon, flag string
-	}{
-		{contract.EnvEgressRoutes, "egress", "routes"},
-		{contract.EnvEgressCACert, "egress", "ca-cert"},
-		{contract.EnvEgressCAKey, "egress", "ca-key"},
-		{contract.EnvEgressSecretsDir, "egress", "secrets-dir"},
-		{contract.EnvEgressListen, "egress", "listen"},
-		{contract.EnvEgressAdmin, "egress", "admin"},
-		{contract.EnvEgressAudit, "egress", "audit"},
-		{contract.EnvEgressUpstreamCA, "egress", "upstream-ca"},
-		{contract.EnvEgressResolve, "egress", "resolve"},
-		{contract.EnvGitGateConfig, "gitgate", "config"},
-		{contract.EnvGitGateData, "gitgate", "data"},
-		{contract.EnvGitGateSecretsDir, "gitgate", "secrets-dir"},
-		{contract.EnvGitGateListen, "gitgate", "listen"},
-		{contract.EnvGitGateAdmin, "gitgate", "admin"},
-		{contract.EnvSuperviseQueue, "supervise", "queue"},
-		{contract.EnvSuperviseBottle, "supervise", "bottle"},
-		{contract.EnvSuperviseListen, "supervise", "listen"},
-		{contract.EnvSuperviseEgressAdmin, "supervise", "egress-admin"},
-		{contract.EnvSuperviseResponseTimeout, "supervise", "response-timeout"},
-		{contract.EnvSidecarDaemons, "sidecar", "daemons"},
-	} {
-		t.Run(tc.daemon+"/"+tc.flag, func(t *testing.T) {
-			want := "BOT_BOTTLE_" + strings.ToUpper(tc.daemon+"_"+strings.ReplaceAll(tc.flag, "-", "_"))
-			if tc.env != want {
-				t.Errorf("got %q, want %q", tc.env, want)
-			}
-		})
-	}
-}
-
 func TestValidSlug(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, want string

@@ -2,11 +2,9 @@ package egress
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,91 +95,40 @@ func (c *Config) withDefaults() {
 	}
 }
 
+// newFlagSet binds c's fields to egress's flags and their environment
+// variables.
+func newFlagSet(c *Config, resolve *multiFlag, out io.Writer) *daemon.FlagSet {
+	fs := daemon.NewFlagSet("egress", out, func(w io.Writer) {
+		fmt.Fprint(w, "usage: egress --routes FILE --ca-cert FILE --ca-key FILE [flags]\n\n"+
+			"egress is the bottle's forward proxy: declared hosts only, credentials injected,\n"+
+			"DLP on what leaves, SSRF refused. SIGHUP reloads the routes file and secrets.\n")
+	})
+	fs.String(&c.RoutesFile, "routes", contract.EnvEgressRoutes, "", "routes file (contract v1, YAML); required")
+	fs.String(&c.CACert, "ca-cert", contract.EnvEgressCACert, "", "bottle CA certificate (PEM); required")
+	fs.String(&c.CAKey, "ca-key", contract.EnvEgressCAKey, "", "bottle CA private key (PEM); required")
+	fs.String(&c.SecretsDir, "secrets-dir", contract.EnvEgressSecretsDir, contract.SecretsDir, "directory of secret files named by routes' auth.secret; required")
+	fs.String(&c.Listen, "listen", contract.EnvEgressListen, fmt.Sprintf(":%d", contract.ProxyPort), "proxy address")
+	fs.String(&c.Admin, "admin", contract.EnvEgressAdmin, fmt.Sprintf(":%d", contract.AdminPort), "health/admin address (/healthz, /routes); \"off\" to disable")
+	fs.String(&c.Audit, "audit", contract.EnvEgressAudit, "-", "audit log: a file to append JSON lines to, or - for stdout")
+	fs.String(&c.UpstreamCA, "upstream-ca", contract.EnvEgressUpstreamCA, "", "extra PEM roots trusted for upstream TLS")
+	fs.Duration(&c.HandshakeTimeout, "handshake-timeout", contract.EnvEgressHandshakeTimeout, defaultHandshakeTimeout, "CONNECT to finished TLS handshake, and request headers")
+	fs.Duration(&c.IdleTimeout, "idle-timeout", contract.EnvEgressIdleTimeout, defaultIdleTimeout, "idle agent connections and passthrough tunnels are closed after")
+	fs.Int(&c.MaxTunnels, "max-tunnels", contract.EnvEgressMaxTunnels, defaultMaxTunnels, "concurrent CONNECT tunnels; more get 503")
+	fs.List(resolve, "resolve", contract.EnvEgressResolve, "HOST=IP fixed answer instead of DNS; SSRF rules still apply")
+	return fs
+}
+
 // ParseConfig reads flags, falling back to each flag's environment
 // variable (listed in --help), then applies defaults and validates.
 func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	var c Config
 	var resolve multiFlag
-	fs := flag.NewFlagSet("egress", flag.ContinueOnError)
-	fs.SetOutput(usage)
-	type strFlag struct {
-		p          *string
-		name, env  string
-		help, dflt string
-	}
-	strs := []strFlag{
-		{&c.RoutesFile, "routes", contract.EnvEgressRoutes, "routes file (contract v1, YAML); required", ""},
-		{&c.CACert, "ca-cert", contract.EnvEgressCACert, "bottle CA certificate (PEM); required", ""},
-		{&c.CAKey, "ca-key", contract.EnvEgressCAKey, "bottle CA private key (PEM); required", ""},
-		{&c.SecretsDir, "secrets-dir", contract.EnvEgressSecretsDir, "directory of secret files named by routes' auth.secret; required", contract.SecretsDir},
-		{&c.Listen, "listen", contract.EnvEgressListen, "proxy address", fmt.Sprintf(":%d", contract.ProxyPort)},
-		{&c.Admin, "admin", contract.EnvEgressAdmin, "health/admin address (/healthz, /routes); \"off\" to disable", fmt.Sprintf(":%d", contract.AdminPort)},
-		{&c.Audit, "audit", contract.EnvEgressAudit, "audit log: a file to append JSON lines to, or - for stdout", "-"},
-		{&c.UpstreamCA, "upstream-ca", contract.EnvEgressUpstreamCA, "extra PEM roots trusted for upstream TLS", ""},
-	}
-	for _, f := range strs {
-		fs.StringVar(f.p, f.name, f.dflt, fmt.Sprintf("%s (env %s)", f.help, f.env))
-	}
-	type durFlag struct {
-		p         *time.Duration
-		name, env string
-		help      string
-		dflt      time.Duration
-	}
-	durs := []durFlag{
-		{&c.HandshakeTimeout, "handshake-timeout", contract.EnvEgressHandshakeTimeout, "CONNECT to finished TLS handshake, and request headers", defaultHandshakeTimeout},
-		{&c.IdleTimeout, "idle-timeout", contract.EnvEgressIdleTimeout, "idle agent connections and passthrough tunnels are closed after", defaultIdleTimeout},
-	}
-	for _, f := range durs {
-		fs.DurationVar(f.p, f.name, f.dflt, fmt.Sprintf("%s (env %s)", f.help, f.env))
-	}
-	fs.IntVar(&c.MaxTunnels, "max-tunnels", defaultMaxTunnels, fmt.Sprintf("concurrent CONNECT tunnels; more get 503 (env %s)", contract.EnvEgressMaxTunnels))
-	fs.Var(&resolve, "resolve", fmt.Sprintf("HOST=IP fixed answer instead of DNS, repeatable; SSRF rules still apply (env %s, comma-separated)", contract.EnvEgressResolve))
-	fs.Usage = func() {
-		fmt.Fprintf(usage, "usage: egress --routes FILE --ca-cert FILE --ca-key FILE [flags]\n\n"+
-			"egress is the bottle's forward proxy: declared hosts only, credentials injected,\n"+
-			"DLP on what leaves, SSRF refused. SIGHUP reloads the routes file and secrets.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet(&c, &resolve, usage)
+	if err := fs.Parse(args, getenv); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q; egress takes only flags (see --help)", fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, f := range strs {
-		if !set[f.name] {
-			if v := getenv(f.env); v != "" {
-				*f.p = v
-			}
-		}
-	}
-	for _, f := range durs {
-		if v := getenv(f.env); v != "" && !set[f.name] {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return c, fmt.Errorf("%s=%q: want a positive duration such as 10s", f.env, v)
-			}
-			*f.p = d
-		}
-	}
-	if v := getenv(contract.EnvEgressMaxTunnels); v != "" && !set["max-tunnels"] {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return c, fmt.Errorf("%s=%q: want a positive number", contract.EnvEgressMaxTunnels, v)
-		}
-		c.MaxTunnels = n
-	}
-	if !set["resolve"] {
-		if v := getenv(contract.EnvEgressResolve); v != "" {
-			for _, item := range strings.Split(v, ",") {
-				if err := resolve.Set(strings.TrimSpace(item)); err != nil {
-					return c, fmt.Errorf("%s: %w", contract.EnvEgressResolve, err)
-				}
-			}
-		}
+	if len(fs.Args()) > 0 {
+		return c, fmt.Errorf("unexpected argument %q; egress takes only flags (see --help)", fs.Args()[0])
 	}
 	if len(resolve) > 0 {
 		c.Resolve = map[string]netip.Addr{}

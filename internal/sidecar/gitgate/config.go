@@ -2,7 +2,6 @@ package gitgate
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -45,53 +44,35 @@ func (c *Config) withDefaults() {
 	}
 }
 
+// newFlagSet binds c's fields to gitgate's flags and their environment
+// variables.
+func newFlagSet(c *Config, maxPack *byteSize, out io.Writer) *daemon.FlagSet {
+	fs := daemon.NewFlagSet("gitgate", out, func(w io.Writer) {
+		fmt.Fprint(w, "usage: gitgate --config FILE --data DIR --secrets-dir DIR [flags]\n\n"+
+			"gitgate serves the bottle's declared git repositories to the agent over smart HTTP.\n"+
+			"Fetches refresh from the upstream over SSH first; pushes are scanned for secrets and\n"+
+			"forwarded to the upstream before any of the gate's refs move.\n")
+	})
+	fs.String(&c.ConfigFile, "config", contract.EnvGitGateConfig, contract.GatePath, "gate file (contract v1, YAML)")
+	fs.String(&c.DataDir, "data", contract.EnvGitGateData, contract.GitDataDir, "directory of the gate's bare repositories (one per declared upstream)")
+	fs.String(&c.SecretsDir, "secrets-dir", contract.EnvGitGateSecretsDir, contract.SecretsDir, "directory of the identity keys and known_hosts files the gate file names")
+	fs.String(&c.Listen, "listen", contract.EnvGitGateListen, fmt.Sprintf(":%d", contract.GitHTTPPort), "git smart-HTTP address")
+	fs.String(&c.Admin, "admin", contract.EnvGitGateAdmin, fmt.Sprintf(":%d", contract.AdminPort), "health address (/healthz); \"off\" to disable")
+	fs.Var(maxPack, "max-pack", contract.EnvGitGateMaxPack, "largest request body and pack accepted, in bytes or with a K, M or G suffix (binary units)")
+	return fs
+}
+
 // ParseConfig reads flags, falling back to each flag's environment variable
 // (listed in --help), then applies defaults and validates.
 func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	var c Config
-	fs := flag.NewFlagSet("gitgate", flag.ContinueOnError)
-	fs.SetOutput(usage)
-	type strFlag struct {
-		p          *string
-		name, env  string
-		help, dflt string
-	}
-	strs := []strFlag{
-		{&c.ConfigFile, "config", contract.EnvGitGateConfig, "gate file (contract v1, YAML)", contract.GatePath},
-		{&c.DataDir, "data", contract.EnvGitGateData, "directory of the gate's bare repositories (one per declared upstream)", contract.GitDataDir},
-		{&c.SecretsDir, "secrets-dir", contract.EnvGitGateSecretsDir, "directory of the identity keys and known_hosts files the gate file names", contract.SecretsDir},
-		{&c.Listen, "listen", contract.EnvGitGateListen, "git smart-HTTP address", fmt.Sprintf(":%d", contract.GitHTTPPort)},
-		{&c.Admin, "admin", contract.EnvGitGateAdmin, "health address (/healthz); \"off\" to disable", fmt.Sprintf(":%d", contract.AdminPort)},
-	}
-	for _, f := range strs {
-		fs.StringVar(f.p, f.name, f.dflt, fmt.Sprintf("%s (env %s)", f.help, f.env))
-	}
 	maxPack := byteSize(DefaultMaxPack)
-	fs.Var(&maxPack, "max-pack", fmt.Sprintf("largest request body and pack accepted, in bytes or with a K, M or G suffix (binary units) (env %s)", contract.EnvGitGateMaxPack))
-	fs.Usage = func() {
-		fmt.Fprintf(usage, "usage: gitgate --config FILE --data DIR --secrets-dir DIR [flags]\n\n"+
-			"gitgate serves the bottle's declared git repositories to the agent over smart HTTP.\n"+
-			"Fetches refresh from the upstream over SSH first; pushes are scanned for secrets and\n"+
-			"forwarded to the upstream before any of the gate's refs move.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet(&c, &maxPack, usage)
+	if err := fs.Parse(args, getenv); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q; gitgate takes only flags (see --help)", fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, f := range strs {
-		if v := getenv(f.env); v != "" && !set[f.name] {
-			*f.p = v
-		}
-	}
-	if v := getenv(contract.EnvGitGateMaxPack); v != "" && !set["max-pack"] {
-		if err := maxPack.Set(v); err != nil {
-			return c, fmt.Errorf("%s=%q: %w", contract.EnvGitGateMaxPack, v, err)
-		}
+	if len(fs.Args()) > 0 {
+		return c, fmt.Errorf("unexpected argument %q; gitgate takes only flags (see --help)", fs.Args()[0])
 	}
 	c.MaxPack = int64(maxPack)
 	c.withDefaults()

@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/daemon"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -57,19 +58,11 @@ type Config struct {
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
-// ParseConfig reads flags, then the environment.
-func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
-	c := Config{}
-	fs := flag.NewFlagSet("sidecar-init", flag.ContinueOnError)
-	fs.SetOutput(usage)
-	fs.StringVar(&c.BinDir, "bin-dir", "/usr/local/bin", "directory holding the daemon executables (env "+contract.EnvSidecarBinDir+")")
-	fs.DurationVar(&c.Grace, "grace", 10*time.Second, "time daemons get to exit after SIGTERM before SIGKILL (env "+contract.EnvSidecarGrace+")")
-	fs.StringVar(&c.HUP, "hup", "egress", "daemon that SIGHUP is forwarded to")
-	fs.StringVar(&c.USR1, "usr1", "egress", "daemon that SIGUSR1 restarts")
-	fs.DurationVar(&c.Backoff, "backoff", 500*time.Millisecond, "first delay before restarting a daemon that died (doubles, up to 30s)")
-	fs.StringVar(&c.Health, "health", "", "instead of running daemons, GET this URL (no proxy, 3s limit) and exit 0 on HTTP 200, 1 otherwise")
-	fs.Usage = func() {
-		fmt.Fprintf(usage, "usage: sidecar-init [flags] [--] DAEMON...   (or %s=egress,gitgate,...)\n"+
+// newFlagSet binds c's fields to sidecar-init's flags and their
+// environment variables.
+func newFlagSet(c *Config, out io.Writer) *daemon.FlagSet {
+	fs := daemon.NewFlagSet("sidecar-init", out, func(w io.Writer) {
+		fmt.Fprintf(w, "usage: sidecar-init [flags] [--] DAEMON...   (or %s=egress,gitgate,...)\n"+
 			"       sidecar-init --health URL\n\n"+
 			"PID 1 of the bot-bottle sidecar images: runs the daemons, prefixes their output,\n"+
 			"reaps zombies, restarts daemons that die, forwards SIGHUP to egress, restarts\n"+
@@ -77,29 +70,30 @@ func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Co
 			"--health URL is the healthcheck of these shell-less images, e.g.\n"+
 			"  healthcheck: {test: [\"CMD\", \"/usr/local/bin/sidecar-init\", \"--health\", \"http://127.0.0.1:9901/healthz\"]}\n"+
 			"It exits 0 on HTTP 200 and 1 otherwise (any other status, no answer, a bad URL),\n"+
-			"printing one line saying why.\n\nflags:\n", contract.EnvSidecarDaemons)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+			"printing one line saying why.\n", contract.EnvSidecarDaemons)
+	})
+	fs.String(&c.BinDir, "bin-dir", contract.EnvSidecarBinDir, "/usr/local/bin", "directory holding the daemon executables")
+	fs.Duration(&c.Grace, "grace", contract.EnvSidecarGrace, 10*time.Second, "time daemons get to exit after SIGTERM before SIGKILL")
+	// The rest are for tests and the health mode; the images never set them.
+	fs.String(&c.HUP, "hup", "", "egress", "daemon that SIGHUP is forwarded to")
+	fs.String(&c.USR1, "usr1", "", "egress", "daemon that SIGUSR1 restarts")
+	fs.Duration(&c.Backoff, "backoff", "", 500*time.Millisecond, "first delay before restarting a daemon that died (doubles, up to 30s)")
+	fs.String(&c.Health, "health", "", "", "instead of running daemons, GET this URL (no proxy, 3s limit) and exit 0 on HTTP 200, 1 otherwise")
+	return fs
+}
+
+// ParseConfig reads flags, then the environment.
+func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	c := Config{}
+	fs := newFlagSet(&c, usage)
+	if err := fs.Parse(args, getenv); err != nil {
 		return c, err
 	}
 	if c.Health != "" {
-		if fs.NArg() > 0 {
+		if len(fs.Args()) > 0 {
 			return c, fmt.Errorf("--health takes no daemon names (got %q)", fs.Args())
 		}
 		return c, nil
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if v := getenv(contract.EnvSidecarBinDir); v != "" && !set["bin-dir"] {
-		c.BinDir = v
-	}
-	if v := getenv(contract.EnvSidecarGrace); v != "" && !set["grace"] {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return c, fmt.Errorf("%s=%q: want a positive duration such as 10s", contract.EnvSidecarGrace, v)
-		}
-		c.Grace = d
 	}
 	c.Daemons = fs.Args()
 	if len(c.Daemons) == 0 {
@@ -153,8 +147,8 @@ func (c *Config) defaults() {
 // quickDeath: a daemon dying sooner than this after start counts towards GiveUp.
 const quickDeath = 5 * time.Second
 
-// daemon is one supervised process.
-type daemon struct {
+// child is one supervised daemon process.
+type child struct {
 	name    string
 	path    string
 	pid     int       // 0 when not running
@@ -185,8 +179,8 @@ type supervisor struct {
 	cfg     Config
 	out     io.Writer // daemons' prefixed output
 	log     io.Writer
-	daemons []*daemon
-	byPID   map[int]*daemon
+	daemons []*child
+	byPID   map[int]*child
 	worst   int
 	wg      sync.WaitGroup // output copiers
 }
@@ -204,9 +198,9 @@ func (s *supervisor) run(ctx context.Context) int {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGCHLD)
 	defer signal.Stop(sigs)
 
-	s.byPID = map[int]*daemon{}
+	s.byPID = map[int]*child{}
 	for _, name := range s.cfg.Daemons {
-		d := &daemon{name: name, path: filepath.Join(s.cfg.BinDir, name), backoff: s.cfg.Backoff}
+		d := &child{name: name, path: filepath.Join(s.cfg.BinDir, name), backoff: s.cfg.Backoff}
 		s.daemons = append(s.daemons, d)
 		if err := s.start(d); err != nil {
 			s.logf("start %s: %v", name, err)
@@ -277,7 +271,7 @@ func (s *supervisor) run(ctx context.Context) int {
 	return s.worst
 }
 
-func (s *supervisor) find(name string) *daemon {
+func (s *supervisor) find(name string) *child {
 	for _, d := range s.daemons {
 		if d.name == name {
 			return d
@@ -296,7 +290,7 @@ func (s *supervisor) running() int {
 	return n
 }
 
-func (s *supervisor) signal(d *daemon, sig syscall.Signal) {
+func (s *supervisor) signal(d *child, sig syscall.Signal) {
 	if d.pid != 0 {
 		_ = syscall.Kill(d.pid, sig)
 	}
@@ -309,7 +303,7 @@ func (s *supervisor) killAll() {
 }
 
 // start launches d with its output piped through a prefixing copier.
-func (s *supervisor) start(d *daemon) error {
+func (s *supervisor) start(d *child) error {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return err

@@ -2,12 +2,12 @@ package supervise
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/daemon"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -30,54 +30,33 @@ type Config struct {
 	Poll time.Duration
 }
 
+// newFlagSet binds c's fields to supervise's flags and their environment
+// variables.
+func newFlagSet(c *Config, out io.Writer) *daemon.FlagSet {
+	fs := daemon.NewFlagSet("supervise", out, func(w io.Writer) {
+		fmt.Fprint(w, "usage: supervise --queue DIR --bottle SLUG [flags]\n\n"+
+			"supervise is the bottle's MCP server: the agent proposes changes (a route, a DLP\n"+
+			"exception, an image capability, a credential) and the operator decides with\n"+
+			"'bot-bottle proposals'.\n")
+	})
+	fs.String(&c.Queue, "queue", contract.EnvSuperviseQueue, contract.QueueDir, "proposal queue directory; required")
+	fs.String(&c.Bottle, "bottle", contract.EnvSuperviseBottle, "", "the bottle's slug; required")
+	fs.String(&c.Listen, "listen", contract.EnvSuperviseListen, fmt.Sprintf(":%d", contract.MCPPort), "MCP address (POST/GET /mcp, GET /healthz)")
+	fs.String(&c.EgressAdmin, "egress-admin", contract.EnvSuperviseEgressAdmin, fmt.Sprintf("http://%s:%d", contract.EgressHost, contract.AdminPort), "egress admin base URL, for list-egress-routes")
+	fs.Duration(&c.ResponseTimeout, "response-timeout", contract.EnvSuperviseResponseTimeout, contract.DefaultResponseTimeout, "how long a call waits for the operator before answering pending")
+	return fs
+}
+
 // ParseConfig reads flags, falling back to each flag's environment
 // variable, and validates.
 func ParseConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
 	var c Config
-	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
-	fs.SetOutput(usage)
-	type strFlag struct {
-		p               *string
-		name, env, help string
-		dflt            string
-	}
-	strs := []strFlag{
-		{&c.Queue, "queue", contract.EnvSuperviseQueue, "proposal queue directory; required", contract.QueueDir},
-		{&c.Bottle, "bottle", contract.EnvSuperviseBottle, "the bottle's slug; required", ""},
-		{&c.Listen, "listen", contract.EnvSuperviseListen, "MCP address (POST/GET /mcp, GET /healthz)", fmt.Sprintf(":%d", contract.MCPPort)},
-		{&c.EgressAdmin, "egress-admin", contract.EnvSuperviseEgressAdmin, "egress admin base URL, for list-egress-routes", fmt.Sprintf("http://%s:%d", contract.EgressHost, contract.AdminPort)},
-	}
-	for _, f := range strs {
-		fs.StringVar(f.p, f.name, f.dflt, fmt.Sprintf("%s (env %s)", f.help, f.env))
-	}
-	fs.DurationVar(&c.ResponseTimeout, "response-timeout", contract.DefaultResponseTimeout,
-		fmt.Sprintf("how long a call waits for the operator before answering pending (env %s)", contract.EnvSuperviseResponseTimeout))
-	fs.Usage = func() {
-		fmt.Fprintf(usage, "usage: supervise --queue DIR --bottle SLUG [flags]\n\n"+
-			"supervise is the bottle's MCP server: the agent proposes changes (a route, a DLP\n"+
-			"exception, an image capability, a credential) and the operator decides with\n"+
-			"'bot-bottle proposals'.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet(&c, usage)
+	if err := fs.Parse(args, getenv); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q; supervise takes only flags (see --help)", fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, f := range strs {
-		if v := getenv(f.env); v != "" && !set[f.name] {
-			*f.p = v
-		}
-	}
-	if v := getenv(contract.EnvSuperviseResponseTimeout); v != "" && !set["response-timeout"] {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return c, fmt.Errorf("%s=%q: want a duration such as 30s", contract.EnvSuperviseResponseTimeout, v)
-		}
-		c.ResponseTimeout = d
+	if len(fs.Args()) > 0 {
+		return c, fmt.Errorf("unexpected argument %q; supervise takes only flags (see --help)", fs.Args()[0])
 	}
 	return c, c.Validate()
 }
