@@ -112,6 +112,7 @@ type env struct {
 	token  string
 	cancel context.CancelFunc
 	done   chan error
+	reload chan struct{} // Serve's reload channel
 }
 
 // auditRecords parses the audit lines so far.
@@ -175,7 +176,8 @@ func newEnv(t testing.TB, routesYAML string, tweak func(*Config)) *env {
 	e.addr, e.admin = ln.Addr().String(), aln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel, e.done = cancel, make(chan error, 1)
-	go func() { e.done <- p.Serve(ctx, ln, aln) }()
+	e.reload = make(chan struct{})
+	go func() { e.done <- p.Serve(ctx, ln, aln, e.reload) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-e.done; err != nil {

@@ -53,12 +53,32 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	return p.Serve(ctx, ln, adminLn)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return p.Serve(ctx, ln, adminLn, reload)
 }
 
 // Serve runs the proxy on ln and the admin endpoints on adminLn (nil:
-// none) until ctx ends, then shuts down gracefully.
-func (p *Proxy) Serve(ctx context.Context, ln, adminLn net.Listener) error {
+// none) until ctx ends, then shuts down gracefully. Each receive on
+// reload rereads the routes file and secrets (a nil channel: never);
+// Run feeds it from SIGHUP.
+func (p *Proxy) Serve(ctx context.Context, ln, adminLn net.Listener, reload <-chan struct{}) error {
 	var draining atomic.Bool
 	outer := &http.Server{
 		Handler:           p,
@@ -77,14 +97,11 @@ func (p *Proxy) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	p.log.Info("egress listening", "proxy", ln.Addr().String(), "routes", len(p.state.Load().routes.Routes))
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	var runErr error
 loop:
 	for {
 		select {
-		case <-hup:
+		case <-reload:
 			if err := p.Reload(); err != nil {
 				p.log.Error("reload refused; keeping the previous routes", "err", err)
 			} else {
