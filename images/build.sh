@@ -44,6 +44,8 @@ repo=$(cd "$here/.." && pwd)
 TAG=${TAG:-local}
 FORCE=${FORCE:-0}
 GO=${GO:-go}
+# The Go release the Makefile builds with: the images ship these binaries.
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 STAGE_DIR=${STAGE_DIR:-$repo/.cache/images}
 VERSION=${VERSION:-$(git -C "$repo" describe --tags --always --dirty 2>/dev/null || echo devel)}
 LDFLAGS="-s -w -X github.com/bot-bottle/bot-bottle/internal/shared/version.Version=$VERSION"
