@@ -2,7 +2,6 @@ package contract
 
 import (
 	"fmt"
-	"path/filepath"
 	"time"
 )
 
@@ -49,14 +48,14 @@ const (
 	// CACertPath is the bottle CA's public certificate in the egress
 	// container. It is public and is also given to the agent (see
 	// AgentCACertPath).
-	CACertPath = ConfigDir + "/ca.crt"
+	CACertPath = ConfigDir + "/" + CACertFileName
 	// CAKeySecret is the secret name of the bottle CA's private key; egress
 	// reads it from SecretPath(CAKeySecret).
 	CAKeySecret = "ca_key"
 	// GitDataDir is where gitgate keeps one bare repository per upstream.
 	GitDataDir = "/var/lib/bot-bottle/git"
 	// QueueDir is the proposal queue inside supervise, a bind mount of the
-	// host's QueueDirFor(home, slug).
+	// bottle directory's BottleQueueDir.
 	QueueDir = "/var/lib/bot-bottle/queue"
 	// AuditDir is where sidecars write audit logs when given a file.
 	AuditDir = "/var/log/bot-bottle"
@@ -71,8 +70,11 @@ const (
 	RoutesFileName = "routes.yaml"
 	// GateFileName is the gate file's name (see GatePath).
 	GateFileName = "gate.yaml"
-	// AuditFileName is the audit log's name in a bottle's state directory.
+	// AuditFileName is the audit log's name in a bottle's directory and in
+	// AuditDir.
 	AuditFileName = "audit.jsonl"
+	// CACertFileName is the CA certificate's name (see CACertPath).
+	CACertFileName = "ca.crt"
 )
 
 // SecretPath returns the in-container path of the secret called name:
@@ -95,51 +97,9 @@ const (
 	// AgentsDirName holds agent definitions (*.md), in the home and in
 	// $CWD/.bot-bottle.
 	AgentsDirName = "agents"
-	// QueueDirName holds one proposal queue per bottle.
-	QueueDirName = "queue"
-	// StateDirName holds one 0700 state directory per bottle: the bottle's
-	// compose project (see StateDir).
+	// StateDirName holds one 0700 directory per bottle (see BottleDir).
 	StateDirName = "state"
-	// ProjectConfigDirName is the directory of a bottle's compose project
-	// that sidecars see read-only at ConfigDir: the routes and gate files
-	// and the CA certificate. The directory, not each file, is mounted, so
-	// an atomic rename of the routes file reaches egress on reload.
-	ProjectConfigDirName = "config"
-	// ProjectSecretsDirName is the 0700 directory of a bottle's compose
-	// project holding one 0400 file per secret, given to the sidecars that
-	// need each as compose secrets. Nothing in it reaches the agent.
-	ProjectSecretsDirName = "secrets"
 )
-
-// StateDir returns home/state/slug, the bottle's state directory. The slug
-// must satisfy ValidSlug; StateDir does not check.
-func StateDir(home, slug string) string {
-	return filepath.Join(home, StateDirName, slug)
-}
-
-// QueueDirFor returns home/queue/slug, the bottle's proposal queue on the
-// host. The slug must satisfy ValidSlug; QueueDirFor does not check.
-func QueueDirFor(home, slug string) string {
-	return filepath.Join(home, QueueDirName, slug)
-}
-
-// StateRoutesFile returns home/state/slug/config/routes.yaml, the bottle's
-// routes file as egress sees it (at RoutesPath).
-func StateRoutesFile(home, slug string) string {
-	return filepath.Join(StateDir(home, slug), ProjectConfigDirName, RoutesFileName)
-}
-
-// StateGateFile returns home/state/slug/config/gate.yaml, the bottle's gate
-// file as gitgate sees it (at GatePath).
-func StateGateFile(home, slug string) string {
-	return filepath.Join(StateDir(home, slug), ProjectConfigDirName, GateFileName)
-}
-
-// AuditFileFor returns home/state/slug/audit.jsonl, the bottle's audit log
-// on the host.
-func AuditFileFor(home, slug string) string {
-	return filepath.Join(StateDir(home, slug), AuditFileName)
-}
 
 // MaxSlugLen is the longest bottle slug ValidSlug accepts. Slugs become
 // compose project, container and directory names.

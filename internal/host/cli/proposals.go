@@ -17,7 +17,6 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
 	"github.com/bot-bottle/bot-bottle/internal/host/proposals"
-	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // proposalsDeps are what the proposals commands need beyond Env.
@@ -34,11 +33,11 @@ func newProposalsCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Command {
 		Long: `An agent in a bottle with supervise: true can only propose changes, through
 the supervise MCP tools: egress-block (a host), dlp-block (a DLP false
 positive), capability-block (image packages or Dockerfile lines) and
-cred-block (a credential). Each proposal waits in ~/.bot-bottle/queue/<slug>/
-until you decide it here.
+cred-block (a credential). Each proposal waits in the bottle's queue,
+~/.bot-bottle/state/<slug>/queue/, until you decide it here.
 
 Approving egress-block or dlp-block changes the bottle's routes file
-(~/.bot-bottle/state/<slug>/routes.yaml) and makes its egress reload at once;
+(~/.bot-bottle/state/<slug>/config/routes.yaml) and makes its egress reload at once;
 capability-block and cred-block are recorded, and bot-bottle prints what to
 change by hand. If applying fails, nothing changes and the proposal stays
 pending. Every decision is appended to the bottle's audit file.`,
@@ -205,7 +204,7 @@ func newProposalsShowCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Comman
 			}
 			cwd, _ := env.Getwd()
 			d := newDisplay(cwd, env.Getenv("HOME"))
-			printChange(env.Stdout, ch, "approving would change "+d.path(contract.StateRoutesFile(op.Home, it.Slug))+":")
+			printChange(env.Stdout, ch, "approving would change "+d.path(ch.File)+":")
 			return nil
 		},
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/bot-bottle/bot-bottle/internal/host/proposals"
 	"github.com/bot-bottle/bot-bottle/internal/scaffold/testpki"
 	"github.com/bot-bottle/bot-bottle/internal/scaffold/testutil"
 	"github.com/bot-bottle/bot-bottle/internal/sidecar/supervise"
@@ -52,11 +51,12 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 		}
 	}
 	home := t.TempDir()
-	state := contract.StateDir(home, "dev")
-	if err := os.MkdirAll(filepath.Dir(contract.StateRoutesFile(home, "dev")), 0o700); err != nil {
+	bottle := testutil.BottleDir(t, home, "dev")
+	state := string(bottle)
+	routes := bottle.RoutesFile()
+	if err := os.MkdirAll(filepath.Dir(routes), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	routes := contract.StateRoutesFile(home, "dev")
 	// The test upstream lives on loopback, which egress refuses unless
 	// the bottle allows it.
 	if err := os.WriteFile(routes, []byte("version: 1\nssrf_allow: [\"127.0.0.1\"]\nroutes: []\n"), 0o600); err != nil {
@@ -64,7 +64,7 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 	}
 	pki := t.TempDir()
 	bottleCA, upCA := testpki.New(t, pki, "bottle"), testpki.New(t, pki, "upstream")
-	secrets := filepath.Join(state, "secrets")
+	secrets := bottle.Path(contract.BottleSecretsDir)
 	_ = os.Mkdir(secrets, 0o700)
 
 	// The upstream the agent wants.
@@ -87,7 +87,7 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = eg.Process.Signal(syscall.SIGTERM); _ = eg.Wait() })
-	if err := os.WriteFile(filepath.Join(state, proposals.EgressPIDFile), []byte(strconv.Itoa(eg.Process.Pid)), 0o600); err != nil {
+	if err := os.WriteFile(bottle.Path(contract.BottleEgressPIDFile), []byte(strconv.Itoa(eg.Process.Pid)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, func() bool {
@@ -110,7 +110,7 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 	}
 
 	// supervise, serving the bottle's queue.
-	sup := supervise.NewServer(supervise.Config{Queue: contract.QueueDirFor(home, "dev"), Bottle: "dev",
+	sup := supervise.NewServer(supervise.Config{Queue: testutil.BottleDir(t, home, "dev").QueueDir(), Bottle: "dev",
 		EgressAdmin: "http://" + adminAddr, ResponseTimeout: 20 * time.Second, Poll: 20 * time.Millisecond},
 		slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	supLn, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/scaffold/testutil"
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
@@ -15,15 +16,15 @@ import (
 func queuedHome(t *testing.T, payload string) (string, string) {
 	t.Helper()
 	home := t.TempDir()
-	if err := os.MkdirAll(filepath.Dir(contract.StateRoutesFile(home, "dev")), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(testutil.BottleDir(t, home, "dev").RoutesFile()), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(contract.StateRoutesFile(home, "dev"), []byte("version: 1\nroutes: []\n"), 0o600); err != nil {
+	if err := os.WriteFile(testutil.BottleDir(t, home, "dev").RoutesFile(), []byte("version: 1\nroutes: []\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := &contract.Proposal{Version: 1, ID: contract.NewProposalID(), Bottle: "dev", Tool: contract.ToolEgressBlock,
 		Payload: json.RawMessage(payload), Justification: "needed", CreatedAt: time.Now().UTC()}
-	if err := (queue.Queue{Dir: contract.QueueDirFor(home, "dev")}).Put(p); err != nil {
+	if err := (queue.Queue{Dir: testutil.BottleDir(t, home, "dev").QueueDir()}).Put(p); err != nil {
 		t.Fatal(err)
 	}
 	return home, p.ID
@@ -62,7 +63,7 @@ func TestProposalsCommands(t *testing.T) {
 			}
 		})
 	}
-	data, _ := os.ReadFile(contract.StateRoutesFile(home, "dev"))
+	data, _ := os.ReadFile(testutil.BottleDir(t, home, "dev").RoutesFile())
 	if !strings.Contains(string(data), "HEAD") || strings.Contains(string(data), "GET") {
 		t.Errorf("routes after the edit:\n%s", data)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 type renderOptions struct {
@@ -85,7 +86,7 @@ func runRender(ctx context.Context, env Env, g *globals, opts renderOptions) err
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "rendered %s into %s: services %s; %d secrets in %s/ (0400)\n",
-		res.Project, d.path(res.Dir), strings.Join(res.Services, ", "), len(res.Secrets), render.SecretsDir)
+		res.Project, d.path(res.Dir), strings.Join(res.Services, ", "), len(res.Secrets), contract.BottleSecretsDir)
 	fmt.Fprintf(env.Stdout, "start it with: cd %s && docker compose up -d\n", d.path(res.Dir))
 	return nil
 }

@@ -55,9 +55,9 @@ func agentLeaks(p *types.Project, dir string) []string {
 		for _, v := range svc.Volumes {
 			r := rel(v.Source)
 			switch {
-			case name == AgentService && r == contract.ProjectConfigDirName+"/ca.crt" && v.Target == contract.AgentCACertPath && v.ReadOnly && v.Type == types.VolumeTypeBind:
+			case name == AgentService && r == contract.BottleCACertFile && v.Target == contract.AgentCACertPath && v.ReadOnly && v.Type == types.VolumeTypeBind:
 				// The public CA certificate: the one allowed mount.
-			case r == contract.ProjectSecretsDirName || strings.HasPrefix(r, contract.ProjectSecretsDirName+"/"):
+			case r == contract.BottleSecretsDir || strings.HasPrefix(r, contract.BottleSecretsDir+"/"):
 				leak("%s mounts the secrets directory: %s -> %s", name, v.Source, v.Target)
 			default:
 				leak("%s mounts %s -> %s; the agent may see only %s", name, v.Source, v.Target, contract.AgentCACertPath)
@@ -74,12 +74,12 @@ func agentLeaks(p *types.Project, dir string) []string {
 		leak("agent gains capabilities or host namespaces")
 	}
 	for _, f := range agent.EnvFiles {
-		if r := rel(f.Path); strings.HasPrefix(r, contract.ProjectSecretsDirName+"/") || strings.HasPrefix(r, contract.ProjectConfigDirName+"/") {
+		if r := rel(f.Path); strings.HasPrefix(r, contract.BottleSecretsDir+"/") || strings.HasPrefix(r, contract.BottleConfigDir+"/") {
 			leak("agent env_file %s reads from %s", f.Path, r)
 		}
 	}
 	for k, v := range agent.Environment {
-		if v != nil && (strings.Contains(*v, contract.SecretsDir) || strings.Contains(*v, contract.ProjectSecretsDirName+"/")) {
+		if v != nil && (strings.Contains(*v, contract.SecretsDir) || strings.Contains(*v, contract.BottleSecretsDir+"/")) {
 			leak("agent env %s=%q points at a secret", k, *v)
 		}
 	}
@@ -94,7 +94,7 @@ func agentLeaks(p *types.Project, dir string) []string {
 }
 
 func TestAgentIsolation(t *testing.T) {
-	for name, s := range roundTripSpecs(t) {
+	for name, s := range goldenSpecs() {
 		t.Run(name, func(t *testing.T) {
 			p, err := Project(s)
 			if err != nil {

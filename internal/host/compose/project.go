@@ -33,17 +33,9 @@ const (
 	EgressNetwork = "egress"
 )
 
-// Paths relative to the project directory.
-const (
-	configDirRel = "./" + contract.ProjectConfigDirName
-	caCertRel    = configDirRel + "/ca.crt"
-	auditRel     = "./" + contract.AuditFileName
-	// gitDataDirName is the project directory gitgate keeps its bare
-	// repositories in; it persists across down and up.
-	gitDataDirName = "git"
-	gitDataRel     = "./" + gitDataDirName
-	secretsDirRel  = "./" + contract.ProjectSecretsDirName
-)
+// rel is a bottle directory name (contract.Bottle*) as the compose file
+// mounts it: relative to the project directory.
+func rel(name string) string { return "./" + name }
 
 // Executables in the sidecar images.
 const (
@@ -89,7 +81,7 @@ func Project(s Spec) (*types.Project, error) {
 
 	for _, svc := range p.Services {
 		for _, ref := range svc.Secrets {
-			p.Secrets[ref.Source] = types.SecretConfig{File: secretsDirRel + "/" + ref.Source}
+			p.Secrets[ref.Source] = types.SecretConfig{File: rel(contract.BottleSecretsDir + "/" + ref.Source)}
 		}
 	}
 	if len(p.Secrets) == 0 {
@@ -212,8 +204,8 @@ func egressService(s Spec) types.ServiceConfig {
 	)
 	svc.Secrets = secretRefs(s.EgressSecrets)
 	svc.Volumes = []types.ServiceVolumeConfig{
-		bind(configDirRel, contract.ConfigDir, true),
-		bind(auditRel, contract.AuditDir+"/"+contract.AuditFileName, false),
+		bind(rel(contract.BottleConfigDir), contract.ConfigDir, true),
+		bind(rel(contract.BottleAuditFile), contract.AuditDir+"/"+contract.AuditFileName, false),
 	}
 	svc.HealthCheck = sidecarHealth(contract.AdminPort)
 	return svc
@@ -231,8 +223,8 @@ func gitGateService(s Spec) types.ServiceConfig {
 	)
 	svc.Secrets = secretRefs(s.GitGateSecrets)
 	svc.Volumes = []types.ServiceVolumeConfig{
-		bind(configDirRel, contract.ConfigDir, true),
-		bind(gitDataRel, contract.GitDataDir, false),
+		bind(rel(contract.BottleConfigDir), contract.ConfigDir, true),
+		bind(rel(contract.BottleGitDataDir), contract.GitDataDir, false),
 	}
 	svc.HealthCheck = sidecarHealth(contract.AdminPort)
 	return svc
@@ -247,7 +239,7 @@ func superviseService(s Spec) types.ServiceConfig {
 		contract.EnvSuperviseListen, listen(contract.MCPPort),
 		contract.EnvSuperviseEgressAdmin, "http://"+contract.EgressHost+":"+strconv.Itoa(contract.AdminPort),
 	)
-	svc.Volumes = []types.ServiceVolumeConfig{bind(s.QueueDir, contract.QueueDir, false)}
+	svc.Volumes = []types.ServiceVolumeConfig{bind(rel(contract.BottleQueueDir), contract.QueueDir, false)}
 	svc.HealthCheck = sidecarHealth(contract.MCPPort)
 	return svc
 }
@@ -296,7 +288,7 @@ func agentService(s Spec) types.ServiceConfig {
 	if s.AgentEnvFile != "" {
 		svc.EnvFiles = []types.EnvFile{{Path: s.AgentEnvFile, Required: true}}
 	}
-	svc.Volumes = []types.ServiceVolumeConfig{bind(caCertRel, contract.AgentCACertPath, true)}
+	svc.Volumes = []types.ServiceVolumeConfig{bind(rel(contract.BottleCACertFile), contract.AgentCACertPath, true)}
 	svc.SecurityOpt = []string{"no-new-privileges:true"}
 	svc.CapDrop = []string{"NET_RAW", "NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE", "MKNOD"}
 	svc.Runtime = s.Runtime

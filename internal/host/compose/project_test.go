@@ -26,7 +26,6 @@ func goldenSpecs() map[string]Spec {
 	sup := egressOnly()
 	sup.Slug = "supervised"
 	sup.Supervise = true
-	sup.QueueDir = "./queue"
 
 	return map[string]Spec{
 		"egress-only":      egressOnly(),
@@ -105,8 +104,8 @@ func TestMarshalOmitsNoise(t *testing.T) {
 	}
 }
 
-// TestPathsAreRelative: the project directory must stay movable, so the
-// only absolute host path allowed is an absolute QueueDir.
+// TestPathsAreRelative: the project directory must stay movable, so every
+// host path in it is relative.
 func TestPathsAreRelative(t *testing.T) {
 	for name, s := range goldenSpecs() {
 		p, err := Project(s)

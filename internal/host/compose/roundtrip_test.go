@@ -47,8 +47,8 @@ func writeProjectDir(t *testing.T, s Spec) string {
 		write("secrets/"+n, secretValue, 0o400)
 	}
 	write("audit.jsonl", "", 0o600)
-	if s.Supervise && !filepath.IsAbs(s.QueueDir) {
-		mkdir(s.QueueDir, 0o700)
+	if s.Supervise {
+		mkdir("queue", 0o700)
 	}
 	if s.AgentEnvFile != "" {
 		write(s.AgentEnvFile, "FROM_ENV_FILE=yes\n", 0o600)
@@ -76,17 +76,8 @@ func load(t *testing.T, dir string) *types.Project {
 	return p
 }
 
-// roundTripSpecs are the golden Specs plus one with an absolute queue dir.
-func roundTripSpecs(t *testing.T) map[string]Spec {
-	specs := goldenSpecs()
-	abs := everything()
-	abs.QueueDir = t.TempDir()
-	specs["absolute-queue"] = abs
-	return specs
-}
-
 func TestRoundTrip(t *testing.T) {
-	for name, s := range roundTripSpecs(t) {
+	for name, s := range goldenSpecs() {
 		t.Run(name, func(t *testing.T) {
 			dir := writeProjectDir(t, s)
 			p := load(t, dir)
@@ -233,11 +224,7 @@ func checkLoaded(t *testing.T, s Spec, dir string, p *types.Project) {
 		}
 	}
 	if s.Supervise {
-		q := s.QueueDir
-		if !filepath.IsAbs(q) {
-			q = filepath.Join(dir, q)
-		}
-		wantMounts[contract.SuperviseHost] = []string{q + " " + contract.QueueDir + " rw"}
+		wantMounts[contract.SuperviseHost] = []string{filepath.Join(dir, "queue") + " " + contract.QueueDir + " rw"}
 	}
 	for name, want := range wantMounts {
 		var got []string

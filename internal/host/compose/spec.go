@@ -2,8 +2,6 @@ package compose
 
 import (
 	"fmt"
-	"path"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,10 +47,6 @@ type Spec struct {
 	GitGateSecrets []string
 	// Supervise adds the supervise service.
 	Supervise bool
-	// QueueDir is the host directory bind-mounted as supervise's proposal
-	// queue: "./queue" inside the project, or an absolute path. Required
-	// with Supervise, ignored without it.
-	QueueDir string
 	// Runtime is the agent's OCI runtime, "runsc" when Docker has gVisor;
 	// "" leaves Docker's default.
 	Runtime string
@@ -140,14 +134,6 @@ func (s Spec) Validate() error {
 		ps.addf("GitGateSecrets", "must not include %q; the CA private key goes to egress only", contract.CAKeySecret)
 	}
 
-	switch {
-	case s.Supervise && s.QueueDir == "":
-		ps.addf("QueueDir", "is empty but Supervise is true; give the host queue directory, as in %q", "./queue")
-	case s.Supervise:
-		if err := validQueueDir(s.QueueDir); err != nil {
-			ps.add("QueueDir", err)
-		}
-	}
 	if s.Runtime != "" {
 		if err := validRuntime(s.Runtime); err != nil {
 			ps.add("Runtime", err)
@@ -290,37 +276,6 @@ func isDecimal(s string) bool {
 	}
 	_, err := strconv.ParseUint(s, 10, 32)
 	return err == nil
-}
-
-// validQueueDir accepts an absolute host path or "./<path>" inside the
-// project directory, but not one of the project's other directories.
-func validQueueDir(p string) error {
-	if strings.ContainsRune(p, 0) {
-		return fmt.Errorf("path contains a NUL byte")
-	}
-	if filepath.IsAbs(p) {
-		if filepath.Clean(p) != p {
-			return fmt.Errorf("%q is not a clean path; write %q", p, filepath.Clean(p))
-		}
-		if p == "/" {
-			return fmt.Errorf("%q is the root directory", p)
-		}
-		return nil
-	}
-	rel, ok := strings.CutPrefix(p, "./")
-	if !ok || rel == "" {
-		// Compose reads a bare name ("queue") as a named volume.
-		return fmt.Errorf("%q must be absolute or start with \"./\", as in %q", p, "./queue")
-	}
-	if path.Clean(rel) != rel || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
-		return fmt.Errorf("%q must stay inside the project directory, written without . or .. elements", p)
-	}
-	first, _, _ := strings.Cut(rel, "/")
-	switch first {
-	case contract.ProjectSecretsDirName, contract.ProjectConfigDirName, gitDataDirName, contract.AuditFileName:
-		return fmt.Errorf("%q is part of the project's %s; use %q", p, first, "./queue")
-	}
-	return nil
 }
 
 // validRuntime accepts a runtime name such as "runsc".

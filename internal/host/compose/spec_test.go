@@ -24,7 +24,6 @@ func everything() Spec {
 		GitGate:        true,
 		GitGateSecrets: []string{"ssh_demo", "known_hosts_demo"},
 		Supervise:      true,
-		QueueDir:       "./queue",
 		Runtime:        "runsc",
 	}
 }
@@ -55,15 +54,9 @@ func TestDefaultImages(t *testing.T) {
 }
 
 func TestValidateAcceptsGoodSpecs(t *testing.T) {
-	abs := everything()
-	abs.QueueDir = "/home/op/.bot-bottle/queue/demo"
-	noSupervise := egressOnly()
-	noSupervise.QueueDir = "./queue" // render always sets it; ignored without supervise
 	for name, s := range map[string]Spec{
-		"everything":     everything(),
-		"egress only":    egressOnly(),
-		"absolute queue": abs,
-		"queue unused":   noSupervise,
+		"everything":  everything(),
+		"egress only": egressOnly(),
 	} {
 		if err := s.Validate(); err != nil {
 			t.Errorf("%s: Validate() = %v", name, err)
@@ -115,14 +108,6 @@ func TestValidate(t *testing.T) {
 		{"duplicate gate secret", func(s *Spec) { s.GitGateSecrets[1] = s.GitGateSecrets[0] }, "GitGateSecrets[1]", "twice"},
 		{"CA key to gate", func(s *Spec) { s.GitGateSecrets[1] = contract.CAKeySecret }, "GitGateSecrets", "egress only"},
 		{"gate secrets without gate", func(s *Spec) { s.GitGate = false }, "GitGateSecrets", "GitGate is false"},
-		{"no queue", func(s *Spec) { s.QueueDir = "" }, "QueueDir", "Supervise is true"},
-		{"bare queue is a volume name", func(s *Spec) { s.QueueDir = "queue" }, "QueueDir", "./"},
-		{"queue escapes", func(s *Spec) { s.QueueDir = "./../queue" }, "QueueDir", "inside the project"},
-		{"queue unclean", func(s *Spec) { s.QueueDir = "./a//b" }, "QueueDir", "inside the project"},
-		{"queue is secrets", func(s *Spec) { s.QueueDir = "./secrets" }, "QueueDir", "secrets"},
-		{"queue in config", func(s *Spec) { s.QueueDir = "./config/q" }, "QueueDir", "config"},
-		{"queue absolute unclean", func(s *Spec) { s.QueueDir = "/a/../b" }, "QueueDir", "clean"},
-		{"queue root", func(s *Spec) { s.QueueDir = "/" }, "QueueDir", "root"},
 		{"runtime", func(s *Spec) { s.Runtime = "runsc --debug" }, "Runtime", "runtime name"},
 	}
 	for _, tt := range tests {

@@ -28,6 +28,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
 	"github.com/bot-bottle/bot-bottle/internal/shared/pki"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // Names the demo bottle uses.
@@ -176,7 +177,7 @@ func (b *Bottle) prepare() error {
 	b.Project = res.Project
 	b.Secrets = map[string][]byte{}
 	for _, name := range res.Secrets {
-		data, err := os.ReadFile(filepath.Join(b.Dir, render.SecretsDir, name))
+		data, err := os.ReadFile(contract.BottleDir(b.Dir).SecretFile(name))
 		if err != nil {
 			return err
 		}
@@ -261,7 +262,7 @@ func (b *Bottle) ComposeOutput(ctx context.Context, args ...string) (string, err
 func (b *Bottle) composeCmd(ctx context.Context, args ...string) *exec.Cmd {
 	full := []string{"compose"}
 	if !b.Plain {
-		full = append(full, "-f", render.ComposeFile, "-f", OverrideFile)
+		full = append(full, "-f", contract.BottleComposeFile, "-f", OverrideFile)
 	}
 	cmd := exec.CommandContext(ctx, "docker", append(full, args...)...)
 	// Run in the project directory: a plain bottle is started exactly as

@@ -40,7 +40,9 @@ type Item struct {
 
 // Change is what deciding a proposal would do.
 type Change struct {
-	// Diff shows the routes file before and after ("" when no file changes).
+	// File is the file approving would change ("" when none does).
+	File string
+	// Diff shows File before and after ("" when no file changes).
 	Diff string
 	// NextSteps says what the operator must still do by hand ("" if nothing).
 	NextSteps string
@@ -55,47 +57,79 @@ func (o *Operator) now() time.Time {
 	return time.Now().UTC()
 }
 
-// List returns every proposal of every bottle, oldest first.
-func (o *Operator) List() ([]Item, error) {
-	root := filepath.Join(o.Home, contract.QueueDirName)
-	slugs, err := os.ReadDir(root)
+// bottles returns the directories of the bottles under Home, by slug.
+// Entries that are not a bottle's directory are skipped.
+func (o *Operator) bottles() (map[string]contract.BottleDir, error) {
+	entries, err := os.ReadDir(contract.StateBottlesDir(o.Home))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list queues: %w", err)
+		return nil, fmt.Errorf("list bottles: %w", err)
+	}
+	dirs := map[string]contract.BottleDir{}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if d, err := contract.StateBottleDir(o.Home, e.Name()); err == nil {
+			dirs[e.Name()] = d
+		}
+	}
+	return dirs, nil
+}
+
+// bottle returns the directory of the bottle slug.
+func (o *Operator) bottle(slug string) (contract.BottleDir, error) {
+	return contract.StateBottleDir(o.Home, slug)
+}
+
+// List returns every proposal of every bottle, oldest first.
+func (o *Operator) List() ([]Item, error) {
+	dirs, err := o.bottles()
+	if err != nil {
+		return nil, err
 	}
 	var items []Item
 	var errs []error
-	for _, s := range slugs {
-		if !s.IsDir() || contract.ValidSlug(s.Name()) != nil {
-			continue
-		}
-		entries, err := queue.Queue{Dir: contract.QueueDirFor(o.Home, s.Name())}.List()
+	for slug, d := range dirs {
+		entries, err := queue.Queue{Dir: d.QueueDir()}.List()
 		if err != nil {
 			errs = append(errs, err)
 		}
 		for _, e := range entries {
-			items = append(items, Item{Slug: s.Name(), Entry: *e})
+			items = append(items, Item{Slug: slug, Entry: *e})
 		}
 	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].Proposal.CreatedAt.Before(items[j].Proposal.CreatedAt) })
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := items[i].Proposal, items[j].Proposal
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.Before(b.CreatedAt)
+		}
+		return a.ID < b.ID
+	})
 	return items, errors.Join(errs...)
 }
 
-// Find returns the proposal with id, in whichever bottle it is.
+// Find returns the proposal with id, in whichever bottle it is. It reads
+// only that proposal's files: one name looked up per bottle.
 func (o *Operator) Find(id string) (Item, error) {
 	if err := contract.ValidProposalID(id); err != nil {
 		return Item{}, fmt.Errorf("%q is not a proposal id: %w", id, err)
 	}
-	items, err := o.List()
-	for _, it := range items {
-		if it.Proposal.ID == id {
-			return it, nil
-		}
-	}
+	dirs, err := o.bottles()
 	if err != nil {
 		return Item{}, err
+	}
+	for slug, d := range dirs {
+		if _, err := os.Lstat(filepath.Join(d.QueueDir(), contract.ProposalFileName(id))); err != nil {
+			continue
+		}
+		e, err := queue.Queue{Dir: d.QueueDir()}.Get(id)
+		if err != nil {
+			return Item{}, err
+		}
+		return Item{Slug: slug, Entry: *e}, nil
 	}
 	return Item{}, fmt.Errorf("no proposal %s; 'bot-bottle proposals list' shows them", id)
 }
@@ -133,10 +167,16 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 	return nil, fmt.Errorf("tool %s cannot be approved", it.Proposal.Tool)
 }
 
-func (o *Operator) routesPath(slug string) string { return contract.StateRoutesFile(o.Home, slug) }
+func (o *Operator) routesPath(slug string) (string, error) {
+	d, err := o.bottle(slug)
+	return d.RoutesFile(), err
+}
 
 func (o *Operator) planRoutes(slug string, change func(*contract.RoutesFile) error) (*Change, error) {
-	path := o.routesPath(slug)
+	path, err := o.routesPath(slug)
+	if err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("bottle %s has no routes file at %s; start the bottle first, then approve", slug, path)
@@ -159,7 +199,7 @@ func (o *Operator) planRoutes(slug string, change func(*contract.RoutesFile) err
 	if err != nil {
 		return nil, err
 	}
-	return &Change{Diff: lineDiff(string(before), string(out)), routes: rf}, nil
+	return &Change{File: path, Diff: lineDiff(string(before), string(out)), routes: rf}, nil
 }
 
 func canonical(data []byte) ([]byte, error) {
@@ -297,7 +337,10 @@ func (o *Operator) pending(id string) (Item, error) {
 // applyRoutes writes the new routes file and reloads egress; if the
 // reload fails the old file is put back.
 func (o *Operator) applyRoutes(ctx context.Context, slug string, rf *contract.RoutesFile) (string, error) {
-	path := o.routesPath(slug)
+	path, err := o.routesPath(slug)
+	if err != nil {
+		return "", err
+	}
 	old, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
@@ -323,8 +366,11 @@ func (o *Operator) applyRoutes(ctx context.Context, slug string, rf *contract.Ro
 }
 
 func (o *Operator) respond(it Item, resp *contract.Response) error {
-	q := queue.Queue{Dir: contract.QueueDirFor(o.Home, it.Slug)}
-	if err := q.Respond(resp); err != nil {
+	d, err := o.bottle(it.Slug)
+	if err != nil {
+		return err
+	}
+	if err := (queue.Queue{Dir: d.QueueDir()}).Respond(resp); err != nil {
 		return fmt.Errorf("record the decision: %w", err)
 	}
 	return o.audit(it, resp)
@@ -350,10 +396,11 @@ func (o *Operator) audit(it Item, resp *contract.Response) error {
 	if err != nil {
 		return err
 	}
-	path := contract.AuditFileFor(o.Home, it.Slug)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	d, err := o.bottle(it.Slug)
+	if err != nil {
 		return err
 	}
+	path := d.AuditFile()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("open audit file: %w", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/scaffold/testutil"
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
@@ -35,10 +36,10 @@ func setup(t *testing.T, routes string) (*Operator, *fakeReloader) {
 	t.Helper()
 	home := t.TempDir()
 	if routes != "" {
-		if err := os.MkdirAll(filepath.Dir(contract.StateRoutesFile(home, "dev")), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Dir(testutil.BottleDir(t, home, "dev").RoutesFile()), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(contract.StateRoutesFile(home, "dev"), []byte(routes), 0o600); err != nil {
+		if err := os.WriteFile(testutil.BottleDir(t, home, "dev").RoutesFile(), []byte(routes), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -50,7 +51,7 @@ func queueProposal(t *testing.T, o *Operator, tool contract.Tool, payload string
 	t.Helper()
 	p := &contract.Proposal{Version: 1, ID: contract.NewProposalID(), Bottle: "dev", Tool: tool,
 		Payload: json.RawMessage(payload), Justification: "because", CreatedAt: time.Now().UTC()}
-	if err := (queue.Queue{Dir: contract.QueueDirFor(o.Home, "dev")}).Put(p); err != nil {
+	if err := (queue.Queue{Dir: testutil.BottleDir(t, o.Home, "dev").QueueDir()}).Put(p); err != nil {
 		t.Fatal(err)
 	}
 	return p.ID
@@ -58,7 +59,7 @@ func queueProposal(t *testing.T, o *Operator, tool contract.Tool, payload string
 
 func routesNow(t *testing.T, o *Operator) *contract.RoutesFile {
 	t.Helper()
-	data, err := os.ReadFile(contract.StateRoutesFile(o.Home, "dev"))
+	data, err := os.ReadFile(testutil.BottleDir(t, o.Home, "dev").RoutesFile())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +87,11 @@ func TestApproveEgressBlockAddsRouteAndReloads(t *testing.T) {
 	if !strings.Contains(d.Change.Diff, "+ ") || !strings.Contains(d.Change.Diff, "new.example.test") {
 		t.Errorf("diff = %q", d.Change.Diff)
 	}
-	e, _ := (queue.Queue{Dir: contract.QueueDirFor(o.Home, "dev")}).Get(id)
+	e, _ := (queue.Queue{Dir: testutil.BottleDir(t, o.Home, "dev").QueueDir()}).Get(id)
 	if e.Response == nil || e.Response.Status != contract.StatusApproved || e.Response.AppliedDiff == "" {
 		t.Errorf("response = %+v", e.Response)
 	}
-	audit, _ := os.ReadFile(contract.AuditFileFor(o.Home, "dev"))
+	audit, _ := os.ReadFile(testutil.BottleDir(t, o.Home, "dev").AuditFile())
 	if !strings.Contains(string(audit), id) || !strings.Contains(string(audit), `"decision":"allow"`) {
 		t.Errorf("audit = %s", audit)
 	}
@@ -143,17 +144,17 @@ func TestDLPBlockAddsAnException(t *testing.T) {
 func TestFailedReloadRestoresRoutesAndLeavesPending(t *testing.T) {
 	o, r := setup(t, startRoutes)
 	r.err = errors.New("permission denied")
-	before, _ := os.ReadFile(contract.StateRoutesFile(o.Home, "dev"))
+	before, _ := os.ReadFile(testutil.BottleDir(t, o.Home, "dev").RoutesFile())
 	id := queueProposal(t, o, contract.ToolEgressBlock, `{"host":"new.example.test"}`)
 	_, err := o.Approve(t.Context(), id, "")
 	if err == nil || !strings.Contains(err.Error(), "permission denied") || !strings.Contains(err.Error(), "stays pending") {
 		t.Fatalf("approve with a failing reload = %v", err)
 	}
-	after, _ := os.ReadFile(contract.StateRoutesFile(o.Home, "dev"))
+	after, _ := os.ReadFile(testutil.BottleDir(t, o.Home, "dev").RoutesFile())
 	if string(before) != string(after) {
 		t.Error("routes file changed although the apply failed")
 	}
-	e, _ := (queue.Queue{Dir: contract.QueueDirFor(o.Home, "dev")}).Get(id)
+	e, _ := (queue.Queue{Dir: testutil.BottleDir(t, o.Home, "dev").QueueDir()}).Get(id)
 	if e.Response != nil {
 		t.Error("a failed apply recorded a decision")
 	}
@@ -228,7 +229,7 @@ func TestRejectNeedsANote(t *testing.T) {
 	if len(items) != 1 || items[0].Status() != contract.StatusRejected {
 		t.Errorf("items = %+v", items)
 	}
-	audit, _ := os.ReadFile(filepath.Join(contract.StateDir(o.Home, "dev"), contract.AuditFileName))
+	audit, _ := os.ReadFile(testutil.BottleDir(t, o.Home, "dev").AuditFile())
 	if !strings.Contains(string(audit), `"decision":"deny"`) {
 		t.Errorf("audit = %s", audit)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,11 +22,8 @@ type Reloader interface {
 // routes file applies when it starts.
 var ErrNotRunning = errors.New("egress is not running")
 
-// EgressPIDFile is the file, in a bottle's state directory, holding the
-// PID of an egress running directly on the host (tests, development).
-const EgressPIDFile = "egress.pid"
-
-// PIDFileReloader sends SIGHUP to the PID in the bottle's egress.pid.
+// PIDFileReloader sends SIGHUP to the PID in the bottle directory's
+// contract.BottleEgressPIDFile.
 type PIDFileReloader struct {
 	// Home is the bot-bottle home.
 	Home string
@@ -35,7 +31,11 @@ type PIDFileReloader struct {
 
 // ReloadEgress implements Reloader.
 func (r PIDFileReloader) ReloadEgress(_ context.Context, slug string) error {
-	data, err := os.ReadFile(filepath.Join(contract.StateDir(r.Home, slug), EgressPIDFile))
+	d, err := contract.StateBottleDir(r.Home, slug)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(d.Path(contract.BottleEgressPIDFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return ErrNotRunning
 	}

@@ -24,19 +24,8 @@ import (
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
-// Layout of a rendered project directory, relative to its root.
-const (
-	ComposeFile   = "compose.yaml"
-	ReadmeFile    = "README.md"
-	AgentEnvFile  = "agent.env"
-	AuditFile     = contract.AuditFileName
-	GitDataDir    = "git"
-	QueueDir      = "queue"
-	ConfigDir     = contract.ProjectConfigDirName
-	SecretsDir    = contract.ProjectSecretsDirName
-	CACertFile    = "ca.crt"
-	ProjectPrefix = "bot-bottle-"
-)
+// ProjectPrefix starts every bottle's compose project name.
+const ProjectPrefix = "bot-bottle-"
 
 // SidecarUID is the uid (and gid) the sidecar images run as. When the
 // operator is root, rendered files the sidecars read or write are owned by
@@ -65,9 +54,6 @@ type Options struct {
 	// Runtime is the container runtime for the agent ("runsc" when Docker
 	// has it); empty means Docker's default.
 	Runtime string
-	// QueueDir is the host directory supervise keeps proposals in; empty
-	// means the project's own queue/ directory.
-	QueueDir string
 	// Now is the clock for the CA's validity; nil means time.Now.
 	Now func() time.Time
 	// Euid and Egid are the operator's ids; nil means os.Geteuid/Getegid.
@@ -147,7 +133,6 @@ type plan struct {
 	agentEnv []envLine
 	ca       *bottleCA
 	owner    owner
-	queueDir string
 }
 
 type envLine struct{ name, value string }
@@ -204,11 +189,6 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 	if agentImage == "" {
 		agentImage = "bot-bottle/agent-" + eff.Bottle.Provider.Template + ":" + DefaultImageTag
 	}
-	p.queueDir = opts.QueueDir
-	queueMount := "./" + QueueDir
-	if p.queueDir != "" {
-		queueMount = p.queueDir
-	}
 	literal := map[string]string{}
 	for _, v := range eff.Bottle.Env {
 		if v.Value.Kind == manifest.EnvLiteral {
@@ -225,11 +205,10 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 		EgressSecrets: egressSecrets(p.routes),
 		GitGate:       p.gate != nil,
 		Supervise:     eff.Bottle.Supervise,
-		QueueDir:      queueMount,
 		Runtime:       opts.Runtime,
 	}
 	if len(p.agentEnv) > 0 {
-		p.spec.AgentEnvFile = "./" + AgentEnvFile
+		p.spec.AgentEnvFile = "./" + contract.BottleAgentEnvFile
 	}
 	if p.gate != nil {
 		p.spec.GitGateSecrets = gateSecrets(p.gate)

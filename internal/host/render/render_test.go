@@ -93,19 +93,19 @@ func TestRenderWritesASelfContainedProject(t *testing.T) {
 
 	modes := map[string]os.FileMode{
 		".":                               0o700 | os.ModeDir,
-		SecretsDir:                        0o700 | os.ModeDir,
+		contract.BottleSecretsDir:         0o700 | os.ModeDir,
 		"secrets/ca_key":                  0o400,
 		"secrets/token_example_api_token": 0o400,
 		"secrets/ssh_demo":                0o400,
 		"config/routes.yaml":              0o644,
 		"config/gate.yaml":                0o644,
 		"config/ca.crt":                   0o644,
-		AgentEnvFile:                      0o600,
-		ComposeFile:                       0o644,
-		ReadmeFile:                        0o644,
-		AuditFile:                         0o600,
-		GitDataDir:                        0o700 | os.ModeDir,
-		QueueDir:                          0o700 | os.ModeDir,
+		contract.BottleAgentEnvFile:       0o600,
+		contract.BottleComposeFile:        0o644,
+		contract.BottleReadmeFile:         0o644,
+		contract.BottleAuditFile:          0o600,
+		contract.BottleGitDataDir:         0o700 | os.ModeDir,
+		contract.BottleQueueDir:           0o700 | os.ModeDir,
 	}
 	for rel, want := range modes {
 		fi, err := os.Stat(filepath.Join(out, rel))
@@ -127,7 +127,7 @@ func TestRenderWritesASelfContainedProject(t *testing.T) {
 	// No secret value outside secrets/.
 	secrets := []string{testToken, "b3BlbnNzaC1rZXktdjEAAAAAtestonlynotakey", strings.TrimSpace(read(t, out, "secrets/ca_key"))}
 	_ = filepath.Walk(out, func(path string, fi os.FileInfo, err error) error {
-		if err != nil || fi.IsDir() || strings.HasPrefix(path, filepath.Join(out, SecretsDir)) {
+		if err != nil || fi.IsDir() || strings.HasPrefix(path, filepath.Join(out, contract.BottleSecretsDir)) {
 			return err
 		}
 		data, _ := os.ReadFile(path)
@@ -171,16 +171,16 @@ func TestRenderWritesASelfContainedProject(t *testing.T) {
 		t.Errorf("CA key is not PKCS#8 PEM")
 	}
 
-	if got := read(t, out, AgentEnvFile); !strings.Contains(got, "TICKET='BB-7'\n") {
+	if got := read(t, out, contract.BottleAgentEnvFile); !strings.Contains(got, "TICKET='BB-7'\n") {
 		t.Errorf("agent.env = %q", got)
 	}
-	yml := read(t, out, ComposeFile)
+	yml := read(t, out, contract.BottleComposeFile)
 	for _, want := range []string{"name: bot-bottle-dev", "user: 1000:1000", "LANG: C.UTF-8", "./agent.env"} {
 		if !strings.Contains(yml, want) {
 			t.Errorf("compose.yaml lacks %q", want)
 		}
 	}
-	if !strings.Contains(read(t, out, ReadmeFile), "docker compose up -d") {
+	if !strings.Contains(read(t, out, contract.BottleReadmeFile), "docker compose up -d") {
 		t.Error("README does not say how to start the project")
 	}
 }
@@ -204,7 +204,7 @@ func TestRenderAsRootHandsSidecarFilesToTheSidecarUser(t *testing.T) {
 	if _, err := Render(home(t, key), Options{Dir: out, Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken})}); err != nil {
 		t.Fatal(err)
 	}
-	for rel, wantUID := range map[string]int{"secrets/ca_key": SidecarUID, SecretsDir: SidecarUID, GitDataDir: SidecarUID, QueueDir: SidecarUID, AuditFile: SidecarUID, "config/routes.yaml": 0, ComposeFile: 0} {
+	for rel, wantUID := range map[string]int{"secrets/ca_key": SidecarUID, contract.BottleSecretsDir: SidecarUID, contract.BottleGitDataDir: SidecarUID, contract.BottleQueueDir: SidecarUID, contract.BottleAuditFile: SidecarUID, "config/routes.yaml": 0, contract.BottleComposeFile: 0} {
 		fi, err := os.Stat(filepath.Join(out, rel))
 		if err != nil {
 			t.Fatal(err)
@@ -213,7 +213,7 @@ func TestRenderAsRootHandsSidecarFilesToTheSidecarUser(t *testing.T) {
 			t.Errorf("%s owned by %d, want %d", rel, got, wantUID)
 		}
 	}
-	if yml := read(t, out, ComposeFile); !strings.Contains(yml, "user: 65532:65532") {
+	if yml := read(t, out, contract.BottleComposeFile); !strings.Contains(yml, "user: 65532:65532") {
 		t.Error("sidecars do not run as the sidecar user")
 	}
 }
@@ -283,7 +283,7 @@ func TestRenderPromptNeedsATerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if asked != "DEPLOY_KEY: Deploy key" || read(t, out, AgentEnvFile) == "" || strings.Contains(read(t, out, ComposeFile), "s3cret") {
+	if asked != "DEPLOY_KEY: Deploy key" || read(t, out, contract.BottleAgentEnvFile) == "" || strings.Contains(read(t, out, contract.BottleComposeFile), "s3cret") {
 		t.Errorf("asked %q; compose.yaml must not hold the prompted value", asked)
 	}
 }

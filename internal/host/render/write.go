@@ -38,39 +38,39 @@ func newBottleCA(slug string, now time.Time) (*bottleCA, error) {
 func (p *plan) write(root string) error {
 	w := writer{root: root, owner: p.owner}
 	w.dir("", 0o700, false)
-	w.dir(ConfigDir, 0o755, false)
-	w.dir(SecretsDir, 0o700, true)
+	w.dir(contract.BottleConfigDir, 0o755, false)
+	w.dir(contract.BottleSecretsDir, 0o700, true)
 	if p.spec.GitGate {
-		w.dir(GitDataDir, 0o700, true)
+		w.dir(contract.BottleGitDataDir, 0o700, true)
 	}
-	if p.spec.Supervise && p.queueDir == "" {
-		w.dir(QueueDir, 0o700, true)
+	if p.spec.Supervise {
+		w.dir(contract.BottleQueueDir, 0o700, true)
 	}
 
 	routes, err := p.routes.Marshal()
 	if err != nil {
 		return fmt.Errorf("encode the routes file: %w", err)
 	}
-	w.file(filepath.Join(ConfigDir, contract.RoutesFileName), routes, 0o644, false)
+	w.file(contract.BottleRoutesFile, routes, 0o644, false)
 	if p.gate != nil {
 		gate, err := p.gate.Marshal()
 		if err != nil {
 			return fmt.Errorf("encode the gate file: %w", err)
 		}
-		w.file(filepath.Join(ConfigDir, contract.GateFileName), gate, 0o644, false)
+		w.file(contract.BottleGateFile, gate, 0o644, false)
 	}
-	w.file(filepath.Join(ConfigDir, CACertFile), p.ca.certPEM, 0o644, false)
+	w.file(contract.BottleCACertFile, p.ca.certPEM, 0o644, false)
 	for name, value := range p.secrets {
-		w.file(filepath.Join(SecretsDir, name), value, 0o400, true)
+		w.file(contract.BottleSecretsDir+"/"+name, value, 0o400, true)
 	}
-	w.file(AuditFile, nil, 0o600, true)
+	w.file(contract.BottleAuditFile, nil, 0o600, true)
 	if len(p.agentEnv) > 0 {
 		var b strings.Builder
 		b.WriteString("# The agent's env values read from your environment or asked at render time.\n")
 		for _, e := range p.agentEnv {
 			fmt.Fprintf(&b, "%s='%s'\n", e.name, e.value)
 		}
-		w.file(AgentEnvFile, []byte(b.String()), 0o600, false)
+		w.file(contract.BottleAgentEnvFile, []byte(b.String()), 0o600, false)
 	}
 
 	proj, err := compose.Project(p.spec)
@@ -81,8 +81,8 @@ func (p *plan) write(root string) error {
 	if err != nil {
 		return fmt.Errorf("encode the compose project: %w", err)
 	}
-	w.file(ComposeFile, yml, 0o644, false)
-	w.file(ReadmeFile, []byte(p.readme()), 0o644, false)
+	w.file(contract.BottleComposeFile, yml, 0o644, false)
+	w.file(contract.BottleReadmeFile, []byte(p.readme()), 0o644, false)
 	return w.err
 }
 
@@ -145,8 +145,8 @@ func (p *plan) readme() string {
 	if p.spec.GitGate {
 		b.WriteString("- `git/` is the git gate's mirror; it persists across `down` and `up`.\n")
 	}
-	if p.spec.Supervise && p.queueDir == "" {
-		b.WriteString("- `queue/` holds the agent's proposals.\n")
+	if p.spec.Supervise {
+		b.WriteString("- `queue/` holds the agent's proposals; decide them with `bot-bottle proposals`.\n")
 	}
 	b.WriteString("- `audit.jsonl` gets one line per request egress handled.\n")
 	return b.String()

@@ -467,7 +467,7 @@ func TestNoSecretsInInspectOrProject(t *testing.T) {
 		for _, id := range ids {
 			texts["docker inspect "+id] = dockerOut(t, nil, "inspect", id)
 		}
-		for _, f := range []string{render.ComposeFile, "agent.env", "README.md"} { // agent.env may not exist
+		for _, f := range []string{contract.BottleComposeFile, contract.BottleAgentEnvFile, contract.BottleReadmeFile} { // agent.env may not exist
 			data, err := os.ReadFile(filepath.Join(bt.Dir, f))
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				t.Fatal(err)
@@ -617,7 +617,7 @@ func TestAgentProposesOperatorDecides(t *testing.T) {
 		r, err := a.Agent(context.Background(), mcpScript)
 		done <- answer{r, err}
 	}()
-	q := queue.Queue{Dir: filepath.Join(a.Dir, render.QueueDir)}
+	q := queue.Queue{Dir: contract.BottleDir(a.Dir).QueueDir()}
 	var entry *queue.Entry
 	deadline := time.Now().Add(20 * time.Second)
 	for entry == nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // build is one cached "go build" of a package with some arguments.
@@ -83,4 +85,15 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// BottleDir is the state directory of bottle slug under home; a bad slug
+// ends the test.
+func BottleDir(t testing.TB, home, slug string) contract.BottleDir {
+	t.Helper()
+	d, err := contract.StateBottleDir(home, slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -14,7 +14,7 @@ import (
 // Config is what supervise runs with.
 type Config struct {
 	// Queue is the proposal queue directory (a bind mount of the host's
-	// ~/.bot-bottle/queue/<slug>). Required.
+	// queue/ directory of the bottle: ~/.bot-bottle/state/<slug>/queue). Required.
 	Queue string
 	// Bottle is the bottle's slug, stamped on every proposal. Required.
 	Bottle string
