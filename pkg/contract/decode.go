@@ -34,7 +34,7 @@ func parseYAML(data []byte, kind string, out any) error {
 		return missingVersion()
 	}
 	if root.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: a %s is a YAML mapping starting with `version: %d`, not %s", root.Line, kind, Version, describeNode(root))
+		return fmt.Errorf("line %d: a %s is a YAML mapping starting with `version: %d`, not %s", root.Line, kind, Version, DescribeYAML(root))
 	}
 	if err := yamlVersion(root, kind); err != nil {
 		return err
@@ -80,7 +80,7 @@ func yamlVersion(root *yaml.Node, kind string) error {
 			continue
 		}
 		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
-			return &versionError{fmt.Sprintf("line %d: version must be the number %d, not %s; write `version: %d`", v.Line, Version, describeNode(v), Version)}
+			return &versionError{fmt.Sprintf("line %d: version must be the number %d, not %s; write `version: %d`", v.Line, Version, DescribeYAML(v), Version)}
 		}
 		var n int
 		if err := v.Decode(&n); err != nil || n != Version {
@@ -91,26 +91,32 @@ func yamlVersion(root *yaml.Node, kind string) error {
 	return missingVersion()
 }
 
-// describeNode says what kind of YAML value n is, for messages.
-func describeNode(n *yaml.Node) string {
+// DescribeYAML says what kind of YAML value n is, for messages: "a
+// mapping", "a list", "the string \"x\"", "a number (3)", "an empty value".
+// The manifest reader uses it too, so every file bot-bottle reads words
+// these the same way.
+func DescribeYAML(n *yaml.Node) string {
 	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
 	case yaml.MappingNode:
 		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
 	case yaml.AliasNode:
 		return "an alias"
 	case yaml.ScalarNode:
 		switch n.ShortTag() {
+		case "!!null":
+			return "an empty value"
+		case "!!bool":
+			return "a boolean (" + n.Value + ")"
+		case "!!int", "!!float":
+			return "a number (" + n.Value + ")"
 		case "!!str":
 			return fmt.Sprintf("the string %q", n.Value)
-		case "!!null":
-			return "null"
-		default:
-			return fmt.Sprintf("%q", n.Value)
 		}
+		return "a " + strings.TrimPrefix(n.ShortTag(), "!!")
 	}
-	return "empty"
+	return "nothing"
 }
 
 // checkYAMLKeys reports every mapping key under n that t (the Go type n

@@ -295,7 +295,7 @@ func TestParseRoutesVersion(t *testing.T) {
 		{"string", "version: \"1\"\n", "version must be the number 1, not the string \"1\""},
 		{"float", "version: 1.0\n", "version must be the number 1"},
 		{"list", "version: [1]\n", "version must be the number 1, not a list"},
-		{"null", "version:\n", "version must be the number 1, not null"},
+		{"null", "version:\n", "version must be the number 1, not an empty value"},
 		{"version 2 with unknown keys", "version: 2\nfuture: {x: 1}\n", "unsupported routes file version 2"},
 		{"not a mapping", "- version: 1\n", "a routes file is a YAML mapping starting with `version: 1`, not a list"},
 		{"one", "version: 1\n", ""},

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -83,7 +84,7 @@ func (r *reader) env(n *yaml.Node, field string) []EnvVar {
 			continue
 		}
 		if e.value.Kind != yaml.ScalarNode || isNull(e.value) {
-			r.add(e.value, e.field, "must be a value, not "+kindName(e.value), "write \"\" for an empty string")
+			r.add(e.value, e.field, "must be a value, not "+contract.DescribeYAML(e.value), "write \"\" for an empty string")
 			continue
 		}
 		v, err := parseEnvValue(e.value.Value)

@@ -23,7 +23,7 @@ func (r *reader) routes(n *yaml.Node, field string) []Route {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		r.add(n, field, "must be a list of routes, not "+kindName(n), "write each route as a \"- host: ...\" item")
+		r.add(n, field, "must be a list of routes, not "+contract.DescribeYAML(n), "write each route as a \"- host: ...\" item")
 		return nil
 	}
 	var out []Route

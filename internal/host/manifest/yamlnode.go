@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -57,7 +58,7 @@ func (r *reader) parseYAML(text []byte) (*yaml.Node, bool) {
 		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: top.Line}, true
 	}
 	if top.Kind != yaml.MappingNode {
-		r.add(top, "", "frontmatter must be a mapping of keys to values, not "+kindName(top), "write it as `key: value` lines")
+		r.add(top, "", "frontmatter must be a mapping of keys to values, not "+contract.DescribeYAML(top), "write it as `key: value` lines")
 		return nil, false
 	}
 	return top, true
@@ -99,7 +100,7 @@ func (r *reader) mapping(n *yaml.Node, field string) ([]entry, bool) {
 		return nil, true
 	}
 	if n.Kind != yaml.MappingNode {
-		r.add(n, field, "must be a mapping (key: value lines), not "+kindName(n), "")
+		r.add(n, field, "must be a mapping (key: value lines), not "+contract.DescribeYAML(n), "")
 		return nil, false
 	}
 	seen := map[string]int{}
@@ -111,7 +112,7 @@ func (r *reader) mapping(n *yaml.Node, field string) ([]entry, bool) {
 			if k.Tag == "!!merge" {
 				r.add(k, field, "YAML merge keys (<<) are not supported in manifests", "write the keys out in full")
 			} else {
-				r.add(k, field, "keys must be plain strings, not "+kindName(k), "")
+				r.add(k, field, "keys must be plain strings, not "+contract.DescribeYAML(k), "")
 			}
 			ok = false
 			continue
@@ -159,7 +160,7 @@ func (r *reader) knownKeys(entries []entry, what string, allowed []string, speci
 // value never silently changes type.
 func (r *reader) str(n *yaml.Node, field string) (string, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		r.add(n, field, "must be a string, not "+kindName(n), quoteHint(n))
+		r.add(n, field, "must be a string, not "+contract.DescribeYAML(n), quoteHint(n))
 		return "", false
 	}
 	return n.Value, true
@@ -177,7 +178,7 @@ func (r *reader) nonEmptyStr(n *yaml.Node, field string) (string, bool) {
 
 func (r *reader) boolean(n *yaml.Node, field string) (bool, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		r.add(n, field, "must be true or false, not "+kindName(n), "")
+		r.add(n, field, "must be true or false, not "+contract.DescribeYAML(n), "")
 		return false, false
 	}
 	v, err := strconv.ParseBool(n.Value)
@@ -198,7 +199,7 @@ func (r *reader) strList(n *yaml.Node, field string, check func(string) error) (
 		return nil, true
 	}
 	if n.Kind != yaml.SequenceNode {
-		r.add(n, field, "must be a list, not "+kindName(n), "write it as [a, b] or as \"- item\" lines")
+		r.add(n, field, "must be a list, not "+contract.DescribeYAML(n), "write it as [a, b] or as \"- item\" lines")
 		return nil, false
 	}
 	out := make([]string, 0, len(n.Content))
@@ -228,30 +229,6 @@ func (r *reader) strList(n *yaml.Node, field string, check func(string) error) (
 
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return "an empty value"
-		case "!!bool":
-			return "a boolean (" + n.Value + ")"
-		case "!!int", "!!float":
-			return "a number (" + n.Value + ")"
-		case "!!str":
-			return fmt.Sprintf("the string %q", n.Value)
-		}
-		return "a " + strings.TrimPrefix(n.Tag, "!!")
-	}
-	return "nothing"
 }
 
 func quoteHint(n *yaml.Node) string {
