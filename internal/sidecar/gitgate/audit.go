@@ -10,6 +10,19 @@ import (
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
+// Audit rule ids of push verdicts.
+const (
+	ruleAccepted     = "accepted"
+	ruleSecret       = "gitleaks:" // + the first finding's rule id
+	ruleSmuggled     = "unreachable-objects"
+	ruleTooLarge     = "pack-too-large"
+	ruleBadPack      = "bad-pack"
+	ruleRefCheck     = "ref-check"
+	ruleUpstream     = "upstream"
+	ruleUpstreamDeny = "upstream-rejected"
+	ruleInternal     = "internal-error"
+)
+
 // auditor writes one JSON line per push verdict. Lines name refs, rules,
 // commits and paths, never a secret.
 type auditor struct {
