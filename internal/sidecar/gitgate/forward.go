@@ -19,7 +19,11 @@ import (
 // upstream accepted any ref, so that the gate's objects changed.
 func (p *pushContext) deliver(ctx context.Context) bool {
 	rp, o, reply := p.repo, p.out, p.reply
-	reply.say("no secrets found; pushing to the upstream")
+	if o.excepted > 0 {
+		reply.say("no other possible secrets found; pushing to the upstream")
+	} else {
+		reply.say("no secrets found; pushing to the upstream")
+	}
 	up, err := rp.forward(ctx, p.valid, p.q, p.req.has("atomic"), reply)
 	if err != nil {
 		p.log.Warn("forward push", "repo", rp.name, "upstream", rp.up, "err", err)

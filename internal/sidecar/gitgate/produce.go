@@ -167,7 +167,9 @@ func (p *producer) commit(c *object.Commit) error {
 		return err
 	}
 	for _, f := range files {
-		if err := p.file(f, withWhere(origin, f.path)); err != nil {
+		inFile := withWhere(origin, f.path)
+		inFile.File = true
+		if err := p.file(f, inFile); err != nil {
 			return err
 		}
 	}

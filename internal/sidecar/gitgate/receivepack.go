@@ -25,6 +25,9 @@ type pushContext struct {
 	out     *pushOutcome
 	log     *slog.Logger
 	maxPack int64 // --max-pack
+	// exceptions are the operator's DLP exceptions, read when the scan
+	// finds something.
+	exceptions *exceptions
 
 	// Set by receivePackfile: the pushed pack, or nil for a push of
 	// deletions only.
@@ -56,7 +59,7 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo, l
 		return nil
 	}
 	p := &pushContext{repo: rp, req: req, body: body, reply: newPushReply(w, req), out: newOutcome(req),
-		log: s.log, maxPack: s.cfg.MaxPack}
+		log: s.log, maxPack: s.cfg.MaxPack, exceptions: s.exceptions}
 	s.push(r.Context(), p)
 	if err := p.reply.finish(p.out); err != nil {
 		s.log.Warn("write push report", "repo", rp.name, "err", err)

@@ -22,6 +22,9 @@ type pushOutcome struct {
 	reason   string
 	// updated counts the refs that moved on the gate.
 	updated int
+	// excepted counts the findings the operator's DLP exceptions let
+	// through.
+	excepted int
 }
 
 func newOutcome(req *pushRequest) *pushOutcome {

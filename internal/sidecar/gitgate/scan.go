@@ -26,6 +26,9 @@ type finding struct {
 	// Where is the file path, or what part of the object ("commit message",
 	// "file names", ...).
 	Where string
+	// File is set when Where is the path of a file the commit adds or
+	// changes (a file may be called "message" too).
+	File bool
 	// Line is the 1-based line in that file or part.
 	Line int
 	// Rule is the gitleaks rule id.
@@ -40,10 +43,9 @@ func (f finding) String() string {
 	} else {
 		b.WriteString(f.Object)
 	}
-	switch f.Where {
-	case whereFileNames:
+	if !f.File && f.Where == whereFileNames {
 		b.WriteString(": a file or directory name")
-	default:
+	} else {
 		fmt.Fprintf(&b, " %s line %d", f.Where, f.Line)
 	}
 	b.WriteString(": rule " + f.Rule)
@@ -158,6 +160,9 @@ func scan(ctx context.Context, s storer.EncodedObjectStorer, plan scanPlan, isNe
 		}
 		if a.Line != b.Line {
 			return a.Line < b.Line
+		}
+		if a.File != b.File {
+			return !a.File
 		}
 		return a.Rule < b.Rule
 	})
