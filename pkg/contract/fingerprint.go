@@ -61,9 +61,9 @@ func (f Fingerprint) String() string {
 }
 
 // Describe says in words which finding f is, for the operator:
-// rule R in "PATH" line N at commit C.
+// rule R in path "P" at commit C line N.
 func (f Fingerprint) Describe() string {
-	return fmt.Sprintf("rule %s in %q line %d at commit %s", f.Rule, f.Path, f.Line, f.Commit)
+	return fmt.Sprintf("rule %s in path %q at commit %s line %d", f.Rule, f.Path, f.Commit, f.Line)
 }
 
 // ParseFingerprint parses the text form COMMIT:PATH:RULE:LINE strictly:

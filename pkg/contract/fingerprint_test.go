@@ -66,7 +66,7 @@ func TestParseFingerprint(t *testing.T) {
 
 func TestFingerprintDescribe(t *testing.T) {
 	fp := contract.Fingerprint{Commit: commitID, Path: "config/app.yaml", Rule: "github-pat", Line: 3}
-	want := `rule github-pat in "config/app.yaml" line 3 at commit ` + commitID
+	want := `rule github-pat in path "config/app.yaml" at commit ` + commitID + ` line 3`
 	if got := fp.Describe(); got != want {
 		t.Errorf("Describe() = %q, want %q", got, want)
 	}
