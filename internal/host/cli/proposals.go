@@ -17,7 +17,6 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
 	"github.com/bot-bottle/bot-bottle/internal/host/proposals"
-	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // proposalsDeps are what the proposals commands need beyond Env.
@@ -37,10 +36,13 @@ positive), capability-block (image packages or Dockerfile lines) and
 cred-block (a credential). Each proposal waits in ~/.bot-bottle/queue/<slug>/
 until you decide it here.
 
-Approving egress-block or dlp-block changes the bottle's routes file
-(~/.bot-bottle/state/<slug>/routes.yaml) and makes its egress reload at once;
-capability-block and cred-block are recorded, and bot-bottle prints what to
-change by hand. If applying fails, nothing changes and the proposal stays
+Approving egress-block, or dlp-block for a host, changes the bottle's routes
+file (~/.bot-bottle/state/<slug>/config/routes.yaml) and makes its egress
+reload at once. Approving dlp-block for a git gate repository adds that one
+finding (commit, path, rule, line) to the repository's dlp_exceptions in the
+bottle's gate file (~/.bot-bottle/state/<slug>/config/gate.yaml); the gate
+rereads it at the agent's next push. capability-block and cred-block are
+recorded, and bot-bottle prints what to change by hand. If applying fails, nothing changes and the proposal stays
 pending. Every decision is appended to the bottle's audit file.`,
 		Example: `  bot-bottle proposals list
   bot-bottle proposals show 3f2a…
@@ -163,7 +165,7 @@ func summary(raw json.RawMessage) string {
 		return ""
 	}
 	var parts []string
-	for _, k := range []string{"host", "path_prefixes", "methods", "rule_id", "scheme", "apt_packages", "dockerfile_lines", "purpose"} {
+	for _, k := range []string{"host", "repo", "path_prefixes", "methods", "rule_id", "fingerprint", "scheme", "apt_packages", "dockerfile_lines", "purpose"} {
 		if v, ok := m[k]; ok {
 			b, _ := json.Marshal(v)
 			parts = append(parts, k+"="+string(b))
@@ -205,7 +207,10 @@ func newProposalsShowCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Comman
 			}
 			cwd, _ := env.Getwd()
 			d := newDisplay(cwd, env.Getenv("HOME"))
-			printChange(env.Stdout, ch, "approving would change "+d.path(contract.StateRoutesFile(op.Home, it.Slug))+":")
+			if ch.Summary != "" {
+				fmt.Fprintf(env.Stdout, "\napproving it %s.\n", ch.Summary)
+			}
+			printChange(env.Stdout, ch, "approving would change "+d.path(ch.File)+":")
 			return nil
 		},
 	}
@@ -251,6 +256,9 @@ func newProposalsApproveCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Com
 
 func reportDecision(env Env, d *proposals.Decision) {
 	fmt.Fprintf(env.Stdout, "proposal %s %s\n", d.Response.ID, d.Response.Status)
+	if d.Change.Summary != "" {
+		fmt.Fprintf(env.Stdout, "it %s.\n", d.Change.Summary)
+	}
 	printChange(env.Stdout, d.Change, "applied:")
 	if d.Warning != "" {
 		fmt.Fprintf(env.Stderr, "warning: %s\n", d.Warning)
