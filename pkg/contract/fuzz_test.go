@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -76,6 +77,40 @@ func FuzzParseGate(f *testing.F) {
 		}
 		if diff := cmp.Diff(gf, again, equateEmpty); diff != "" {
 			t.Fatalf("round trip mismatch (-first +second):\n%s", diff)
+		}
+	})
+}
+
+// FuzzParseFingerprint: whatever parses is valid and is exactly its own
+// text form, so the gate, the proposal and the gate file can never
+// disagree on which finding a fingerprint names.
+func FuzzParseFingerprint(f *testing.F) {
+	for _, s := range []string{
+		"4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9:config/app.yaml:github-pat:3",
+		"4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9:a:b/c::d e.txt:generic-api-key:12",
+		"4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9:x:r:2147483648",
+		"4f1c9a0:a:r:1",
+		"4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9:a/../b:r:01",
+		"github-pat",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fp, err := contract.ParseFingerprint(s)
+		if err != nil {
+			if fp != (contract.Fingerprint{}) {
+				t.Fatalf("ParseFingerprint(%q) failed but returned %+v", s, fp)
+			}
+			return
+		}
+		if err := fp.Validate(); err != nil {
+			t.Fatalf("ParseFingerprint(%q) = %+v, which does not validate: %v", s, fp, err)
+		}
+		if fp.String() != s {
+			t.Fatalf("ParseFingerprint(%q).String() = %q", s, fp.String())
+		}
+		if strings.ContainsAny(fp.Path, "\x00\n\r\x1b") || fp.Line < 1 {
+			t.Fatalf("ParseFingerprint(%q) = %+v: a control character or a bad line got through", s, fp)
 		}
 	})
 }

@@ -39,6 +39,24 @@ type Repo struct {
 	// before a comment) or the secret name of a known_hosts file. It is
 	// required: gitgate never trusts a host key on first use.
 	HostKey string `yaml:"host_key" json:"host_key"`
+	// DLPExceptions are findings of the gate's secret scan that the
+	// operator lets through on pushes to this repository, each named by its
+	// whole fingerprint (at most MaxDLPExceptions, no duplicates). Nil or
+	// empty means none. There is no exception for a whole rule, file or
+	// repository. gitgate rereads them from the gate file at every push
+	// that has findings, so an approved exception applies without a
+	// restart.
+	DLPExceptions []Fingerprint `yaml:"dlp_exceptions,omitempty" json:"dlp_exceptions,omitempty"`
+}
+
+// Excepts reports whether r's DLPExceptions hold f.
+func (r Repo) Excepts(f Fingerprint) bool {
+	for _, e := range r.DLPExceptions {
+		if e == f {
+			return true
+		}
+	}
+	return false
 }
 
 // HostKeyIsSecret reports whether HostKey names a secret (holding a
@@ -279,8 +297,30 @@ func (f *GateFile) Validate() error {
 		if err := validHostKey(r.HostKey); err != nil {
 			ps.add(join(path, "host_key"), err)
 		}
+		validDLPExceptions(&ps, join(path, "dlp_exceptions"), r.DLPExceptions)
 	}
 	return ps.err()
+}
+
+func validDLPExceptions(ps *problems, path string, list []Fingerprint) {
+	if len(list) > MaxDLPExceptions {
+		ps.addf(path, "has %d entries; the limit is %d", len(list), MaxDLPExceptions)
+		return
+	}
+	seen := make(map[Fingerprint]int, len(list))
+	for i, f := range list {
+		field := index(path, i)
+		n := len(*ps)
+		f.validate(ps, field)
+		if len(*ps) > n {
+			continue
+		}
+		if j, dup := seen[f]; dup {
+			ps.addf(field, "duplicates %s", index("dlp_exceptions", j))
+		} else {
+			seen[f] = i
+		}
+	}
 }
 
 // sshKeyTypes are the host key types a key line may carry.

@@ -30,7 +30,8 @@ func sshBlob(fields ...string) string {
 
 func exampleGate() *contract.GateFile {
 	return &contract.GateFile{Version: 1, Repos: []contract.Repo{
-		{Name: "demo", URL: "ssh://git@upstream.example.test:22/srv/git/demo.git", Identity: "demo_key", HostKey: ed25519Line + " demo-upstream"},
+		{Name: "demo", URL: "ssh://git@upstream.example.test:22/srv/git/demo.git", Identity: "demo_key", HostKey: ed25519Line + " demo-upstream",
+			DLPExceptions: []contract.Fingerprint{{Commit: "4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9", Path: "test/fixtures/fake-key.pem", Rule: "private-key", Line: 1}}},
 		{Name: "tools", URL: "ssh://deploy@[2001:db8::7]:2222/~/tools.git", Identity: "tools_key", HostKey: "tools_known_hosts"},
 		{Name: "lib", URL: "ssh://git@lib.example.test/lib.git", Identity: "lib_key", HostKey: "lib.example.test,192.0.2.7 ecdsa-sha2-nistp256 " + ecdsaKey},
 	}}

@@ -118,12 +118,36 @@ type EgressBlockPayload struct {
 }
 
 // DLPBlockPayload reports a DLP finding the agent believes is a false
-// positive and asks for RuleID to be exempted on Host's route.
+// positive and asks for an exception. It names exactly one of two places:
+//
+//   - Host: egress refused a request; RuleID is to be exempted on Host's
+//     route.
+//   - Repo: the git gate refused a push; the one finding Fingerprint names
+//     is to be let through on pushes to Repo — never a whole rule, file or
+//     repository.
 type DLPBlockPayload struct {
-	// Host is the route's host; it is required.
-	Host string `json:"host"`
-	// RuleID is the DLP rule that fired; it is required.
-	RuleID string `json:"rule_id"`
+	// Host is the egress route's host (see ValidHost); "" when Repo is set.
+	Host string `json:"host,omitempty"`
+	// Repo is the git gate repository the refused push went to (see
+	// ValidRepoName); "" when Host is set.
+	Repo string `json:"repo,omitempty"`
+	// RuleID is the DLP rule that fired; it is required with Host. With
+	// Repo it may be "", and otherwise must be Fingerprint's rule.
+	RuleID string `json:"rule_id,omitempty"`
+	// Fingerprint is the gate's fingerprint of the finding,
+	// COMMIT:PATH:RULE:LINE as the refused push printed it (see
+	// ParseFingerprint); it is required with Repo and must be "" with Host.
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+// GateFinding returns the finding a dlp-block for a repository names, and
+// false for one about an egress host. p must be valid.
+func (p *DLPBlockPayload) GateFinding() (Fingerprint, bool) {
+	if p.Repo == "" {
+		return Fingerprint{}, false
+	}
+	fp, err := ParseFingerprint(p.Fingerprint)
+	return fp, err == nil
 }
 
 // CapabilityBlockPayload asks for the agent image to be changed. At least
@@ -199,11 +223,42 @@ func (p *EgressBlockPayload) validate(ps *problems, prefix string) {
 }
 
 func (p *DLPBlockPayload) validate(ps *problems, prefix string) {
+	if p.Repo == "" {
+		p.validateEgress(ps, prefix)
+		return
+	}
+	if p.Host != "" {
+		ps.addf(join(prefix, "host"), "is set with repo; give host and rule_id for a request egress refused, or repo and fingerprint for a push the git gate refused, not both")
+	}
+	if err := ValidRepoName(p.Repo); err != nil {
+		ps.add(join(prefix, "repo"), err)
+	}
+	if p.Fingerprint == "" {
+		ps.addf(join(prefix, "fingerprint"), "is required with repo; copy the fingerprint the git gate printed under the finding")
+		return
+	}
+	fp, err := ParseFingerprint(p.Fingerprint)
+	if err != nil {
+		ps.add(join(prefix, "fingerprint"), err)
+		return
+	}
+	if p.RuleID != "" && p.RuleID != fp.Rule {
+		ps.addf(join(prefix, "rule_id"), "is %q but the fingerprint's rule is %q; leave rule_id out or make them agree", p.RuleID, fp.Rule)
+	}
+}
+
+func (p *DLPBlockPayload) validateEgress(ps *problems, prefix string) {
 	if err := ValidHost(p.Host); err != nil {
+		if p.Host == "" {
+			err = fmt.Errorf("%w; give host and rule_id for a request egress refused, or repo and fingerprint for a push the git gate refused", err)
+		}
 		ps.add(join(prefix, "host"), err)
 	}
 	if err := ValidRuleID(p.RuleID); err != nil {
 		ps.add(join(prefix, "rule_id"), err)
+	}
+	if p.Fingerprint != "" {
+		ps.addf(join(prefix, "fingerprint"), "is only for a push the git gate refused, with repo; an egress exception names host and rule_id")
 	}
 }
 

@@ -60,6 +60,22 @@ func TestProposalValidatePayloads(t *testing.T) {
 		{"dlp", contract.ToolDLPBlock, `{"host":"api.example.test","rule_id":"generic-api-key"}`, nil},
 		{"dlp bad", contract.ToolDLPBlock, `{"host":"","rule_id":"Generic"}`, []string{"payload.host: host is empty", "payload.rule_id: rule id \"Generic\" has upper-case letters"}},
 		{"dlp missing rule", contract.ToolDLPBlock, `{"host":"a.test"}`, []string{"payload.rule_id: rule id is empty"}},
+		{"dlp repo", contract.ToolDLPBlock, `{"repo":"demo","fingerprint":"` + fp + `"}`, nil},
+		{"dlp repo with its rule", contract.ToolDLPBlock, `{"repo":"demo","rule_id":"github-pat","fingerprint":"` + fp + `"}`, nil},
+		{"dlp repo other rule", contract.ToolDLPBlock, `{"repo":"demo","rule_id":"generic-api-key","fingerprint":"` + fp + `"}`,
+			[]string{`payload.rule_id: is "generic-api-key" but the fingerprint's rule is "github-pat"`}},
+		{"dlp repo and host", contract.ToolDLPBlock, `{"host":"a.test","repo":"demo","fingerprint":"` + fp + `"}`,
+			[]string{"payload.host: is set with repo; give host and rule_id for a request egress refused, or repo and fingerprint"}},
+		{"dlp neither", contract.ToolDLPBlock, `{"rule_id":"github-pat"}`,
+			[]string{"payload.host: host is empty; give host and rule_id for a request egress refused, or repo and fingerprint for a push the git gate refused"}},
+		{"dlp repo no fingerprint", contract.ToolDLPBlock, `{"repo":"demo","rule_id":"github-pat"}`,
+			[]string{"payload.fingerprint: is required with repo; copy the fingerprint the git gate printed"}},
+		{"dlp repo bad name", contract.ToolDLPBlock, `{"repo":"demo.git","fingerprint":"` + fp + `"}`, []string{`payload.repo: repo name "demo.git" ends in ".git"`}},
+		{"dlp repo short commit", contract.ToolDLPBlock, `{"repo":"demo","fingerprint":"4f1c9a0:config/app.yaml:github-pat:3"}`,
+			[]string{`payload.fingerprint: commit id "4f1c9a0" is 7 characters; give the full 40-digit id the gate printed`}},
+		{"dlp repo whole rule", contract.ToolDLPBlock, `{"repo":"demo","fingerprint":"github-pat"}`, []string{"payload.fingerprint: fingerprint has no ':'"}},
+		{"dlp host with fingerprint", contract.ToolDLPBlock, `{"host":"a.test","rule_id":"github-pat","fingerprint":"` + fp + `"}`,
+			[]string{"payload.fingerprint: is only for a push the git gate refused"}},
 
 		{"capability apt", contract.ToolCapabilityBlock, `{"apt_packages":["jq","libssl3","g++","python3.12-venv"]}`, nil},
 		{"capability lines", contract.ToolCapabilityBlock, `{"dockerfile_lines":["RUN pip install --no-cache-dir tox","ENV A=1"]}`, nil},
@@ -92,6 +108,9 @@ func TestProposalValidatePayloads(t *testing.T) {
 		})
 	}
 }
+
+// fp is a well-formed gate fingerprint.
+const fp = "4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9:config/app.yaml:github-pat:3"
 
 func TestProposalValidateFields(t *testing.T) {
 	for _, tc := range []struct {
@@ -130,6 +149,7 @@ func TestDecodePayload(t *testing.T) {
 	}{
 		{"egress", contract.ToolEgressBlock, `{"host":"pypi.org","methods":["GET"]}`, &contract.EgressBlockPayload{Host: "pypi.org", Methods: []string{"GET"}}, ""},
 		{"dlp", contract.ToolDLPBlock, `{"host":"a.test","rule_id":"r1"}`, &contract.DLPBlockPayload{Host: "a.test", RuleID: "r1"}, ""},
+		{"dlp repo", contract.ToolDLPBlock, `{"repo":"demo","fingerprint":"` + fp + `"}`, &contract.DLPBlockPayload{Repo: "demo", Fingerprint: fp}, ""},
 		{"capability", contract.ToolCapabilityBlock, `{"apt_packages":["jq"]}`, &contract.CapabilityBlockPayload{AptPackages: []string{"jq"}}, ""},
 		{"cred", contract.ToolCredBlock, `{"host":"a.test","scheme":"Bearer","purpose":"p"}`, &contract.CredBlockPayload{Host: "a.test", Scheme: contract.AuthBearer, Purpose: "p"}, ""},
 		{"invalid payload", contract.ToolEgressBlock, `{"host":"a b"}`, nil, "payload.host: host \"a b\" contains whitespace"},
@@ -156,6 +176,7 @@ func TestPayloadValidate(t *testing.T) {
 	}{
 		{"egress", &contract.EgressBlockPayload{Host: "a.test", PathPrefixes: []string{"x"}}, []string{"path_prefixes[0]: \"x\" must start with '/'"}},
 		{"dlp", &contract.DLPBlockPayload{Host: "a.test"}, []string{"rule_id: rule id is empty"}},
+		{"dlp repo", &contract.DLPBlockPayload{Repo: "demo", Fingerprint: fp}, nil},
 		{"capability", &contract.CapabilityBlockPayload{}, []string{"asks for nothing"}},
 		{"cred", &contract.CredBlockPayload{Host: "a.test", Scheme: contract.AuthToken, Purpose: "x"}, nil},
 	} {

@@ -36,11 +36,14 @@ positive), capability-block (image packages or Dockerfile lines) and
 cred-block (a credential). Each proposal waits in the bottle's queue,
 ~/.bot-bottle/state/<slug>/queue/, until you decide it here.
 
-Approving egress-block or dlp-block changes the bottle's routes file
-(~/.bot-bottle/state/<slug>/config/routes.yaml) and makes its egress reload at once;
-capability-block and cred-block are recorded, and bot-bottle prints what to
-change by hand. If applying fails, nothing changes and the proposal stays
-pending. Every decision is appended to the bottle's audit file.`,
+Approving egress-block, or dlp-block for a host, changes the bottle's routes
+file (~/.bot-bottle/state/<slug>/config/routes.yaml) and makes its egress
+reload at once. Approving dlp-block for a git gate repository adds that one
+finding (commit, path, rule, line) to the repository's dlp_exceptions in the
+bottle's gate file (~/.bot-bottle/state/<slug>/config/gate.yaml); the gate
+rereads it at the agent's next push. capability-block and cred-block are
+recorded, and bot-bottle prints what to change by hand. If applying fails,
+nothing changes and the proposal stays pending. Every decision is appended to the bottle's audit file.`,
 		Example: `  bot-bottle proposals list
   bot-bottle proposals show 3f2a…
   bot-bottle proposals approve 3f2a… --note "ok for this task"
@@ -162,7 +165,7 @@ func summary(raw json.RawMessage) string {
 		return ""
 	}
 	var parts []string
-	for _, k := range []string{"host", "path_prefixes", "methods", "rule_id", "scheme", "apt_packages", "dockerfile_lines", "purpose"} {
+	for _, k := range []string{"host", "repo", "path_prefixes", "methods", "rule_id", "fingerprint", "scheme", "apt_packages", "dockerfile_lines", "purpose"} {
 		if v, ok := m[k]; ok {
 			b, _ := json.Marshal(v)
 			parts = append(parts, k+"="+string(b))
@@ -204,6 +207,9 @@ func newProposalsShowCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Comman
 			}
 			cwd, _ := env.Getwd()
 			d := newDisplay(cwd, env.Getenv("HOME"))
+			if ch.Summary != "" {
+				fmt.Fprintf(env.Stdout, "\napproving it %s.\n", ch.Summary)
+			}
 			printChange(env.Stdout, ch, "approving would change "+d.path(ch.File)+":")
 			return nil
 		},
@@ -250,6 +256,9 @@ func newProposalsApproveCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Com
 
 func reportDecision(env Env, d *proposals.Decision) {
 	fmt.Fprintf(env.Stdout, "proposal %s %s\n", d.Response.ID, d.Response.Status)
+	if d.Change.Summary != "" {
+		fmt.Fprintf(env.Stdout, "it %s.\n", d.Change.Summary)
+	}
 	printChange(env.Stdout, d.Change, "applied:")
 	if d.Warning != "" {
 		fmt.Fprintf(env.Stderr, "warning: %s\n", d.Warning)

@@ -68,3 +68,47 @@ func TestProposalsCommands(t *testing.T) {
 		t.Errorf("routes after the edit:\n%s", data)
 	}
 }
+
+// TestProposalsShowSaysWhatAGateExceptionGrants: for a dlp-block naming a
+// git gate finding, show and approve say in words that exactly that one
+// finding gets through, and show the change to the gate file.
+func TestProposalsShowSaysWhatAGateExceptionGrants(t *testing.T) {
+	const fp = "4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9:config/app.yaml:github-pat:3"
+	home := t.TempDir()
+	gate := testutil.BottleDir(t, home, "dev").GateFile()
+	if err := os.MkdirAll(filepath.Dir(gate), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(gate, []byte("version: 1\nrepos:\n  - name: demo\n    url: ssh://git@up.example.test/demo.git\n"+
+		"    identity: demo_key\n    host_key: demo_known_hosts\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &contract.Proposal{Version: 1, ID: contract.NewProposalID(), Bottle: "dev", Tool: contract.ToolDLPBlock,
+		Payload: json.RawMessage(`{"repo":"demo","fingerprint":"` + fp + `"}`), Justification: "a test fixture", CreatedAt: time.Now().UTC()}
+	if err := (queue.Queue{Dir: testutil.BottleDir(t, home, "dev").QueueDir()}).Put(p); err != nil {
+		t.Fatal(err)
+	}
+	const grants = `lets this one finding (rule github-pat in path "config/app.yaml" at commit ` +
+		`4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9 line 3) through the git gate for repo demo`
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"list", []string{"proposals", "list"}, []string{`repo="demo"`, `fingerprint="4f1c9a0e`}},
+		{"show", []string{"proposals", "show", p.ID}, []string{"approving it " + grants, "approving would change " + strings.TrimPrefix(gate, "/") + ":", "+         line: 3"}},
+		{"approve", []string{"proposals", "approve", p.ID}, []string{"proposal " + p.ID + " approved", "it " + grants, "applied:"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, "/", nil, append([]string{"--home", home}, tc.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+}

@@ -1,8 +1,10 @@
 // Package proposals is the operator's side of supervise: it lists the
 // agent's proposals across bottles, shows what approving one would change,
-// and approves, edits or rejects it — applying approved routes and DLP
-// exceptions to the bottle's effective routes file and making its egress
-// reload. A failed apply changes nothing and leaves the proposal pending.
+// and approves, edits or rejects it — applying approved routes and egress
+// DLP exceptions to the bottle's effective routes file and making its
+// egress reload, and git gate DLP exceptions to the bottle's gate file,
+// which the gate rereads at the next push with findings. A failed apply
+// changes nothing and leaves the proposal pending.
 package proposals
 
 import (
@@ -40,7 +42,11 @@ type Item struct {
 
 // Change is what deciding a proposal would do.
 type Change struct {
-	// File is the file approving would change ("" when none does).
+	// Summary says in words what approving grants ("" when Diff and
+	// NextSteps say it all).
+	Summary string
+	// File is the file Diff is of: the bottle's routes or gate file ("" when
+	// no file changes).
 	File string
 	// Diff shows File before and after ("" when no file changes).
 	Diff string
@@ -48,6 +54,8 @@ type Change struct {
 	NextSteps string
 	// routes is the new routes file to write; nil: none.
 	routes *contract.RoutesFile
+	// gate is the new gate file to write; nil: none.
+	gate *contract.GateFile
 }
 
 func (o *Operator) now() time.Time {
@@ -148,6 +156,9 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 	case *contract.EgressBlockPayload:
 		return o.planRoutes(it.Slug, func(rf *contract.RoutesFile) error { return addRoute(rf, p) })
 	case *contract.DLPBlockPayload:
+		if fp, ok := p.GateFinding(); ok {
+			return o.planGateException(it.Slug, p.Repo, fp)
+		}
 		return o.planRoutes(it.Slug, func(rf *contract.RoutesFile) error { return addDLPAllow(rf, p) })
 	case *contract.CapabilityBlockPayload:
 		var b strings.Builder
@@ -200,6 +211,67 @@ func (o *Operator) planRoutes(slug string, change func(*contract.RoutesFile) err
 		return nil, err
 	}
 	return &Change{File: path, Diff: lineDiff(string(before), string(out)), routes: rf}, nil
+}
+
+func (o *Operator) gatePath(slug string) (string, error) {
+	d, err := o.bottle(slug)
+	return d.GateFile(), err
+}
+
+// planGateException adds fp to repo's DLP exceptions in the bottle's gate
+// file: that one finding, and nothing else, no longer refuses a push.
+func (o *Operator) planGateException(slug, repo string, fp contract.Fingerprint) (*Change, error) {
+	path, err := o.gatePath(slug)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("bottle %s has no gate file at %s, so no git gate refused this push; start the bottle first, then approve", slug, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read gate file: %w", err)
+	}
+	gf, err := contract.ParseGate(data)
+	if err != nil {
+		return nil, fmt.Errorf("gate file %s: %w", path, err)
+	}
+	r, ok := gf.Lookup(repo)
+	if !ok {
+		names := make([]string, len(gf.Repos))
+		for i, r := range gf.Repos {
+			names[i] = r.Name
+		}
+		serves := "none"
+		if len(names) > 0 {
+			serves = strings.Join(names, ", ")
+		}
+		return nil, fmt.Errorf("bottle %s's git gate has no repository %q (it serves: %s); reject the proposal or edit its repo", slug, repo, serves)
+	}
+	if !r.Excepts(fp) {
+		r.DLPExceptions = append(r.DLPExceptions, fp)
+	}
+	out, err := gf.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("the change makes an invalid gate file: %w", err)
+	}
+	before, err := canonicalGate(data)
+	if err != nil {
+		return nil, err
+	}
+	return &Change{
+		Summary: fmt.Sprintf("lets this one finding (%s) through the git gate for repo %s; every other finding, "+
+			"including the same rule elsewhere in that file or a later commit of that line, still refuses the push", fp.Describe(), repo),
+		File: path, Diff: lineDiff(string(before), string(out)), gate: gf,
+	}, nil
+}
+
+func canonicalGate(data []byte) ([]byte, error) {
+	gf, err := contract.ParseGate(data)
+	if err != nil {
+		return nil, err
+	}
+	return gf.Marshal()
 }
 
 func canonical(data []byte) ([]byte, error) {
@@ -291,6 +363,13 @@ func (o *Operator) decide(ctx context.Context, id string, edited json.RawMessage
 		return nil, fmt.Errorf("cannot apply proposal %s (it stays pending): %w", id, err)
 	}
 	d := &Decision{Change: ch}
+	if ch.gate != nil {
+		// No reload: the gate rereads its gate file at the next push with
+		// findings.
+		if err := o.writeFile(ch.File, ch.gate.Marshal); err != nil {
+			return nil, fmt.Errorf("cannot apply proposal %s (it stays pending): %w", id, err)
+		}
+	}
 	if ch.routes != nil {
 		warn, err := o.applyRoutes(ctx, it.Slug, ch.routes)
 		if err != nil {
@@ -345,11 +424,7 @@ func (o *Operator) applyRoutes(ctx context.Context, slug string, rf *contract.Ro
 	if err != nil {
 		return "", err
 	}
-	data, err := rf.Marshal()
-	if err != nil {
-		return "", err
-	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := o.writeFile(path, rf.Marshal); err != nil {
 		return "", err
 	}
 	err = o.Reloader.ReloadEgress(ctx, slug)
@@ -382,16 +457,25 @@ func (o *Operator) audit(it Item, resp *contract.Response) error {
 	if resp.Status == contract.StatusRejected {
 		dec = contract.DecisionDeny
 	}
-	var host struct {
-		Host string `json:"host"`
+	var args struct {
+		Host        string `json:"host"`
+		Repo        string `json:"repo"`
+		Fingerprint string `json:"fingerprint"`
 	}
-	_ = json.Unmarshal(it.Proposal.Payload, &host)
+	payload := it.Proposal.Payload
+	if resp.Payload != nil {
+		payload = resp.Payload
+	}
+	_ = json.Unmarshal(payload, &args)
 	reason := fmt.Sprintf("proposal %s %s by the operator", resp.ID, resp.Status)
+	if args.Repo != "" {
+		reason += fmt.Sprintf(" (git gate repo %s, finding %s)", args.Repo, args.Fingerprint)
+	}
 	if resp.Notes != "" {
 		reason += ": " + resp.Notes
 	}
 	rec := contract.AuditRecord{Time: resp.DecidedAt, Component: contract.ComponentCLI, Bottle: it.Slug,
-		Host: host.Host, Decision: dec, Rule: string(it.Proposal.Tool), Reason: reason}
+		Host: args.Host, Decision: dec, Rule: string(it.Proposal.Tool), Reason: reason}
 	line, err := rec.MarshalLine()
 	if err != nil {
 		return err
@@ -410,8 +494,25 @@ func (o *Operator) audit(it Item, resp *contract.Response) error {
 	return err
 }
 
+// writeFile replaces the file at path with what marshal returns.
+func (o *Operator) writeFile(path string, marshal func() ([]byte, error)) error {
+	data, err := marshal()
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, data)
+}
+
+// writeAtomic replaces the file at path by renaming a new file over it, so
+// that a sidecar rereading it sees the old or the new content, never part.
+// The new file keeps the old one's permissions: the sidecars read these
+// files through a read-only mount, as another user.
 func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".routes-*")
+	perm := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		perm = fi.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -420,7 +521,7 @@ func writeAtomic(path string, data []byte) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(0o600); err != nil {
+	if err := tmp.Chmod(perm); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/internal/scaffold/testutil"
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
+	"github.com/google/go-cmp/cmp"
 )
 
 type fakeReloader struct {
@@ -243,5 +244,160 @@ func TestLineDiff(t *testing.T) {
 	}
 	if lineDiff("x\n", "x\n") != "" {
 		t.Error("equal inputs gave a diff")
+	}
+}
+
+const startGate = `version: 1
+repos:
+  - name: demo
+    url: ssh://git@upstream.example.test/demo.git
+    identity: demo_key
+    host_key: demo_known_hosts
+  - name: other
+    url: ssh://git@upstream.example.test/other.git
+    identity: demo_key
+    host_key: demo_known_hosts
+`
+
+// gateFP is a finding of the git gate: rule github-pat on line 3 of
+// config/app.yaml as commit 4f1c9a0e… has it.
+const gateFP = "4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9:config/app.yaml:github-pat:3"
+
+// writeGate writes the bottle's gate file as render does (0644: the gate
+// reads it as another user).
+func writeGate(t *testing.T, o *Operator, gate string) {
+	t.Helper()
+	path := testutil.BottleDir(t, o.Home, "dev").GateFile()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(gate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gateNow(t *testing.T, o *Operator) *contract.GateFile {
+	t.Helper()
+	data, err := os.ReadFile(testutil.BottleDir(t, o.Home, "dev").GateFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := contract.ParseGate(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func exceptionsOf(t *testing.T, o *Operator) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, r := range gateNow(t, o).Repos {
+		for _, fp := range r.DLPExceptions {
+			out[r.Name] = append(out[r.Name], fp.String())
+		}
+	}
+	return out
+}
+
+func TestApproveDLPBlockForRepoAddsOneGateException(t *testing.T) {
+	o, r := setup(t, "") // a gate exception needs no routes file
+	writeGate(t, o, startGate)
+	id := queueProposal(t, o, contract.ToolDLPBlock, `{"repo":"demo","fingerprint":"`+gateFP+`"}`)
+	it, err := o.Find(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := o.Preview(it, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const grants = `lets this one finding (rule github-pat in path "config/app.yaml" at commit ` +
+		`4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9 line 3) through the git gate for repo demo; every other finding`
+	if !strings.HasPrefix(ch.Summary, grants) {
+		t.Errorf("summary = %q\nwant it to start %q", ch.Summary, grants)
+	}
+	if ch.File != testutil.BottleDir(t, o.Home, "dev").GateFile() || !strings.Contains(ch.Diff, "+         rule: github-pat") {
+		t.Errorf("change of %s:\n%s", ch.File, ch.Diff)
+	}
+	if got := exceptionsOf(t, o); len(got) != 0 {
+		t.Fatalf("Preview changed the gate file: %v", got)
+	}
+
+	d, err := o.Approve(t.Context(), id, "a test fixture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string][]string{"demo": {gateFP}}, exceptionsOf(t, o)); diff != "" {
+		t.Errorf("exceptions (-want +got):\n%s", diff)
+	}
+	if len(r.calls) != 0 {
+		t.Errorf("egress reloaded for a gate exception: %v", r.calls)
+	}
+	if fi, err := os.Stat(testutil.BottleDir(t, o.Home, "dev").GateFile()); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("gate file mode after approval = %v, %v; want 0644 kept, so the gate can still read it", fi.Mode(), err)
+	}
+	if d.Response.Status != contract.StatusApproved || !strings.Contains(d.Response.AppliedDiff, "github-pat") {
+		t.Errorf("response = %+v", d.Response)
+	}
+	audit, _ := os.ReadFile(testutil.BottleDir(t, o.Home, "dev").AuditFile())
+	if !strings.Contains(string(audit), "git gate repo demo, finding "+gateFP) {
+		t.Errorf("audit does not name the finding: %s", audit)
+	}
+
+	// The same finding asked for again changes nothing.
+	again := queueProposal(t, o, contract.ToolDLPBlock, `{"repo":"demo","fingerprint":"`+gateFP+`"}`)
+	d, err = o.Approve(t.Context(), again, "")
+	if err != nil || d.Change.Diff != "" {
+		t.Fatalf("approving a finding already excepted = %+v, %v; want no change", d, err)
+	}
+	if got := exceptionsOf(t, o); len(got["demo"]) != 1 {
+		t.Errorf("exceptions = %v", got)
+	}
+}
+
+func TestEditDLPBlockForRepoRecordsTheOperatorsFinding(t *testing.T) {
+	o, _ := setup(t, "")
+	writeGate(t, o, startGate)
+	id := queueProposal(t, o, contract.ToolDLPBlock, `{"repo":"demo","fingerprint":"`+gateFP+`"}`)
+	edited := strings.TrimSuffix(gateFP, ":3") + ":4"
+	if _, err := o.Edit(t.Context(), id, json.RawMessage(`{"repo":"demo","fingerprint":"`+strings.TrimSuffix(gateFP, ":3")+`"}`), ""); err == nil {
+		t.Fatal("edit to a fingerprint without a line accepted")
+	}
+	if _, err := o.Edit(t.Context(), id, json.RawMessage(`{"repo":"other","fingerprint":"`+edited+`"}`), "line 4 only"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string][]string{"other": {edited}}, exceptionsOf(t, o)); diff != "" {
+		t.Errorf("exceptions (-want +got):\n%s", diff)
+	}
+}
+
+func TestDLPBlockForRepoThatCannotApplyStaysPending(t *testing.T) {
+	for _, tc := range []struct {
+		name, gate, payload, want string
+	}{
+		{"no gate file", "", `{"repo":"demo","fingerprint":"` + gateFP + `"}`, "has no gate file"},
+		{"undeclared repo", startGate, `{"repo":"nope","fingerprint":"` + gateFP + `"}`, `git gate has no repository "nope" (it serves: demo, other)`},
+		{"broken gate file", "version: 1\nrepos: [\n", `{"repo":"demo","fingerprint":"` + gateFP + `"}`, "gate file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, _ := setup(t, startRoutes)
+			if tc.gate != "" {
+				writeGate(t, o, tc.gate)
+			}
+			id := queueProposal(t, o, contract.ToolDLPBlock, tc.payload)
+			_, err := o.Approve(t.Context(), id, "")
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "stays pending") {
+				t.Fatalf("approve = %v; want an error with %q that leaves it pending", err, tc.want)
+			}
+			if e, _ := (queue.Queue{Dir: testutil.BottleDir(t, o.Home, "dev").QueueDir()}).Get(id); e.Response != nil {
+				t.Error("a failed apply recorded a decision")
+			}
+			if tc.gate != "" {
+				if after, _ := os.ReadFile(testutil.BottleDir(t, o.Home, "dev").GateFile()); string(after) != tc.gate {
+					t.Errorf("gate file changed although the apply failed:\n%s", after)
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package gitgate
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -8,6 +9,19 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// Audit rule ids of push verdicts.
+const (
+	ruleAccepted     = "accepted"
+	ruleSecret       = "gitleaks:" // + the first finding's rule id
+	ruleSmuggled     = "unreachable-objects"
+	ruleTooLarge     = "pack-too-large"
+	ruleBadPack      = "bad-pack"
+	ruleRefCheck     = "ref-check"
+	ruleUpstream     = "upstream"
+	ruleUpstreamDeny = "upstream-rejected"
+	ruleInternal     = "internal-error"
 )
 
 // auditor writes one JSON line per push verdict. Lines name refs, rules,
@@ -44,6 +58,10 @@ func (s *Server) auditPush(r *http.Request, lg *requestLog, start time.Time, sta
 		}
 		refs = append(refs, ref+" "+st)
 	}
+	reason := o.reason
+	if o.excepted > 0 {
+		reason += fmt.Sprintf("; %s let through by DLP exceptions", plural(o.excepted, "finding"))
+	}
 	host := ""
 	if rp := s.repos[lg.repo]; rp != nil {
 		host = rp.up.url.Host
@@ -51,7 +69,7 @@ func (s *Server) auditPush(r *http.Request, lg *requestLog, start time.Time, sta
 	s.audit.write(contract.AuditRecord{
 		Time: start.UTC(), Component: contract.ComponentGitGate,
 		Method: r.Method, Host: host, Path: r.URL.Path,
-		Decision: d, Rule: o.decision, Reason: o.reason + "; " + strings.Join(refs, ", "),
+		Decision: d, Rule: o.decision, Reason: reason + "; " + strings.Join(refs, ", "),
 		Status: status, BytesIn: in,
 		DurationMS: float64(time.Since(start).Microseconds()) / 1000,
 	})

@@ -16,7 +16,9 @@ const DefaultMaxPack = 1 << 30
 
 // Config is everything gitgate runs with.
 type Config struct {
-	// ConfigFile is the gate file (contract v1). Required.
+	// ConfigFile is the gate file (contract v1). Required. Its repositories
+	// are read at start; their dlp_exceptions are reread at every push with
+	// findings, so that an approved exception applies without a restart.
 	ConfigFile string
 	// DataDir holds one bare repository per declared upstream. Required.
 	DataDir string
@@ -53,7 +55,7 @@ func newFlagSet(c *Config, maxPack *byteSize, out io.Writer) *daemon.FlagSet {
 			"Fetches refresh from the upstream over SSH first; pushes are scanned for secrets and\n"+
 			"forwarded to the upstream before any of the gate's refs move.\n")
 	})
-	fs.String(&c.ConfigFile, "config", contract.EnvGitGateConfig, contract.GatePath, "gate file (contract v1, YAML)")
+	fs.String(&c.ConfigFile, "config", contract.EnvGitGateConfig, contract.GatePath, "gate file (contract v1, YAML); its dlp_exceptions are reread at every push with findings")
 	fs.String(&c.DataDir, "data", contract.EnvGitGateData, contract.GitDataDir, "directory of the gate's bare repositories (one per declared upstream)")
 	fs.String(&c.SecretsDir, "secrets-dir", contract.EnvGitGateSecretsDir, contract.SecretsDir, "directory of the identity keys and known_hosts files the gate file names")
 	fs.String(&c.Listen, "listen", contract.EnvGitGateListen, fmt.Sprintf(":%d", contract.GitHTTPPort), "git smart-HTTP address")

@@ -47,7 +47,16 @@
 //     it changes, plus tag messages and blobs pointed at directly. Binary
 //     blobs (a NUL in the first 8000 bytes) are skipped, as git and
 //     gitleaks do. A finding refuses the whole push with "remote:" lines
-//     naming the commit, file, line and rule, never the secret.
+//     naming the commit, file, line and rule, never the secret, and for a
+//     line of a file its fingerprint (COMMIT:PATH:RULE:LINE, as gitleaks
+//     writes it). The agent may quote a fingerprint in a dlp-block
+//     proposal for the repository; once the operator approves, the gate
+//     file lists it under the repository's dlp_exceptions, and that one
+//     finding no longer refuses a push. The gate rereads the gate file at
+//     every push with findings (see exceptions), so an approval applies to
+//     the next push without a restart. Findings in commit messages,
+//     identities, file names and tags have no fingerprint: the agent
+//     changes those.
 //  5. The same commands and the quarantined pack go to the upstream; its
 //     hook output is relayed to the client. Only the refs the upstream
 //     accepted move on the gate, after the pack moves into its object

@@ -138,6 +138,7 @@ type testGate struct {
 	url      string // http://127.0.0.1:port
 	data     string
 	secrets  string
+	gateFile string // the gate file the gate rereads DLP exceptions from
 	logs     *testutil.SyncBuffer
 	audit    *testutil.SyncBuffer
 	cancel   context.CancelFunc
@@ -146,6 +147,14 @@ type testGate struct {
 }
 
 type gateOption func(*Config, *contract.GateFile)
+
+// withExceptions starts the gate with fps as repo's DLP exceptions.
+func withExceptions(repo string, fps ...contract.Fingerprint) gateOption {
+	return func(_ *Config, gate *contract.GateFile) {
+		r, _ := gate.Lookup(repo)
+		r.DLPExceptions = append(r.DLPExceptions, fps...)
+	}
+}
 
 func withMaxPack(n int64) gateOption {
 	return func(c *Config, _ *contract.GateFile) { c.MaxPack = n }
@@ -168,11 +177,53 @@ func startGate(t testing.TB, u *sshUpstream, names []string, opts ...gateOption)
 	for _, n := range names {
 		gate.Repos = append(gate.Repos, contract.Repo{Name: n, URL: u.url(n), Identity: "upstream_key", HostKey: u.hostKeyLine()})
 	}
-	cfg := Config{DataDir: g.data, SecretsDir: g.secrets, Listen: "127.0.0.1:0", Admin: "off"}
+	g.gateFile = filepath.Join(dir, "gate.yaml")
+	cfg := Config{ConfigFile: g.gateFile, DataDir: g.data, SecretsDir: g.secrets, Listen: "127.0.0.1:0", Admin: "off"}
 	for _, o := range opts {
 		o(&cfg, gate)
 	}
+	g.writeGateFile(t, gate)
 	return g.start(t, cfg, gate)
+}
+
+// writeGateFile replaces the gate file the way the operator's CLI does:
+// a new file renamed over the old one.
+func (g *testGate) writeGateFile(t testing.TB, gate *contract.GateFile) {
+	t.Helper()
+	data, err := gate.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.writeGateBytes(t, data)
+}
+
+func (g *testGate) writeGateBytes(t testing.TB, data []byte) {
+	t.Helper()
+	tmp := g.gateFile + ".new"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, g.gateFile); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setExceptions rewrites the running gate's gate file with exactly these
+// DLP exceptions per repository.
+func (g *testGate) setExceptions(t testing.TB, byRepo map[string][]contract.Fingerprint) {
+	t.Helper()
+	data, err := os.ReadFile(g.gateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate, err := contract.ParseGate(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range gate.Repos {
+		gate.Repos[i].DLPExceptions = byRepo[gate.Repos[i].Name]
+	}
+	g.writeGateFile(t, gate)
 }
 
 func (g *testGate) start(t testing.TB, cfg Config, gate *contract.GateFile) *testGate {

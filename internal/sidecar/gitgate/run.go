@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"github.com/bot-bottle/bot-bottle/internal/shared/daemon"
-	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // Run is gitgate's main: parse flags (and their env vars), load the gate
@@ -25,13 +22,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	data, err := os.ReadFile(cfg.ConfigFile)
+	gate, err := readGateFile(cfg.ConfigFile)
 	if err != nil {
-		return fmt.Errorf("read gate file: %w", err)
-	}
-	gate, err := contract.ParseGate(data)
-	if err != nil {
-		return fmt.Errorf("gate file %s: %w", cfg.ConfigFile, err)
+		return err
 	}
 	s, err := NewServer(cfg, gate, log, stdout)
 	if err != nil {

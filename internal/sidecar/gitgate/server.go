@@ -32,13 +32,18 @@ type Server struct {
 	repos map[string]*repo
 	names []string // declared names, sorted, for 404 messages
 	agent string
+	// exceptions are the operator's DLP exceptions, reread from the gate
+	// file at each push with findings.
+	exceptions *exceptions
 
 	bg       sync.WaitGroup // background gc runs
 	draining atomic.Bool
 }
 
 // NewServer prepares a gate for the repositories in gate, reading their
-// keys from cfg.SecretsDir. Audit lines go to audit, one per push.
+// keys from cfg.SecretsDir. Audit lines go to audit, one per push. The
+// repositories' DLP exceptions start as gate has them and are reread from
+// cfg.ConfigFile at every push with findings (never, if it is "").
 func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, audit io.Writer) (*Server, error) {
 	cfg.withDefaults()
 	if _, err := exec.LookPath("git"); err != nil {
@@ -51,7 +56,8 @@ func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, audit io.W
 		return nil, fmt.Errorf("create --data: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, audit: &auditor{w: audit}, repos: map[string]*repo{},
-		agent: "gitgate/" + strings.ReplaceAll(version.String(), " ", "_")}
+		agent:      "gitgate/" + strings.ReplaceAll(version.String(), " ", "_"),
+		exceptions: newExceptions(cfg.ConfigFile, gate, log)}
 	var errs []error
 	for _, r := range gate.Repos {
 		up, err := loadUpstream(r, cfg.SecretsDir)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -204,6 +205,61 @@ func TestInvalidInputIsAToolErrorAndWritesNothing(t *testing.T) {
 	}
 	if names, _ := os.ReadDir(ts.queue.Dir); len(names) != 0 {
 		t.Errorf("invalid calls wrote %d files", len(names))
+	}
+}
+
+// TestDLPBlockForARepo: dlp-block takes a git gate finding (repo and
+// fingerprint) and queues exactly that; what does not name one whole
+// finding in one place is a tool error and queues nothing.
+func TestDLPBlockForARepo(t *testing.T) {
+	const fp = "4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9:config/app.yaml:github-pat:3"
+	for _, tc := range []struct {
+		name string
+		args map[string]any
+		want string // "" for accepted; else part of the tool error
+	}{
+		{"repo and fingerprint", map[string]any{"repo": "demo", "fingerprint": fp, "reason": "a test fixture"}, ""},
+		{"with the fingerprint's rule", map[string]any{"repo": "demo", "fingerprint": fp, "rule_id": "github-pat", "reason": "a test fixture"}, ""},
+		{"host and repo", map[string]any{"host": "a.example.test", "repo": "demo", "fingerprint": fp, "reason": "r"}, "payload.host: is set with repo"},
+		{"repo without fingerprint", map[string]any{"repo": "demo", "rule_id": "github-pat", "reason": "r"}, "payload.fingerprint: is required with repo"},
+		{"a whole rule", map[string]any{"repo": "demo", "fingerprint": "github-pat", "reason": "r"}, "fingerprint has no ':'"},
+		{"an abbreviated commit", map[string]any{"repo": "demo", "fingerprint": "4f1c9a0:config/app.yaml:github-pat:3", "reason": "r"}, "give the full 40-digit id"},
+		{"another rule", map[string]any{"repo": "demo", "fingerprint": fp, "rule_id": "generic-api-key", "reason": "r"}, "the fingerprint's rule is \"github-pat\""},
+		{"a bad repo name", map[string]any{"repo": "../demo", "fingerprint": fp, "reason": "r"}, "payload.repo: repo name \"../demo\" contains '/'"},
+		{"a path with an escape", map[string]any{"repo": "demo", "fingerprint": "4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9:a\x1b[2J:github-pat:3", "reason": "r"}, "U+001B"},
+		{"fingerprint with host", map[string]any{"host": "a.example.test", "rule_id": "github-pat", "fingerprint": fp, "reason": "r"}, "payload.fingerprint: is only for a push the git gate refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, Config{})
+			res := call(t, mcpClient(t, ts.url), "dlp-block", tc.args)
+			entries, err := ts.queue.List()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want != "" {
+				if !res.IsError || !strings.Contains(text(res), tc.want) {
+					t.Errorf("result = %q (isError %v), want a tool error mentioning %q", text(res), res.IsError, tc.want)
+				}
+				if len(entries) != 0 {
+					t.Errorf("an invalid call queued %d proposals", len(entries))
+				}
+				return
+			}
+			if res.IsError || !strings.Contains(text(res), "status: pending") || len(entries) != 1 {
+				t.Fatalf("result = %q (isError %v), %d proposals queued", text(res), res.IsError, len(entries))
+			}
+			got, err := entries[0].Proposal.DecodePayload()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := &contract.DLPBlockPayload{Repo: "demo", Fingerprint: fp, RuleID: fmt.Sprint(tc.args["rule_id"])}
+			if tc.args["rule_id"] == nil {
+				want.RuleID = ""
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("queued payload (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -37,8 +37,10 @@ var (
 				"description": "Optional: the HTTP methods you need. Omit for all."},
 			` + reasonProp + `, ` + proposalIDProp + `}}`,
 		contract.ToolDLPBlock: `{"type": "object", "additionalProperties": false, "properties": {
-			"host": {"type": "string", "maxLength": 253, "description": "The host the blocked request went to."},
-			"rule_id": {"type": "string", "maxLength": 128, "description": "The DLP rule id named in egress's 403 message, e.g. generic-api-key."},
+			"host": {"type": "string", "maxLength": 253, "description": "For a request egress refused: the host it went to. Give host and rule_id, or repo and fingerprint, never both."},
+			"rule_id": {"type": "string", "maxLength": 128, "description": "For a request egress refused: the DLP rule id named in its 403 message, e.g. generic-api-key."},
+			"repo": {"type": "string", "maxLength": 100, "description": "For a push the git gate refused: the repository's name at the gate, e.g. demo for http://git-gate:9420/demo.git."},
+			"fingerprint": {"type": "string", "maxLength": 4400, "description": "For a push the git gate refused: the finding's fingerprint exactly as the gate printed it (COMMIT:PATH:RULE:LINE). One finding per proposal."},
 			` + reasonProp + `, ` + proposalIDProp + `}}`,
 		contract.ToolCapabilityBlock: `{"type": "object", "additionalProperties": false, "properties": {
 			"apt_packages": {"type": "array", "maxItems": 64, "items": {"type": "string", "maxLength": 128}, "description": "Debian packages to add to the agent image."},
@@ -57,8 +59,10 @@ var (
 		contract.ToolEgressBlock: "Ask the operator to allow a host you were refused (egress answered 403 \"not an allowed destination\"). " +
 			"The operator approves, edits or rejects; an approved host works at once, with no restart. " +
 			"If the answer is pending, call again later with proposal_id.",
-		contract.ToolDLPBlock: "Report a false positive of egress's secret scanner (a 403 naming a DLP rule) and ask for that rule to be " +
-			"exempted on that host. Only for data that is not a real secret.",
+		contract.ToolDLPBlock: "Report a false positive of a secret scanner and ask for an exception. Only for data that is not a real secret. " +
+			"For a request egress refused (a 403 naming a DLP rule), give host and rule_id: the rule is exempted on that host. " +
+			"For a push the git gate refused, give repo and the fingerprint it printed under the finding: that one finding " +
+			"(that line of that file in that commit) is let through, nothing else; push again once approved.",
 		contract.ToolCapabilityBlock: "Ask for a change to your container image: Debian packages or Dockerfile lines (for a tool you need " +
 			"that is not installed). Applied at the next restart of the sandbox.",
 		contract.ToolCredBlock: "Ask for a credential on a host (an API token the proxy adds to your requests; you never see it). " +
@@ -76,10 +80,12 @@ type (
 		ProposalID   string   `json:"proposal_id,omitempty"`
 	}
 	dlpBlockArgs struct {
-		Host       string `json:"host"`
-		RuleID     string `json:"rule_id"`
-		Reason     string `json:"reason"`
-		ProposalID string `json:"proposal_id,omitempty"`
+		Host        string `json:"host,omitempty"`
+		RuleID      string `json:"rule_id,omitempty"`
+		Repo        string `json:"repo,omitempty"`
+		Fingerprint string `json:"fingerprint,omitempty"`
+		Reason      string `json:"reason"`
+		ProposalID  string `json:"proposal_id,omitempty"`
 	}
 	capabilityBlockArgs struct {
 		AptPackages     []string `json:"apt_packages,omitempty"`
@@ -123,7 +129,7 @@ func propose(tool contract.Tool, args map[string]any) (payload any, reason, chec
 		if err := decode(&a); err != nil {
 			return nil, "", "", err
 		}
-		return &contract.DLPBlockPayload{Host: a.Host, RuleID: a.RuleID}, a.Reason, a.ProposalID, nil
+		return &contract.DLPBlockPayload{Host: a.Host, RuleID: a.RuleID, Repo: a.Repo, Fingerprint: a.Fingerprint}, a.Reason, a.ProposalID, nil
 	case contract.ToolCapabilityBlock:
 		var a capabilityBlockArgs
 		if err := decode(&a); err != nil {

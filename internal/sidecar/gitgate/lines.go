@@ -1,0 +1,144 @@
+package gitgate
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/utils/diff"
+	"github.com/sergi/go-diff/diffmatchpatch"
+)
+
+// Limits on reading and cutting text.
+const (
+	// binarySniff is how much of a blob is checked for a NUL byte, as git
+	// and gitleaks do, to call it binary. Binary blobs are not scanned.
+	binarySniff = 8000
+	// diffTimeout bounds one line diff; past it the diff is coarser (more
+	// lines count as added), never wrong.
+	diffTimeout = 5 * time.Second
+	// chunkSize and chunkOverlap: text longer than chunkSize is scanned in
+	// pieces cut at line ends, each repeating the complete lines in the
+	// last chunkOverlap bytes of the one before, so that a secret across a
+	// cut is whole in some piece.
+	chunkSize    = 1 << 20
+	chunkOverlap = 64 << 10
+)
+
+func isBinary(b *object.Blob) (bool, error) {
+	r, err := b.Reader()
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	head := make([]byte, binarySniff)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return false, err
+	}
+	return bytes.IndexByte(head[:n], 0) >= 0, nil
+}
+
+func blobText(b *object.Blob) (string, error) {
+	r, err := b.Reader()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	var sb strings.Builder
+	sb.Grow(int(b.Size))
+	_, err = io.Copy(&sb, r)
+	return sb.String(), err
+}
+
+// addedLines reports, per line of new, whether a line diff from old marks
+// it added.
+func addedLines(old, new string) []bool {
+	added := make([]bool, len(lineStarts(new)))
+	line := 0
+	for _, d := range diff.DoWithTimeout(old, new, diffTimeout) {
+		n := countLines(d.Text)
+		switch d.Type {
+		case diffmatchpatch.DiffInsert:
+			for i := line; i < line+n && i < len(added); i++ {
+				added[i] = true
+			}
+			line += n
+		case diffmatchpatch.DiffEqual:
+			line += n
+		}
+	}
+	return added
+}
+
+// lineStarts returns the offset of each line of s.
+func lineStarts(s string) []int {
+	if s == "" {
+		return nil
+	}
+	starts := []int{0}
+	for i := 0; i < len(s)-1; i++ {
+		if s[i] == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+func countLines(s string) int {
+	n := strings.Count(s, "\n")
+	if s != "" && !strings.HasSuffix(s, "\n") {
+		n++
+	}
+	return n
+}
+
+// chunks reads r and calls emit with its text in pieces of at most
+// chunkSize bytes, cut after a newline where there is one in the second
+// half, each piece after the first repeating the complete lines in the
+// last chunkOverlap bytes of the one before. line is the number of the
+// piece's first line, counting from first.
+func chunks(r io.Reader, first int, emit func(text string, line int) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	buf := make([]byte, 0, chunkSize)
+	line := first
+	carried := 0 // bytes at the start of buf already emitted
+	for {
+		eof := false
+		for len(buf) < chunkSize {
+			n, err := br.Read(buf[len(buf):chunkSize])
+			buf = buf[:len(buf)+n]
+			if errors.Is(err, io.EOF) {
+				eof = true
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if eof {
+			if len(buf) == carried {
+				return nil
+			}
+			return emit(string(buf), line)
+		}
+		cut := len(buf)
+		if i := bytes.LastIndexByte(buf, '\n'); i >= chunkSize/2 {
+			cut = i + 1
+		}
+		if err := emit(string(buf[:cut]), line); err != nil {
+			return err
+		}
+		keep := cut - chunkOverlap
+		if i := bytes.IndexByte(buf[keep:cut], '\n'); i >= 0 && keep+i+1 < cut {
+			keep += i + 1
+		}
+		line += bytes.Count(buf[:keep], []byte("\n"))
+		buf = buf[:copy(buf, buf[keep:])]
+		carried = cut - keep
+	}
+}

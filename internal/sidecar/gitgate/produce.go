@@ -1,0 +1,362 @@
+package gitgate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/utils/merkletrie"
+)
+
+// Limits on turning objects into text to scan.
+const (
+	// maxDiffBlob is the largest blob diffed line by line; a larger one is
+	// scanned whole (every line counts as added).
+	maxDiffBlob = 8 << 20
+	// maxRenames bounds rename detection per commit (added × deleted files).
+	maxRenames = 1000
+)
+
+// producer turns a scan plan into fragments.
+type producer struct {
+	s      storer.EncodedObjectStorer
+	isNew  func(plumbing.Hash) bool
+	out    chan<- fragment
+	ctx    context.Context
+	binary int
+}
+
+func (p *producer) emit(f fragment) error {
+	if f.text == "" {
+		return nil
+	}
+	select {
+	case p.out <- f:
+		return nil
+	case <-p.ctx.Done():
+		return p.ctx.Err()
+	}
+}
+
+// emitText emits text, in pieces if it is long (see chunkSize).
+func (p *producer) emitText(text string, first int, path string, origin finding) error {
+	if len(text) <= chunkSize {
+		return p.emit(fragment{text: text, path: path, line: first, origin: origin})
+	}
+	return p.emitReader(strings.NewReader(text), first, path, origin)
+}
+
+// emitReader emits what r holds in pieces.
+func (p *producer) emitReader(r io.Reader, first int, path string, origin finding) error {
+	return chunks(r, first, func(text string, line int) error {
+		return p.emit(fragment{text: text, path: path, line: line, origin: origin})
+	})
+}
+
+func (p *producer) run(plan scanPlan) error {
+	for _, c := range plan.commits {
+		if err := p.commit(c); err != nil {
+			return fmt.Errorf("scan commit %s: %w", c.Hash, err)
+		}
+	}
+	for _, t := range plan.tags {
+		origin := finding{Object: "tag " + t.Name}
+		if err := p.emitText(t.Message, 1, "", withWhere(origin, whereMessage)); err != nil {
+			return err
+		}
+		if err := p.emit(fragment{text: "tagger " + t.Tagger.String() + "\n", line: 1, origin: withWhere(origin, whereIdentities)}); err != nil {
+			return err
+		}
+	}
+	for _, h := range plan.trees {
+		if err := p.tree(h, ""); err != nil {
+			return fmt.Errorf("scan tree %s: %w", h, err)
+		}
+	}
+	for _, h := range plan.blobs {
+		origin := finding{Object: "blob " + h.String()[:12], Where: "content"}
+		if err := p.wholeBlob(h, "", origin); err != nil {
+			return fmt.Errorf("scan blob %s: %w", h, err)
+		}
+	}
+	return nil
+}
+
+func withWhere(f finding, where string) finding {
+	f.Where = where
+	return f
+}
+
+// tree scans the new blobs under the pushed tree h, whole.
+func (p *producer) tree(h plumbing.Hash, prefix string) error {
+	if !p.isNew(h) {
+		return nil
+	}
+	t, err := object.GetTree(p.s, h)
+	if err != nil {
+		return err
+	}
+	for _, e := range t.Entries {
+		path := prefix + e.Name
+		switch {
+		case e.Mode == filemode.Submodule:
+		case e.Mode == filemode.Dir:
+			if err := p.tree(e.Hash, path+"/"); err != nil {
+				return err
+			}
+		case p.isNew(e.Hash):
+			origin := finding{Object: "tree " + h.String()[:12], Where: path}
+			if err := p.wholeBlob(e.Hash, path, origin); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// commit scans what c adds: its message and identities, the names of the
+// files it changes, and every line it adds to them.
+func (p *producer) commit(c *object.Commit) error {
+	origin := finding{Commit: c.Hash}
+	if err := p.emitText(c.Message, 1, "", withWhere(origin, whereMessage)); err != nil {
+		return err
+	}
+	ids := "author " + c.Author.String() + "\ncommitter " + c.Committer.String() + "\n"
+	if err := p.emit(fragment{text: ids, line: 1, origin: withWhere(origin, whereIdentities)}); err != nil {
+		return err
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return err
+	}
+	var parents []*object.Tree
+	for _, ph := range c.ParentHashes {
+		pc, err := object.GetCommit(p.s, ph)
+		if err != nil {
+			return err
+		}
+		pt, err := pc.Tree()
+		if err != nil {
+			return err
+		}
+		parents = append(parents, pt)
+	}
+	var files []changedFile
+	if len(parents) <= 1 {
+		var from *object.Tree
+		if len(parents) == 1 {
+			from = parents[0]
+		}
+		files, err = p.changes(from, tree)
+	} else {
+		files, err = p.mergeChanges(parents, tree)
+	}
+	if err != nil {
+		return err
+	}
+	var names strings.Builder
+	for _, f := range files {
+		names.WriteString(f.path + "\n")
+	}
+	if err := p.emit(fragment{text: names.String(), line: 1, origin: withWhere(origin, whereFileNames)}); err != nil {
+		return err
+	}
+	for _, f := range files {
+		inFile := withWhere(origin, f.path)
+		inFile.File = true
+		if err := p.file(f, inFile); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// changedFile is a file a commit adds or changes, with the versions it was
+// compared with: none for a new file; one per parent for a merge.
+type changedFile struct {
+	path string
+	to   plumbing.Hash
+	from []plumbing.Hash // zero hash: the file is new relative to that parent
+}
+
+// changes lists the files tree adds or changes relative to from (nil: an
+// empty tree), renames detected.
+func (p *producer) changes(from, to *object.Tree) ([]changedFile, error) {
+	chs, err := object.DiffTreeWithOptions(p.ctx, from, to, &object.DiffTreeOptions{
+		DetectRenames: true, RenameScore: 60, RenameLimit: maxRenames,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []changedFile
+	for _, ch := range chs {
+		action, err := ch.Action()
+		if err != nil {
+			return nil, err
+		}
+		if action == merkletrie.Delete || !isScannedFile(ch.To.TreeEntry.Mode) {
+			continue
+		}
+		f := changedFile{path: ch.To.Name, to: ch.To.TreeEntry.Hash, from: []plumbing.Hash{plumbing.ZeroHash}}
+		if action == merkletrie.Modify && isScannedFile(ch.From.TreeEntry.Mode) {
+			f.from[0] = ch.From.TreeEntry.Hash
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// mergeChanges lists the files a merge's tree holds in a version that no
+// parent has: content inherited from a parent is already on the gate or
+// scanned with that parent's commits. No rename detection: a path is
+// compared with the same path in each parent.
+func (p *producer) mergeChanges(parents []*object.Tree, to *object.Tree) ([]changedFile, error) {
+	byPath := map[string]*changedFile{}
+	var order []string
+	for i, pt := range parents {
+		chs, err := object.DiffTreeWithOptions(p.ctx, pt, to, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, ch := range chs {
+			action, err := ch.Action()
+			if err != nil {
+				return nil, err
+			}
+			if action == merkletrie.Delete || !isScannedFile(ch.To.TreeEntry.Mode) {
+				continue
+			}
+			f := byPath[ch.To.Name]
+			if f == nil {
+				if i > 0 {
+					continue // the same as parent 0's version
+				}
+				f = &changedFile{path: ch.To.Name, to: ch.To.TreeEntry.Hash}
+				byPath[f.path] = f
+				order = append(order, f.path)
+			}
+			from := plumbing.ZeroHash
+			if action == merkletrie.Modify && isScannedFile(ch.From.TreeEntry.Mode) {
+				from = ch.From.TreeEntry.Hash
+			}
+			f.from = append(f.from, from)
+		}
+	}
+	var out []changedFile
+	for _, path := range order {
+		if f := byPath[path]; len(f.from) == len(parents) {
+			out = append(out, *f)
+		}
+	}
+	return out, nil
+}
+
+func isScannedFile(m filemode.FileMode) bool {
+	return m == filemode.Regular || m == filemode.Executable || m == filemode.Deprecated || m == filemode.Symlink
+}
+
+// file scans the lines f's new version adds relative to every version it
+// was compared with.
+func (p *producer) file(f changedFile, origin finding) error {
+	blob, err := object.GetBlob(p.s, f.to)
+	if err != nil {
+		return err
+	}
+	if binary, err := isBinary(blob); err != nil || binary {
+		if binary {
+			p.binary++
+		}
+		return err
+	}
+	if blob.Size > maxDiffBlob {
+		return p.wholeBlob(f.to, f.path, origin)
+	}
+	var added []bool // added[i]: line i+1 is added relative to every version so far
+	var text string
+	for _, fromHash := range f.from {
+		if fromHash.IsZero() {
+			continue // every line is new relative to nothing
+		}
+		old, err := object.GetBlob(p.s, fromHash)
+		if err != nil {
+			return err
+		}
+		if binary, err := isBinary(old); err != nil {
+			return err
+		} else if binary || old.Size > maxDiffBlob {
+			continue
+		}
+		if text == "" {
+			if text, err = blobText(blob); err != nil {
+				return err
+			}
+		}
+		oldText, err := blobText(old)
+		if err != nil {
+			return err
+		}
+		a := addedLines(oldText, text)
+		if added == nil {
+			added = a
+		} else {
+			for i := range added {
+				added[i] = added[i] && a[i]
+			}
+		}
+	}
+	if added == nil {
+		return p.wholeBlob(f.to, f.path, origin)
+	}
+	starts := lineStarts(text)
+	for i := 0; i < len(added); {
+		if !added[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(added) && added[j] {
+			j++
+		}
+		end := len(text)
+		if j < len(starts) {
+			end = starts[j]
+		}
+		if err := p.emitText(text[starts[i]:end], i+1, f.path, origin); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+// wholeBlob scans every line of the blob h unless it is binary.
+func (p *producer) wholeBlob(h plumbing.Hash, path string, origin finding) error {
+	blob, err := object.GetBlob(p.s, h)
+	if err != nil {
+		return err
+	}
+	if binary, err := isBinary(blob); err != nil || binary {
+		if binary {
+			p.binary++
+		}
+		return err
+	}
+	if blob.Size <= chunkSize {
+		text, err := blobText(blob)
+		if err != nil {
+			return err
+		}
+		return p.emitText(text, 1, path, origin)
+	}
+	r, err := blob.Reader()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return p.emitReader(r, 1, path, origin)
+}
