@@ -2,10 +2,8 @@ package gitgate
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -23,23 +21,6 @@ const (
 	ruleUpstreamDeny = "upstream-rejected"
 	ruleInternal     = "internal-error"
 )
-
-// auditor writes one JSON line per push verdict. Lines name refs, rules,
-// commits and paths, never a secret.
-type auditor struct {
-	mu sync.Mutex // serialises lines
-	w  io.Writer
-}
-
-func (a *auditor) write(rec contract.AuditRecord) {
-	line, err := rec.MarshalLine()
-	if err != nil {
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, _ = a.w.Write(line)
-}
 
 func (s *Server) auditPush(r *http.Request, lg *requestLog, start time.Time, status int, in int64) {
 	o := lg.push
@@ -66,7 +47,7 @@ func (s *Server) auditPush(r *http.Request, lg *requestLog, start time.Time, sta
 	if rp := s.repos[lg.repo]; rp != nil {
 		host = rp.up.url.Host
 	}
-	s.audit.write(contract.AuditRecord{
+	s.audit.Write(contract.AuditRecord{
 		Time: start.UTC(), Component: contract.ComponentGitGate,
 		Method: r.Method, Host: host, Path: r.URL.Path,
 		Decision: d, Rule: o.decision, Reason: reason + "; " + strings.Join(refs, ", "),

@@ -1,7 +1,9 @@
 package gitgate
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -50,6 +52,13 @@ func freeAddr(t testing.TB) string {
 // through environment variables (and extra flags).
 func startDaemon(t testing.TB, u *sshUpstream, names []string, extra ...string) *child {
 	t.Helper()
+	return startDaemonAuditTo(t, u, names, nil, extra...)
+}
+
+// startDaemonAuditTo is startDaemon with the gate's standard output (its
+// audit stream) going to audit instead of the child's stdout buffer.
+func startDaemonAuditTo(t testing.TB, u *sshUpstream, names []string, audit io.Writer, extra ...string) *child {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the gitgate binary")
 	}
@@ -87,6 +96,9 @@ func startDaemon(t testing.TB, u *sshUpstream, names []string, extra ...string) 
 		contract.EnvGitGateAdmin + "=" + admin,
 	}
 	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr
+	if audit != nil {
+		d.cmd.Stdout = audit
+	}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -320,4 +332,45 @@ func descendants(pid int) []int {
 		}
 	}
 	return out
+}
+
+// TestLostAuditLinesAreCountedAndLogged: with its audit stream on a full
+// disk (/dev/full), the gate still takes pushes, logs the loss once with
+// its cause, and counts every lost line on the admin port's /stats.
+func TestLostAuditLinesAreCountedAndLogged(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	defer full.Close()
+	u := newSSHUpstream(t)
+	bare := u.newRepo(t, "demo")
+	seed(t, bare, map[string]string{"README.md": "hi\n"})
+	d := startDaemonAuditTo(t, u, []string{"demo"}, full)
+	dir := filepath.Join(t.TempDir(), "demo")
+	git(t, filepath.Dir(dir), "clone", "--quiet", d.repoURL("demo"), dir)
+	for i := range 2 {
+		commitFile(t, dir, "x.txt", strings.Repeat("x", i+1)+"\n", "push while the audit disk is full")
+		git(t, dir, "push", "--quiet", "origin", "main")
+	}
+	resp, err := http.Get(d.admin + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var stats struct {
+		AuditDropped int64 `json:"audit_dropped"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
+		t.Fatal(err)
+	}
+	if stats.AuditDropped != 2 {
+		t.Errorf("/stats audit_dropped = %d, want 2 (one per push)", stats.AuditDropped)
+	}
+	if n := strings.Count(d.stderr.String(), "audit line lost"); n != 1 {
+		t.Errorf("the loss was logged %d times, want once per burst:\n%s", n, d.stderr.String())
+	}
+	if !strings.Contains(d.stderr.String(), "no space left on device") {
+		t.Errorf("the log does not say why:\n%s", d.stderr.String())
+	}
 }

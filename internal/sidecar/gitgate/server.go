@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/audit"
 	"github.com/bot-bottle/bot-bottle/internal/shared/daemon"
 	"github.com/bot-bottle/bot-bottle/internal/shared/version"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -28,7 +29,7 @@ const shutdownGrace = 30 * time.Second
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
-	audit *auditor
+	audit *audit.Log
 	repos map[string]*repo
 	names []string // declared names, sorted, for 404 messages
 	agent string
@@ -44,7 +45,7 @@ type Server struct {
 // keys from cfg.SecretsDir. Audit lines go to audit, one per push. The
 // repositories' DLP exceptions start as gate has them and are reread from
 // cfg.ConfigFile at every push with findings (never, if it is "").
-func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, audit io.Writer) (*Server, error) {
+func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, auditW io.Writer) (*Server, error) {
 	cfg.withDefaults()
 	if _, err := exec.LookPath("git"); err != nil {
 		return nil, fmt.Errorf("gitgate needs the git binary on PATH: %w", err)
@@ -55,7 +56,7 @@ func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, audit io.W
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create --data: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, audit: &auditor{w: audit}, repos: map[string]*repo{},
+	s := &Server{cfg: cfg, log: log, audit: audit.New(auditW, log), repos: map[string]*repo{},
 		agent:      "gitgate/" + strings.ReplaceAll(version.String(), " ", "_"),
 		exceptions: newExceptions(cfg.ConfigFile, gate, log)}
 	var errs []error
@@ -204,7 +205,7 @@ func (s *Server) gcLater(rp *repo) {
 	}()
 }
 
-// Serve runs the gate on ln and /healthz on adminLn (nil: none) until ctx
+// Serve runs the gate on ln and /healthz and /stats on adminLn (nil: none) until ctx
 // ends, then shuts down: it stops accepting, gives requests shutdownGrace
 // to finish, and waits for background work.
 func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
@@ -249,6 +250,7 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	mux.Handle("GET /stats", s.audit.StatsHandler())
 	return mux
 }
 
