@@ -63,42 +63,15 @@ type Decision struct {
 	// Status is the HTTP status to answer a refused request with; 0 when
 	// Allow is true.
 	Status int
-	// Rule is the stable id of the rule that decided, for the audit log:
-	// one of the Rule constants. It is never empty.
-	Rule string
+	// Rule is the rule that decided, for the audit log and DenyBody: one
+	// of the policy's Rule constants. It is never empty.
+	Rule Rule
 	// Reason says why, in one line, for the client and the audit log. It
 	// holds host names, the route's own path prefixes and methods, and
 	// descriptions of problems, never the path, the query or any header
 	// value other than the host.
 	Reason string
 }
-
-// The rule ids of Decision.Rule, stable for audit logs.
-const (
-	// RuleAllow: the request is allowed.
-	RuleAllow = "allow"
-	// RuleNoRoute (403): the target host has no route.
-	RuleNoRoute = "no-route"
-	// RuleBadHost (400): the Host header (or the CONNECT port) is missing
-	// or malformed, so there is no authority to compare or route by.
-	RuleBadHost = "bad-host"
-	// RuleHostMismatch (421): inside a tunnel, the Host header names
-	// another host or port than the CONNECT target.
-	RuleHostMismatch = "host-mismatch"
-	// RuleAuthNeedsTLS (403): a route with auth was asked for over plain
-	// HTTP.
-	RuleAuthNeedsTLS = "auth-needs-tls"
-	// RuleBadPath (400): NormalizePath refused the path.
-	RuleBadPath = "bad-path"
-	// RuleGitReceivePack (403): a git push over HTTP(S), which must go
-	// through the git gate.
-	RuleGitReceivePack = "git-receive-pack"
-	// RulePathNotAllowed (403): no path_allowlist prefix matches.
-	RulePathNotAllowed = "path-not-allowed"
-	// RuleMethodNotAllowed (405): the route (or egress) does not allow the
-	// method; Decision.AllowHeader gives the Allow header.
-	RuleMethodNotAllowed = "method-not-allowed"
-)
 
 // egressMethods are the methods egress forwards at all, the same set a
 // route's methods may list (contract.ValidMethod). A route with no methods
@@ -127,7 +100,7 @@ func egressAllowsMethod(m string) bool {
 // RuleAllow, or nil and RuleNoRoute when the host is undeclared or not a
 // valid host. The caller tunnels unread if route.TLSPassthrough, and MITMs
 // otherwise; the route's port is not restricted here.
-func ConnectDecision(rf *contract.RoutesFile, host string) (route *contract.Route, rule string) {
+func ConnectDecision(rf *contract.RoutesFile, host string) (route *contract.Route, rule Rule) {
 	h, ok := normalizeTarget(host)
 	if !ok {
 		return nil, RuleNoRoute
@@ -136,7 +109,7 @@ func ConnectDecision(rf *contract.RoutesFile, host string) (route *contract.Rout
 }
 
 // lookup is ConnectDecision for a host normalizeTarget has accepted.
-func lookup(rf *contract.RoutesFile, host string) (*contract.Route, string) {
+func lookup(rf *contract.RoutesFile, host string) (*contract.Route, Rule) {
 	if rf == nil {
 		return nil, RuleNoRoute
 	}
@@ -253,7 +226,7 @@ func Decide(rf *contract.RoutesFile, r Request) Decision {
 	return Decision{Allow: true, Route: route, Path: path, Rule: RuleAllow}
 }
 
-func refuse(route *contract.Route, path string, status int, rule, reason string) Decision {
+func refuse(route *contract.Route, path string, status int, rule Rule, reason string) Decision {
 	return Decision{Route: route, Path: path, Status: status, Rule: rule, Reason: reason}
 }
 

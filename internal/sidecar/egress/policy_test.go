@@ -31,7 +31,8 @@ func with(r Request, f func(*Request)) Request {
 func TestConnectDecision(t *testing.T) {
 	rf := testRoutes(t)
 	for _, c := range []struct {
-		host, wantRoute, wantRule string
+		host, wantRoute string
+		wantRule        Rule
 	}{
 		{"api.example.test", "api.example.test", RuleAllow},
 		{"API.Example.TEST", "api.example.test", RuleAllow},
@@ -79,7 +80,7 @@ func TestConnectDecision(t *testing.T) {
 type decideCase struct {
 	name       string
 	req        Request
-	wantRule   string
+	wantRule   Rule
 	wantStatus int
 	wantRoute  string
 	wantPath   string
@@ -177,7 +178,7 @@ var decideCases = []decideCase{
 // decisionSummary is what decideCase compares.
 type decisionSummary struct {
 	Allow  bool
-	Rule   string
+	Rule   Rule
 	Status int
 	Route  string
 	Path   string
@@ -194,7 +195,7 @@ func summarize(d Decision) decisionSummary {
 
 func TestDecide(t *testing.T) {
 	rf := testRoutes(t)
-	seen := map[string]bool{}
+	seen := map[Rule]bool{}
 	for _, c := range decideCases {
 		seen[c.wantRule] = true
 		t.Run(c.name, func(t *testing.T) {
@@ -206,7 +207,7 @@ func TestDecide(t *testing.T) {
 		})
 	}
 	t.Run("every rule covered", func(t *testing.T) {
-		for _, rule := range []string{RuleAllow, RuleNoRoute, RuleBadHost, RuleHostMismatch, RuleAuthNeedsTLS,
+		for _, rule := range []Rule{RuleAllow, RuleNoRoute, RuleBadHost, RuleHostMismatch, RuleAuthNeedsTLS,
 			RuleBadPath, RuleGitReceivePack, RulePathNotAllowed, RuleMethodNotAllowed} {
 			if !seen[rule] {
 				t.Errorf("no case for %s", rule)
@@ -284,7 +285,7 @@ func TestPortSmugglingInsideTunnel(t *testing.T) {
 	for _, c := range []struct {
 		name, connectPort, host string
 		tls                     bool
-		wantRule                string
+		wantRule                Rule
 	}{
 		{"other port in host", "443", "open.example.test:8080", true, RuleHostMismatch},
 		{"default port of the other scheme", "443", "open.example.test:80", true, RuleHostMismatch},

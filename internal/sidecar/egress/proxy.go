@@ -198,7 +198,7 @@ func (p *Proxy) handleConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.
 		reason := "egress: " + host + " is tunnelled unread (tls_passthrough), which egress allows only to port " +
 			strings.Join(p.cfg.PassthroughPorts, ", ") + ", not " + port + ".\nUse the standard HTTPS port, or ask the operator to drop tls_passthrough for this host.\n"
 		ctx.Resp = textResponse(ctx.Req, http.StatusForbidden, reason)
-		p.audit.write(rec.done(http.StatusForbidden, rulePassthroughPort, "passthrough port not allowed", 0, 0))
+		p.audit.write(rec.done(http.StatusForbidden, RulePassthroughPort, "passthrough port not allowed", 0, 0))
 		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
 	}
 	// A wildcard route resolves names the agent makes up: a secret in the
@@ -214,7 +214,7 @@ func (p *Proxy) handleConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.
 	case p.tunnels <- struct{}{}:
 	default:
 		ctx.Resp = textResponse(ctx.Req, http.StatusServiceUnavailable, "egress: too many open tunnels; close some connections and retry\n")
-		p.audit.write(rec.done(http.StatusServiceUnavailable, ruleTunnelCap, "too many open tunnels", 0, 0))
+		p.audit.write(rec.done(http.StatusServiceUnavailable, RuleTunnelCap, "too many open tunnels", 0, 0))
 		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
 	}
 	var once sync.Once
@@ -280,9 +280,9 @@ func (p *Proxy) passthrough(req *http.Request, client net.Conn, t *target, route
 	up, err := p.dialer.dial(ctx, t.host, t.port, p.state.Load().routes.SSRFPrefixes(route))
 	cancel()
 	if err != nil {
-		status, rule := http.StatusBadGateway, ruleUpstream
+		status, rule := http.StatusBadGateway, RuleUpstream
 		if errors.Is(err, ErrSSRF) {
-			status, rule = http.StatusForbidden, ruleSSRF
+			status, rule = http.StatusForbidden, RuleSSRF
 		}
 		_ = textResponse(req, status, "egress: "+err.Error()+"\n").Write(client)
 		p.audit.write(rec.done(status, rule, err.Error(), 0, 0))
@@ -293,7 +293,7 @@ func (p *Proxy) passthrough(req *http.Request, client net.Conn, t *target, route
 		return
 	}
 	in, out := pipeIdle(client, up, p.cfg.IdleTimeout)
-	p.audit.write(rec.done(http.StatusOK, rulePassthrough, "", in, out))
+	p.audit.write(rec.done(http.StatusOK, RulePassthrough, "", in, out))
 }
 
 // pipeIdle copies both ways until either side closes or stays silent for

@@ -85,7 +85,7 @@ func TestUndeclaredHostRefusedWithExplanation(t *testing.T) {
 		t.Error("curl to an undeclared host succeeded")
 	}
 	recs := e.auditRecords()
-	if len(recs) == 0 || recs[0].Rule != RuleNoRoute || recs[0].Decision != "deny" {
+	if len(recs) == 0 || recs[0].Rule != RuleNoRoute.String() || recs[0].Decision != "deny" {
 		t.Errorf("audit = %+v", recs)
 	}
 }
