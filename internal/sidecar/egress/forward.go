@@ -42,17 +42,13 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 	start := time.Now()
 	st := p.state.Load()
 	facts := Request{Method: r.Method, EscapedPath: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery}
-	var host, port, scheme string
+	var host, scheme string
 	if t != nil {
 		facts.ConnectHost, facts.ConnectPort, facts.HostHeader, facts.TLS = t.host, t.port, r.Host, true
-		host, port, scheme = t.host, t.port, "https"
+		host, scheme = t.host, "https"
 	} else {
 		facts.HostHeader = r.URL.Host
-		host, port = r.URL.Hostname(), r.URL.Port()
-		if port == "" {
-			port = "80"
-		}
-		scheme = "http"
+		host, scheme = r.URL.Hostname(), "http"
 		if r.URL.User != nil {
 			// The transport would turn user info into an Authorization
 			// header egress never saw.
@@ -82,7 +78,8 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 	// Trailers arrive after the body, too late for the scan: drop them.
 	r.Trailer = nil
 	r.Header.Del("Trailer")
-	info := &forwardInfo{scheme: scheme, authority: net.JoinHostPort(host, port), st: st, rec: rec}
+	// d.Port is the port the policy allowed: dial that one.
+	info := &forwardInfo{scheme: scheme, authority: net.JoinHostPort(host, d.Port), st: st, rec: rec}
 	if route.Auth != nil {
 		sec, ok := st.secrets[route.Auth.Secret]
 		if !ok { // loadState guarantees it; fail closed regardless

@@ -36,6 +36,11 @@ const (
 	// RuleMethodNotAllowed (405): the route (or egress) does not allow the
 	// method; Decision.AllowHeader gives the Allow header.
 	RuleMethodNotAllowed Rule = "method-not-allowed"
+	// RulePortNotAllowed (403): the route does not allow the target port
+	// (a CONNECT's, or a plain-HTTP URL's) over TLS or plain HTTP; see
+	// contract.Route.AllowsPort. It replaces "passthrough-port", which
+	// covered tls_passthrough routes only.
+	RulePortNotAllowed Rule = "port-not-allowed"
 )
 
 // The rules the proxy applies around the policy: tunnels, upstream dials,
@@ -43,9 +48,6 @@ const (
 const (
 	// RulePassthrough: a tls_passthrough tunnel ran (and closed).
 	RulePassthrough Rule = "passthrough"
-	// RulePassthroughPort (403): a tls_passthrough route asked for on a
-	// port egress does not tunnel to.
-	RulePassthroughPort Rule = "passthrough-port"
 	// RuleTunnelCap (503): too many tunnels are open.
 	RuleTunnelCap Rule = "tunnel-cap"
 	// RuleUpstream (502, or 499 when the agent gave up): the upstream could
