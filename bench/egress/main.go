@@ -179,7 +179,8 @@ routes:
       scheme: Bearer
       secret: %s
     ssrf_allow: ["127.0.0.1"]
-`, benchHost, secretName)
+    ports: [%s]
+`, benchHost, secretName, b.up.port)
 	if err := os.WriteFile(routes, []byte(routesYAML), 0o600); err != nil {
 		return b, err
 	}

@@ -36,6 +36,7 @@ var equateEmpty = cmpopts.EquateEmpty()
 func FuzzParseRoutes(f *testing.F) {
 	addTestdata(f, "routes-*.yaml")
 	f.Add([]byte("version: 1\nroutes:\n  - host: '*.a.test'\n    ssrf_allow: ['::1', 10.0.0.0/8]\n    dlp_allow: [x]\n"))
+	f.Add([]byte("version: 1\nroutes:\n  - host: a.test\n    ports: [443, 8443]\n  - host: b.test\n    tls_passthrough: true\n    ports: [8443]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rf, err := contract.ParseRoutes(data)
 		if err != nil {

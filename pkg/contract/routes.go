@@ -115,6 +115,34 @@ type Route struct {
 	// DLPStrict spools whole request bodies and scans them before
 	// forwarding anything. False means bodies are scanned as they stream.
 	DLPStrict bool `yaml:"dlp_strict,omitempty" json:"dlp_strict,omitempty"`
+	// Ports holds the TCP ports (1-65535) egress connects to the host on,
+	// each at most once. Nil or empty means HTTPSPort over HTTPS only, and
+	// no plain HTTP at all. A listed port is open to HTTPS (a CONNECT
+	// tunnel, MITM'd or tls_passthrough) and to plain http:// requests;
+	// egress still refuses plain HTTP on a route with auth. The list
+	// replaces the default: to keep 443, list it.
+	Ports []int `yaml:"ports,omitempty" json:"ports,omitempty"`
+}
+
+// HTTPSPort is the one port a route without a ports list allows, and only
+// over HTTPS.
+const HTTPSPort = 443
+
+// AllowsPort reports whether the route lets egress connect to port for the
+// agent, over TLS (tls true: a CONNECT tunnel) or plain HTTP (tls false).
+// A port in Ports is allowed either way. A route with no Ports allows
+// HTTPSPort over TLS and nothing over plain HTTP: plain HTTP, readable and
+// alterable on the network, goes only where the operator declared a port.
+func (r Route) AllowsPort(port int, tls bool) bool {
+	if len(r.Ports) == 0 {
+		return tls && port == HTTPSPort
+	}
+	for _, p := range r.Ports {
+		if p == port {
+			return true
+		}
+	}
+	return false
 }
 
 // AllowsMethod reports whether the route lets the agent use method m. An
@@ -311,6 +339,17 @@ func (r Route) validate(ps *problems, path string) {
 			ps.add(index(join(path, "ssrf_allow"), i), err)
 		}
 	}
+	ports := make(map[int]int, len(r.Ports))
+	for i, p := range r.Ports {
+		field := index(join(path, "ports"), i)
+		if err := ValidPort(p); err != nil {
+			ps.add(field, err)
+		} else if j, dup := ports[p]; dup {
+			ps.addf(field, "%d duplicates %s", p, index(join(path, "ports"), j))
+		} else {
+			ports[p] = i
+		}
+	}
 	seen := make(map[string]int, len(r.DLPAllow))
 	for i, id := range r.DLPAllow {
 		field := index(join(path, "dlp_allow"), i)
@@ -322,6 +361,14 @@ func (r Route) validate(ps *problems, path string) {
 			seen[id] = i
 		}
 	}
+}
+
+// ValidPort checks one entry of a route's ports: a TCP port, 1 to 65535.
+func ValidPort(p int) error {
+	if p < 1 || p > 65535 {
+		return fmt.Errorf("%d is not a TCP port; use a number from 1 to 65535 (443 is HTTPS's)", p)
+	}
+	return nil
 }
 
 // ParseSSRFEntry parses an ssrf_allow entry: a canonical CIDR or one IP.

@@ -50,6 +50,10 @@ func TestRoutesValidate(t *testing.T) {
 			DLPStrict:     true,
 		}, nil},
 		{"passthrough alone", contract.Route{Host: "r.example.test", TLSPassthrough: true, SSRFAllow: []string{"10.0.0.1"}}, nil},
+		{"ports", contract.Route{Host: "h.test", Ports: []int{443, 8443, 1, 65535}}, nil},
+		{"passthrough with ports", contract.Route{Host: "r.example.test", TLSPassthrough: true, Ports: []int{443, 8443}}, nil},
+		{"auth with ports", contract.Route{Host: "h.test", Auth: &contract.Auth{Scheme: contract.AuthBearer, Secret: "t"}, Ports: []int{8443}}, nil},
+		{"wildcard with ports", contract.Route{Host: "*.example.test", Ports: []int{80, 443}}, nil},
 
 		{"empty host", contract.Route{}, []string{"routes[0].host: host is empty"}},
 		{"bad host", contract.Route{Host: "https://x"}, []string{`routes[0].host: "https://x" has a scheme`}},
@@ -91,6 +95,12 @@ func TestRoutesValidate(t *testing.T) {
 		{"ssrf bad cidr", contract.Route{Host: "h.test", SSRFAllow: []string{"10.0.0.0/33"}}, []string{`"10.0.0.0/33" is not a CIDR`}},
 		{"ssrf name", contract.Route{Host: "h.test", SSRFAllow: []string{"localhost"}}, []string{"neither an IP address nor a CIDR"}},
 		{"ssrf zone", contract.Route{Host: "h.test", SSRFAllow: []string{"fe80::1%eth0"}}, []string{"has an IPv6 zone"}},
+
+		{"port zero", contract.Route{Host: "h.test", Ports: []int{0}}, []string{"routes[0].ports[0]: 0 is not a TCP port; use a number from 1 to 65535"}},
+		{"port too big", contract.Route{Host: "h.test", Ports: []int{443, 65536}}, []string{"routes[0].ports[1]: 65536 is not a TCP port"}},
+		{"port negative", contract.Route{Host: "h.test", Ports: []int{-443}}, []string{"routes[0].ports[0]: -443 is not a TCP port"}},
+		{"port duplicate", contract.Route{Host: "h.test", Ports: []int{443, 8443, 443}}, []string{"routes[0].ports[2]: 443 duplicates routes[0].ports[0]"}},
+		{"ports, every problem", contract.Route{Host: "h.test", Ports: []int{0, 8443, 70000, 8443}}, []string{"routes[0].ports[0]", "routes[0].ports[2]", "routes[0].ports[3]: 8443 duplicates routes[0].ports[1]"}},
 
 		{"dlp allow empty", contract.Route{Host: "h.test", DLPAllow: []string{""}}, []string{"routes[0].dlp_allow[0]: rule id is empty"}},
 		{"dlp allow upper", contract.Route{Host: "h.test", DLPAllow: []string{"AWS"}}, []string{"rule ids are lower-case"}},
@@ -208,6 +218,67 @@ func TestAllowsMethod(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := (contract.Route{Methods: tc.methods}).AllowsMethod(tc.m); got != tc.want {
 				t.Errorf("AllowsMethod(%q) = %v, want %v", tc.m, got, tc.want)
+			}
+		})
+	}
+}
+
+// A route reaches 443 over HTTPS unless it lists its ports; plain HTTP
+// goes only to a port the route lists.
+func TestAllowsPort(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ports []int
+		port  int
+		tls   bool
+		want  bool
+	}{
+		{"default: 443 over TLS", nil, 443, true, true},
+		{"default: another port over TLS", nil, 8443, true, false},
+		{"default: 80 over TLS", nil, 80, true, false},
+		{"default: 22 over TLS", nil, 22, true, false},
+		{"default: plain HTTP on 80", nil, 80, false, false},
+		{"default: plain HTTP on 443", nil, 443, false, false},
+		{"empty list is the default", []int{}, 443, true, true},
+		{"empty list takes no plain HTTP", []int{}, 80, false, false},
+		{"listed port over TLS", []int{8443}, 8443, true, true},
+		{"listed port over plain HTTP", []int{8080}, 8080, false, true},
+		{"list replaces 443", []int{8443}, 443, true, false},
+		{"listed 80 over plain HTTP", []int{443, 80}, 80, false, true},
+		{"listed 443 still over TLS", []int{443, 80}, 443, true, true},
+		{"unlisted port", []int{443, 80}, 8080, false, false},
+		{"port 0", []int{443}, 0, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := (contract.Route{Ports: tc.ports}).AllowsPort(tc.port, tc.tls); got != tc.want {
+				t.Errorf("Route{Ports: %v}.AllowsPort(%d, tls=%v) = %v, want %v", tc.ports, tc.port, tc.tls, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParsePorts(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       []int
+		err        string
+	}{
+		{"flow list", "[443, 8443]", []int{443, 8443}, ""},
+		{"block list", "\n      - 80\n      - 443", []int{80, 443}, ""},
+		{"empty", "[]", []int{}, ""},
+		{"quoted", `["443"]`, nil, "cannot unmarshal !!str `443` into int"},
+		{"not a list", "443", nil, "cannot unmarshal !!int `443` into []int"},
+		{"range", "[443-450]", nil, "cannot unmarshal !!str `443-450` into int"},
+		{"zero", "[0]", nil, "routes[0].ports[0]: 0 is not a TCP port"},
+		{"duplicate", "[443, 443]", nil, "routes[0].ports[1]: 443 duplicates routes[0].ports[0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rf, err := contract.ParseRoutes([]byte("version: 1\nroutes:\n  - host: a.test\n    ports: " + tc.yaml + "\n"))
+			checkErr(t, err, tc.err)
+			if err == nil {
+				if diff := cmp.Diff(tc.want, rf.Routes[0].Ports); diff != "" {
+					t.Errorf("ports (-want +got):\n%s", diff)
+				}
 			}
 		})
 	}
@@ -351,6 +422,10 @@ func TestRoutesRoundTrip(t *testing.T) {
 		{"quoting", &contract.RoutesFile{Version: 1, DLP: contract.DLPConfig{Enabled: boolPtr(false), Action: contract.DLPLog}, Routes: []contract.Route{
 			{Host: "::1", PathAllowlist: []string{"/yes", "/:a", "/@x"}, Auth: &contract.Auth{Scheme: contract.AuthToken, Secret: "123"}},
 			{Host: "*.example.test", SSRFAllow: []string{"::/0"}, DLPAllow: []string{"true", "1e5"}, DLPStrict: true},
+		}}},
+		{"ports", &contract.RoutesFile{Version: 1, Routes: []contract.Route{
+			{Host: "api.example.test", Ports: []int{443, 8443}},
+			{Host: "registry.example.test", TLSPassthrough: true, Ports: []int{8443}},
 		}}},
 	} {
 		roundTrip(t, tc.name, tc.file, tc.file.Marshal, contract.ParseRoutes)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -113,6 +114,7 @@ type routeView struct {
 	Host           string    `json:"host"`
 	PathAllowlist  []string  `json:"path_allowlist"`
 	Methods        []string  `json:"methods"`
+	Ports          []int     `json:"ports"`
 	Auth           *authView `json:"auth,omitempty"`
 	TLSPassthrough bool      `json:"tls_passthrough"`
 	SSRFAllow      []string  `json:"ssrf_allow"`
@@ -160,8 +162,11 @@ func newConfigView(eff *manifest.Effective, d *display) configView {
 			Value: e.Value.Display(), HostVar: e.Value.HostVar, Prompt: e.Value.Prompt})
 	}
 	for _, r := range b.Routes {
-		rv := routeView{Host: r.Host, PathAllowlist: nonNil(r.PathAllowlist), Methods: nonNil(r.Methods),
+		rv := routeView{Host: r.Host, PathAllowlist: nonNil(r.PathAllowlist), Methods: nonNil(r.Methods), Ports: []int{},
 			TLSPassthrough: r.TLSPassthrough, SSRFAllow: nonNil(r.SSRFAllow), DLPAllow: nonNil(r.DLPAllow), DLPStrict: r.DLPStrict}
+		if r.Ports != nil {
+			rv.Ports = r.Ports
+		}
 		if r.Auth != nil {
 			rv.Auth = &authView{Scheme: string(r.Auth.Scheme), Token: hostRef(r.Auth.TokenRef)}
 		}
@@ -248,6 +253,7 @@ func (v configView) writeText(w io.Writer) error {
 			}
 			rowList(&b, 3, "paths", r.PathAllowlist)
 			rowList(&b, 3, "methods", r.Methods)
+			row(&b, 3, "ports", portsText(r))
 			if r.Auth != nil {
 				row(&b, 3, "auth", r.Auth.Scheme+" "+r.Auth.Token)
 			}
@@ -277,6 +283,22 @@ func (v configView) writeText(w io.Writer) error {
 func row(b *strings.Builder, depth int, key, value string) {
 	indent := strings.Repeat("  ", depth)
 	fmt.Fprintf(b, "%s%-*s %s\n", indent, 14-2*(depth-1), key+":", value)
+}
+
+// portsText says which ports a route reaches and how: the ports listed,
+// or egress's default.
+func portsText(r routeView) string {
+	if len(r.Ports) == 0 {
+		return fmt.Sprintf("%d (the default; HTTPS only)", contract.HTTPSPort)
+	}
+	ps := make([]string, len(r.Ports))
+	for i, p := range r.Ports {
+		ps[i] = strconv.Itoa(p)
+	}
+	if r.Auth != nil {
+		return strings.Join(ps, ", ") + " (HTTPS only, as the route has auth)"
+	}
+	return strings.Join(ps, ", ") + " (HTTPS and plain HTTP)"
 }
 
 // rowList writes a row of comma-separated values, or nothing when empty.

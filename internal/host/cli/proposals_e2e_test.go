@@ -59,7 +59,7 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 	}
 	// The test upstream lives on loopback, which egress refuses unless
 	// the bottle allows it.
-	if err := os.WriteFile(routes, []byte("version: 1\nssrf_allow: [\"127.0.0.1\"]\nroutes: []\n"), 0o600); err != nil {
+	if err := os.WriteFile(routes, []byte("version: 1\nssrf_allow: [\"127.0.0.0/8\"]\nroutes: []\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	pki := t.TempDir()
@@ -67,13 +67,19 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 	secrets := bottle.Path(contract.BottleSecretsDir)
 	_ = os.Mkdir(secrets, 0o700)
 
-	// The upstream the agent wants.
-	upLn, _ := net.Listen("tcp", "127.0.0.1:0")
-	up := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello from upstream") }),
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{upCA.ServerCert(t, "api.example.test")}}}
-	go func() { _ = up.ServeTLS(upLn, "", "") }()
-	t.Cleanup(func() { up.Close() })
-	_, upPort, _ := net.SplitHostPort(upLn.Addr().String())
+	// The upstream the agent wants, on the HTTPS port of a loopback address
+	// of its own: an approved egress-block adds a route on the default
+	// port, 443, only (proposals carry no ports). Binding 443 needs
+	// privileges; without them, only the last step, the round trip to
+	// the upstream, is skipped.
+	upIP := "127.0.0.83"
+	upLn, upErr := net.Listen("tcp", net.JoinHostPort(upIP, "443"))
+	if upErr == nil {
+		up := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello from upstream") }),
+			TLSConfig: &tls.Config{Certificates: []tls.Certificate{upCA.ServerCert(t, "api.example.test")}}}
+		go func() { _ = up.ServeTLS(upLn, "", "") }()
+		t.Cleanup(func() { up.Close() })
+	}
 
 	// A real egress process.
 	bin := testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/egress")
@@ -81,7 +87,7 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 	var egressLog testutil.SyncBuffer
 	eg := exec.Command(bin, "--routes", routes, "--ca-cert", bottleCA.CertPath, "--ca-key", bottleCA.KeyPath,
 		"--secrets-dir", secrets, "--listen", proxyAddr, "--admin", adminAddr, "--audit", filepath.Join(state, "egress-audit.jsonl"),
-		"--upstream-ca", upCA.CertPath, "--resolve", "api.example.test=127.0.0.1")
+		"--upstream-ca", upCA.CertPath, "--resolve", "api.example.test="+upIP)
 	eg.Stderr = &egressLog
 	if err := eg.Start(); err != nil {
 		t.Fatal(err)
@@ -98,15 +104,17 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 		return err == nil
 	}, "egress to start")
 
-	curl := func() (string, int) {
+	// curl returns the body and "CONNECT status/response status" (000
+	// when there was none).
+	curl := func(url string) (string, string) {
 		out, _ := exec.Command("curl", "-sS", "--max-time", "10", "--noproxy", "", "--proxy", "http://"+proxyAddr,
-			"--cacert", bottleCA.CertPath, "-w", "\n%{http_code}", "https://api.example.test:"+upPort+"/v1/x").CombinedOutput()
+			"--cacert", bottleCA.CertPath, "-w", "\n%{http_connect}/%{http_code}", url).CombinedOutput()
 		s := strings.TrimSpace(string(out))
-		code, _ := strconv.Atoi(s[strings.LastIndex(s, "\n")+1:])
-		return s, code
+		i := strings.LastIndex(s, "\n")
+		return s[:max(i, 0)], s[i+1:]
 	}
-	if out, code := curl(); code == 200 {
-		t.Fatalf("undeclared host reachable before approval: %s", out)
+	if out, codes := curl("https://api.example.test/v1/x"); codes != "403/000" {
+		t.Fatalf("undeclared host before approval: %s %s; want the CONNECT refused", codes, out)
 	}
 
 	// supervise, serving the bottle's queue.
@@ -165,14 +173,25 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 	if res == nil || res.IsError || !strings.Contains(fmt.Sprint(res.Content), "status: approved") {
 		t.Fatalf("agent's call = %+v", res)
 	}
-	var out string
-	var code int
-	waitUntil(t, func() bool { out, code = curl(); return code == 200 }, "the approved host to open")
-	if !strings.Contains(out, "hello from upstream") {
-		t.Errorf("curl after approval: %s", out)
+	// The host is open on 443 for the approved path: a path outside it is
+	// refused inside the tunnel, by the route the approval added.
+	var out, codes string
+	waitUntil(t, func() bool { out, codes = curl("https://api.example.test/admin"); return codes == "200/403" }, "the approved host to open")
+	if !strings.Contains(out, "not allowed on api.example.test") {
+		t.Errorf("curl /admin after approval: %s %s; want egress's path refusal", codes, out)
+	}
+	// And on 443 only.
+	if out, codes := curl("https://api.example.test:8443/v1/x"); codes != "403/000" {
+		t.Errorf("another port after approval: %s %s; want the CONNECT refused", codes, out)
 	}
 	if eg.ProcessState != nil {
 		t.Error("egress restarted")
+	}
+	if upErr != nil {
+		t.Skipf("the round trip to the upstream needs %s:443: %v", upIP, upErr)
+	}
+	if out, codes := curl("https://api.example.test/v1/x"); codes != "200/200" || !strings.Contains(out, "hello from upstream") {
+		t.Errorf("curl after approval: %s %s", codes, out)
 	}
 }
 

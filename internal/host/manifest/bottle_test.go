@@ -87,6 +87,19 @@ func TestBottleProblems(t *testing.T) {
 		{"role reserved", route("host: a.example.com\n      role: claude_code_oauth\n"), []want{{5, "egress.routes[0].role", "reserved"}}},
 		{"passthrough with auth", route("host: a.example.com\n      tls_passthrough: true\n      auth: {scheme: token, token_ref: T}\n"), []want{{6, "egress.routes[0].auth", "tls_passthrough"}}},
 		{"passthrough with paths", route("host: a.example.com\n      tls_passthrough: true\n      path_allowlist: [/x]\n"), []want{{6, "egress.routes[0].path_allowlist", "never apply"}}},
+		{"ports not a list", route("host: a.example.com\n      ports: 8443\n"), []want{{5, "egress.routes[0].ports", "must be a list of port numbers, not a number (8443); write it as [443, 8443]"}}},
+		{"port zero", route("host: a.example.com\n      ports: [443, 0]\n"), []want{{5, "egress.routes[0].ports[1]", "0 is not a TCP port; use a number from 1 to 65535"}}},
+		{"port too big", route("host: a.example.com\n      ports:\n        - 443\n        - 65536\n"), []want{{7, "egress.routes[0].ports[1]", "65536 is not a TCP port"}}},
+		{"port negative", route("host: a.example.com\n      ports: [-22]\n"), []want{{5, "egress.routes[0].ports[0]", "must be a port number"}}},
+		{"port quoted", route("host: a.example.com\n      ports: [\"8443\"]\n"), []want{{5, "egress.routes[0].ports[0]", "not the string \"8443\"; write it without quotes: 8443"}}},
+		{"port name", route("host: a.example.com\n      ports: [https]\n"), []want{{5, "egress.routes[0].ports[0]", "must be a port number, not the string \"https\"; write a TCP port number"}}},
+		{"port hex", route("host: a.example.com\n      ports: [0x1BB]\n"), []want{{5, "egress.routes[0].ports[0]", "must be a port number"}}},
+		{"port leading zero", route("host: a.example.com\n      ports: [0443]\n"), []want{{5, "egress.routes[0].ports[0]", "must be a port number"}}},
+		{"port range", route("host: a.example.com\n      ports: [8000-8100]\n"), []want{{5, "egress.routes[0].ports[0]", "must be a port number"}}},
+		{"port float", route("host: a.example.com\n      ports: [443.0]\n"), []want{{5, "egress.routes[0].ports[0]", "must be a port number"}}},
+		{"port list in a list", route("host: a.example.com\n      ports: [[443]]\n"), []want{{5, "egress.routes[0].ports[0]", "must be a port number, not a list"}}},
+		{"port duplicate", route("host: a.example.com\n      ports: [443, 8443, 443]\n"), []want{{5, "egress.routes[0].ports[2]", "port 443 is listed twice (also egress.routes[0].ports[0]); list each port once"}}},
+		{"ports misspelt", route("host: a.example.com\n      port: [8443]\n"), []want{{5, "egress.routes[0].port", `did you mean "ports"`}}},
 		{"ssrf_allow not a cidr", route("host: a.example.com\n      ssrf_allow: [10.0.0.0/33]\n"), []want{{5, "egress.routes[0].ssrf_allow[0]", "not a CIDR"}}},
 		{"ssrf_allow host bits", route("host: a.example.com\n      ssrf_allow: [10.1.2.3/24]\n"), []want{{5, "egress.routes[0].ssrf_allow[0]", `write the network, "10.1.2.0/24"`}}},
 		{"pipelock twice", route("host: a.example.com\n      tls_passthrough: true\n      pipelock: {tls_passthrough: true}\n"), []want{{6, "egress.routes[0].pipelock.tls_passthrough", "set twice"}}},
@@ -144,7 +157,9 @@ egress:
       ssrf_allow: [10.1.2.0/24, 10.9.9.9]
       dlp_allow: [generic-api-key]
       dlp_strict: true
+      ports: [443, 8443]
     - host: "*.cdn.example.test"
+      ports: [8443]
       pipelock:
         tls_passthrough: true
         ssrf_ip_allowlist: ["fd00::/8"]
@@ -175,16 +190,16 @@ supervise: true
 		Routes: []Route{
 			{Host: "api.example.test", PathAllowlist: []string{"/v1/", "/v2/"}, Methods: []string{"GET", "POST"},
 				Auth:      &RouteAuth{Scheme: contract.AuthBearer, TokenRef: "API_TOKEN"},
-				SSRFAllow: []string{"10.1.2.0/24", "10.9.9.9"}, DLPAllow: []string{"generic-api-key"}, DLPStrict: true},
-			{Host: "*.cdn.example.test", TLSPassthrough: true, SSRFAllow: []string{"fd00::/8"}},
+				SSRFAllow: []string{"10.1.2.0/24", "10.9.9.9"}, DLPAllow: []string{"generic-api-key"}, DLPStrict: true, Ports: []int{443, 8443}},
+			{Host: "*.cdn.example.test", TLSPassthrough: true, SSRFAllow: []string{"fd00::/8"}, Ports: []int{8443}},
 		},
 		Supervise: true,
 	}
 	if diff := cmp.Diff(want, b); diff != "" {
 		t.Errorf("bottle mismatch (-want +got):\n%s", diff)
 	}
-	if len(warns) != 1 || !strings.Contains(warns[0].Msg, "pipelock block is deprecated") || warns[0].Line != 35 {
-		t.Errorf("want one deprecation warning for the pipelock block on line 35, got %v", warns)
+	if len(warns) != 1 || !strings.Contains(warns[0].Msg, "pipelock block is deprecated") || warns[0].Line != 37 {
+		t.Errorf("want one deprecation warning for the pipelock block on line 37, got %v", warns)
 	}
 }
 

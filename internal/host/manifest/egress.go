@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -72,6 +73,8 @@ func (r *reader) route(n *yaml.Node, field string) (Route, bool) {
 			route.PathAllowlist, _ = r.strList(e.value, e.field, contract.ValidPathPrefix)
 		case "methods":
 			route.Methods, _ = r.strList(e.value, e.field, contract.ValidMethod)
+		case "ports":
+			route.Ports = r.ports(e.value, e.field)
 		case "auth":
 			route.Auth = r.auth(e.value, e.field)
 		case "tls_passthrough":
@@ -103,6 +106,60 @@ func (r *reader) route(n *yaml.Node, field string) (Route, bool) {
 		}
 	}
 	return route, len(*r.problems) == before
+}
+
+// ports decodes a route's ports: a list of decimal port numbers, each
+// listed once. A null node is an empty list (the default, 443).
+func (r *reader) ports(n *yaml.Node, field string) []int {
+	if !r.plain(n, field) || isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		r.add(n, field, "must be a list of port numbers, not "+contract.DescribeYAML(n), "write it as [443, 8443]")
+		return nil
+	}
+	out := make([]int, 0, len(n.Content))
+	first := map[int]int{}
+	for i, item := range n.Content {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if !r.plain(item, f) {
+			continue
+		}
+		p, err := strconv.Atoi(item.Value)
+		switch {
+		case item.Kind != yaml.ScalarNode || item.Tag != "!!int" || !isDecimal(item.Value):
+			hint := "write a TCP port number from 1 to 65535, such as 8443"
+			if item.Kind == yaml.ScalarNode && item.Tag == "!!str" && err == nil {
+				hint = fmt.Sprintf("write it without quotes: %s", item.Value)
+			}
+			r.add(item, f, "must be a port number, not "+contract.DescribeYAML(item), hint)
+		case contract.ValidPort(p) != nil:
+			r.add(item, f, contract.ValidPort(p).Error(), "")
+		default:
+			if j, dup := first[p]; dup {
+				r.add(item, f, fmt.Sprintf("port %d is listed twice (also %s[%d])", p, field, j), "list each port once")
+				continue
+			}
+			first[p] = i
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// isDecimal reports whether s is a number in plain decimal: YAML also
+// reads 0x1BB, 0o673, +443 and 0443 (as octal) as numbers, which no one
+// means as a port.
+func isDecimal(s string) bool {
+	if s == "" || s[0] == '0' && len(s) > 1 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *reader) auth(n *yaml.Node, field string) *RouteAuth {

@@ -13,6 +13,7 @@ var fuzzSeeds = []string{
 	"---\nenv: {A: b, C: \"?q\", D: ${E}}\n---\nbody\n",
 	"\xef\xbb\xbf---\r\nsupervise: true\r\n...\r\n",
 	"---\negress:\n  routes:\n    - host: api.example.test\n      path_allowlist: [/v1/]\n      methods: [GET]\n      auth: {scheme: Bearer, token_ref: T}\n      ssrf_allow: [10.0.0.0/8]\n    - host: '*.x.example'\n      pipelock: {tls_passthrough: true}\n---\n",
+	"---\negress:\n  routes:\n    - host: a.example.test\n      ports: [443, 8443]\n    - host: b.example.test\n      tls_passthrough: true\n      ports: [8443, 0x1BB, \"80\", 8443]\n---\n",
 	"---\ngit-gate:\n  user: {name: a}\n  repos:\n    r:\n      url: ssh://git@h:22/p.git\n      identity: k\n      host_key: " + testHostKey + "\n---\n",
 	"---\nagent_provider: {template: codex, forward_host_credentials: true}\nextends: x\n---\n",
 	"---\nbottle: dev\nskills: [a]\ngit-gate: {user: {email: e}}\nmodel: x\n---\nprompt\n",
@@ -80,7 +81,7 @@ func checkContractRoutes(t *testing.T, routes []Route) {
 	t.Helper()
 	rf := &contract.RoutesFile{Version: contract.Version, Routes: []contract.Route{}}
 	for _, r := range routes {
-		cr := contract.Route{Host: r.Host, PathAllowlist: r.PathAllowlist, Methods: r.Methods,
+		cr := contract.Route{Host: r.Host, PathAllowlist: r.PathAllowlist, Methods: r.Methods, Ports: r.Ports,
 			TLSPassthrough: r.TLSPassthrough, SSRFAllow: r.SSRFAllow, DLPAllow: r.DLPAllow, DLPStrict: r.DLPStrict}
 		if r.Auth != nil {
 			cr.Auth = &contract.Auth{Scheme: r.Auth.Scheme, Secret: "token"}

@@ -158,6 +158,10 @@ type Route struct {
 	PathAllowlist []string
 	// Methods holds allowed methods; empty: every method.
 	Methods []string
+	// Ports holds the TCP ports egress may connect to the host on, over
+	// HTTPS or plain HTTP; empty: 443, over HTTPS only (see
+	// contract.Route.Ports).
+	Ports []int
 	// Auth is the credential egress injects; nil: none.
 	Auth *RouteAuth
 	// TLSPassthrough tunnels the host without inspecting it.

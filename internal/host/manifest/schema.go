@@ -11,7 +11,7 @@ var (
 	gitUserKeys  = []string{"name", "email"}
 	repoKeys     = []string{"url", "identity", "host_key"}
 	egressKeys   = []string{"routes"}
-	routeKeys    = []string{"host", "path_allowlist", "methods", "auth", "tls_passthrough", "ssrf_allow", "dlp_allow", "dlp_strict", "pipelock", "role"}
+	routeKeys    = []string{"host", "path_allowlist", "methods", "ports", "auth", "tls_passthrough", "ssrf_allow", "dlp_allow", "dlp_strict", "pipelock", "role"}
 	authKeys     = []string{"scheme", "token_ref"}
 	pipelockKeys = []string{"tls_passthrough", "ssrf_ip_allowlist"}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,6 +125,25 @@ func TestEgressBlockWidensAnExistingRoute(t *testing.T) {
 				t.Errorf("route = %+v", rf.Routes[0])
 			}
 		})
+	}
+}
+
+// An egress-block proposal carries no ports: approving it adds a route on
+// the default port (443, HTTPS), and widening a route keeps the ports the
+// operator listed.
+func TestEgressBlockLeavesPortsToTheOperator(t *testing.T) {
+	o, _ := setup(t, startRoutes+"  - host: ports.example.test\n    path_allowlist: [\"/a/\"]\n    ports: [8443, 80]\n")
+	for _, payload := range []string{`{"host":"new.example.test"}`, `{"host":"ports.example.test","path_prefixes":["/b/"]}`} {
+		if _, err := o.Approve(t.Context(), queueProposal(t, o, contract.ToolEgressBlock, payload), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rf := routesNow(t, o)
+	if r, ok := rf.Lookup("new.example.test"); !ok || r.Ports != nil || !r.AllowsPort(contract.HTTPSPort, true) || r.AllowsPort(80, false) {
+		t.Errorf("approved new route = %+v; want no ports (443 over HTTPS only)", r)
+	}
+	if r, ok := rf.Lookup("ports.example.test"); !ok || strings.Join(r.PathAllowlist, ",") != "/a/,/b/" || fmt.Sprint(r.Ports) != "[8443 80]" {
+		t.Errorf("widened route = %+v; want its paths widened and its ports kept", r)
 	}
 }
 

@@ -250,6 +250,7 @@ func routesFile(b manifest.Bottle, getenv func(string) string, secrets map[strin
 			Host:           r.Host,
 			PathAllowlist:  r.PathAllowlist,
 			Methods:        r.Methods,
+			Ports:          r.Ports,
 			TLSPassthrough: r.TLSPassthrough,
 			SSRFAllow:      r.SSRFAllow,
 			DLPAllow:       r.DLPAllow,

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,6 +48,7 @@ egress:
       auth: {scheme: Bearer, token_ref: EXAMPLE_API_TOKEN}
     - host: registry.npmjs.org
       methods: [GET]
+      ports: [443, 8443]
 supervise: true
 ---
 `
@@ -148,6 +150,14 @@ func TestRenderWritesASelfContainedProject(t *testing.T) {
 	}
 	if r, ok := routes.Lookup("api.example.test"); !ok || r.Auth == nil || r.Auth.Secret != "token_example_api_token" || r.Auth.Scheme != contract.AuthBearer {
 		t.Errorf("api route = %+v", r)
+	}
+	// Ports are copied as listed; a route without them gets egress's
+	// default (443), not a list render makes up.
+	if r, ok := routes.Lookup("registry.npmjs.org"); !ok || !slices.Equal(r.Ports, []int{443, 8443}) {
+		t.Errorf("registry route ports = %+v, want [443 8443]", r)
+	}
+	if r, _ := routes.Lookup("api.example.test"); r == nil || r.Ports != nil {
+		t.Errorf("api route ports = %+v, want none", r)
 	}
 	gate, err := contract.ParseGate([]byte(read(t, out, "config/gate.yaml")))
 	if err != nil {

@@ -33,10 +33,10 @@ type auditRecord struct {
 	start              time.Time
 }
 
-func (r auditRecord) done(status int, rule, reason string, in, out int64) contract.AuditRecord {
+func (r auditRecord) done(status int, rule Rule, reason string, in, out int64) contract.AuditRecord {
 	d := contract.DecisionDeny
 	switch {
-	case rule == RuleAllow || rule == rulePassthrough:
+	case rule.allows():
 		d = contract.DecisionAllow
 	case status == 0 || status >= 500:
 		d = contract.DecisionError
@@ -44,21 +44,8 @@ func (r auditRecord) done(status int, rule, reason string, in, out int64) contra
 	return contract.AuditRecord{
 		Time: r.start.UTC(), Component: contract.ComponentEgress,
 		Method: r.method, Host: r.host, Path: r.path,
-		Decision: d, Rule: rule, Reason: reason, Status: status,
+		Decision: d, Rule: rule.String(), Reason: reason, Status: status,
 		BytesIn: in, BytesOut: out,
 		DurationMS: float64(time.Since(r.start).Microseconds()) / 1000,
 	}
 }
-
-// Audit rule ids beyond the policy's Rule constants.
-const (
-	rulePassthrough     = "passthrough"
-	rulePassthroughPort = "passthrough-port"
-	ruleTunnelCap       = "tunnel-cap"
-	ruleUpstream        = "upstream"
-	ruleSSRF            = "ssrf"
-	ruleDLPPrefix       = "dlp:"
-	ruleDLPBudget       = "dlp-budget"
-	ruleEncoding        = "unscannable-encoding"
-	ruleTooLarge        = "body-too-large"
-)

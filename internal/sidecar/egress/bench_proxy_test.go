@@ -12,7 +12,7 @@ import (
 func BenchmarkProxyKeepAliveGET(b *testing.B) {
 	e := newEnv(b, baseRoutes, nil)
 	body := make([]byte, 200)
-	up := startUpstream(b, e.upCA, true, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }, "api.example.test")
+	up := e.startUpstream(true, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }, "api.example.test")
 	c := e.client(false)
 	url := fmt.Sprintf("https://api.example.test:%s/v1/x", up.port)
 	b.ReportAllocs()

@@ -159,10 +159,10 @@ func TestDaemonReapsManyIdleConnects(t *testing.T) {
 }
 
 func TestDaemonLargeUploadKeepsRSSBounded(t *testing.T) {
-	d := startDaemon(t, baseRoutes)
-	var received atomic.Int64
 	// A streaming upstream (startUpstream records bodies in memory).
 	ln := listenLoopback(t)
+	d := startDaemon(t, withPorts(t, baseRoutes, portOf(ln)))
+	var received atomic.Int64
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		received.Store(n)

@@ -36,7 +36,7 @@ func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (
 		return nil, nil
 	}
 	if r.ContentLength > p.cfg.MaxBody {
-		return nil, &refusal{http.StatusRequestEntityTooLarge, ruleTooLarge, "egress: request body is larger than this proxy forwards"}
+		return nil, &refusal{http.StatusRequestEntityTooLarge, RuleTooLarge, "egress: request body is larger than this proxy forwards"}
 	}
 	gz := false
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
@@ -44,7 +44,7 @@ func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (
 	case "gzip", "x-gzip":
 		gz = true
 	default:
-		return nil, &refusal{http.StatusUnsupportedMediaType, ruleEncoding,
+		return nil, &refusal{http.StatusUnsupportedMediaType, RuleEncoding,
 			"egress: request bodies with Content-Encoding " + quoteToken(enc) + " cannot be scanned for secrets; send it uncompressed or gzip"}
 	}
 	src := &limitedBody{r: r.Body, max: p.cfg.MaxBody}
@@ -90,14 +90,14 @@ func (p *Proxy) scanBody(st *state, route *contract.Route, data []byte, gz bool)
 	if gz {
 		zr, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
-			return &refusal{http.StatusBadRequest, ruleEncoding, "egress: request body says gzip but is not valid gzip"}
+			return &refusal{http.StatusBadRequest, RuleEncoding, "egress: request body says gzip but is not valid gzip"}
 		}
 		plain, err := io.ReadAll(io.LimitReader(zr, maxDecompressed+1))
 		if err != nil {
-			return &refusal{http.StatusBadRequest, ruleEncoding, "egress: request body says gzip but is not valid gzip"}
+			return &refusal{http.StatusBadRequest, RuleEncoding, "egress: request body says gzip but is not valid gzip"}
 		}
 		if len(plain) > maxDecompressed {
-			return &refusal{http.StatusRequestEntityTooLarge, ruleTooLarge, "egress: gzip request body expands beyond what egress scans"}
+			return &refusal{http.StatusRequestEntityTooLarge, RuleTooLarge, "egress: gzip request body expands beyond what egress scans"}
 		}
 		data = plain
 	}
@@ -152,7 +152,7 @@ func bodyErr(err error) *refusal {
 	if errors.As(err, &ref) {
 		return ref
 	}
-	return &refusal{http.StatusBadRequest, ruleTooLarge, "egress: could not read the request body"}
+	return &refusal{http.StatusBadRequest, RuleTooLarge, "egress: could not read the request body"}
 }
 
 // scanReader streams a body to the upstream, releasing bytes only once
@@ -301,7 +301,7 @@ func (l *limitedBody) Read(b []byte) (int, error) {
 	n, err := l.r.Read(b)
 	l.n += int64(n)
 	if l.n > l.max {
-		return n, &refusal{http.StatusRequestEntityTooLarge, ruleTooLarge, "egress: request body is larger than this proxy forwards"}
+		return n, &refusal{http.StatusRequestEntityTooLarge, RuleTooLarge, "egress: request body is larger than this proxy forwards"}
 	}
 	return n, err
 }

@@ -59,7 +59,7 @@ func TestGitCloneThroughEgressAndPushRefused(t *testing.T) {
 		Path: filepath.Join(strings.TrimSpace(string(backend)), "git-http-backend"),
 		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
 	}
-	up := startUpstream(t, e.upCA, false, func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }, "git.example.test")
+	up := e.startUpstream(false, func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }, "git.example.test")
 
 	work := t.TempDir()
 	url := "https://git.example.test:" + up.port + "/repo.git"
@@ -93,7 +93,7 @@ func TestPythonURLLibThroughEgress(t *testing.T) {
 		t.Skip("python3 is not installed")
 	}
 	e := newEnv(t, baseRoutes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "api.example.test")
+	up := e.startUpstream(false, echo, "api.example.test")
 	script := `
 import ssl, sys, urllib.request
 ctx = ssl.create_default_context(cafile=sys.argv[2])

@@ -34,11 +34,6 @@ type Config struct {
 	// Resolve holds fixed answers used instead of DNS; nil: DNS only.
 	Resolve map[string]netip.Addr
 
-	// PassthroughPorts are the ports a tls_passthrough route may be
-	// tunnelled to, unread; nil means 443 only. An unread tunnel to any
-	// port (say 22) would be a way around every other rule.
-	PassthroughPorts []string
-
 	// Limits; zero means the default.
 	MaxTunnels       int           // concurrent CONNECT tunnels (default 512)
 	HandshakeTimeout time.Duration // CONNECT to first request / TLS handshake (default 10s)
@@ -73,9 +68,6 @@ func (c *Config) withDefaults() {
 	}
 	if c.Admin == "" {
 		c.Admin = fmt.Sprintf(":%d", contract.AdminPort)
-	}
-	if c.PassthroughPorts == nil {
-		c.PassthroughPorts = []string{"443"}
 	}
 	if c.MaxTunnels == 0 {
 		c.MaxTunnels = defaultMaxTunnels

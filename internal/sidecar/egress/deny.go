@@ -27,6 +27,12 @@ func DenyBody(d Decision, host string) string {
 	case RuleNoRoute:
 		return fmt.Sprintf("egress: %s is not an allowed destination for this bottle.\n"+
 			"If you need it, %s.\n", h, askOperator)
+	case RulePortNotAllowed:
+		// The Reason names the host and port, the scheme if it was plain
+		// HTTP, and the ports the route allows: nothing the agent did not
+		// send or the route does not say.
+		return fmt.Sprintf("egress: %s.\n"+
+			"If you need that port, %s; name the host and the port (the operator adds ports to a route in the bottle).\n", d.Reason, askOperator)
 	case RuleBadHost:
 		return "egress: the request has no valid Host header (or the CONNECT target no valid port), so egress cannot tell where it is going.\n" +
 			"Send the request with a Host header naming the host you connected to, as HTTP clients do by default.\n"

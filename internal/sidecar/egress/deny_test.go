@@ -33,6 +33,14 @@ func TestDenyBody(t *testing.T) {
 			[]string{"not allowed on api.example.test", "/v1/, /v2", "egress-block"}},
 		{"method not allowed", with(inTunnel("mirror.example.test", "/"), func(r *Request) { r.Method = "PUT" }), "mirror.example.test",
 			[]string{"method is not allowed on mirror.example.test", "GET, HEAD", "egress-block"}},
+		{"port not allowed", with(inTunnel("api.example.test", "/v1/"), func(r *Request) { r.ConnectPort, r.HostHeader = "8443", "api.example.test:8443" }), "api.example.test",
+			[]string{"api.example.test:8443 is not allowed", "only HTTPS, on port 443", "egress-block", "host and the port"}},
+		{"port not allowed, listed ports", inTunnel("ports.example.test", "/"), "ports.example.test",
+			[]string{"ports.example.test:443 is not allowed", "only ports 80, 8080, 8443", "egress-block"}},
+		{"plain HTTP port not allowed", plainHTTP("open.example.test", "/"), "open.example.test",
+			[]string{"plain HTTP to open.example.test:80 is not allowed", "only HTTPS, on port 443", "egress-block"}},
+		{"port not allowed, IPv6", with(inTunnel("2001:db8::10", "/"), func(r *Request) { r.ConnectPort, r.HostHeader = "22", "[2001:db8::10]:22" }), "2001:db8::10",
+			[]string{"[2001:db8::10]:22 is not allowed"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := Decide(rf, c.req)
@@ -57,6 +65,14 @@ func TestDenyBody(t *testing.T) {
 		got := DenyBody(Decide(rf, inTunnel("api.undeclared.test", "/")), "api.undeclared.test")
 		want := "egress: api.undeclared.test is not an allowed destination for this bottle.\n" +
 			"If you need it, ask the operator with the egress-block tool (supervise) and say why.\n"
+		if got != want {
+			t.Fatalf("DenyBody =\n%q\nwant\n%q", got, want)
+		}
+	})
+	t.Run("exact port-not-allowed body", func(t *testing.T) {
+		got := DenyBody(ConnectDecision(rf, "api.example.test", "22"), "api.example.test")
+		want := "egress: api.example.test:22 is not allowed for this bottle; the route allows only HTTPS, on port 443.\n" +
+			"If you need that port, ask the operator with the egress-block tool (supervise) and say why; name the host and the port (the operator adds ports to a route in the bottle).\n"
 		if got != want {
 			t.Fatalf("DenyBody =\n%q\nwant\n%q", got, want)
 		}

@@ -4,14 +4,16 @@
 //
 // # Shape
 //
-// CONNECT requests go through goproxy (HandleConnect): an undeclared host
-// gets a 403 naming it and the egress-block tool; a tls_passthrough route is
-// tunnelled unread (to port 443 only, with idle deadlines); every other
-// declared host is MITM'd: egress answers the CONNECT, terminates the
-// agent's TLS with an ECDSA leaf minted from the bottle CA (cached per host)
-// and hands the connection to its own inner http.Server, which speaks
-// HTTP/1.1 with keep-alive and HTTP/2 and has header and idle deadlines.
-// Plain http:// proxy requests reach the same forwarder directly.
+// CONNECT requests go through goproxy (HandleConnect): an undeclared host,
+// or a port its route does not allow (443 unless the route lists its
+// ports), gets a 403 naming it and the egress-block tool, before any TLS
+// or dial; a tls_passthrough route is tunnelled unread (with idle
+// deadlines); every other declared host is MITM'd: egress answers the
+// CONNECT, terminates the agent's TLS with an ECDSA leaf minted from the
+// bottle CA (cached per host) and hands the connection to its own inner
+// http.Server, which speaks HTTP/1.1 with keep-alive and HTTP/2 and has
+// header and idle deadlines. Plain http:// proxy requests reach the same
+// forwarder directly, and only ports the route lists.
 //
 // Each request inside a tunnel is decided by Decide, then: the agent's
 // Authorization and Proxy-Authorization are dropped and the route's
@@ -32,8 +34,9 @@
 // by table and fuzzed on its own:
 //
 //   - ConnectDecision and Decide look up the route and decide whether one
-//     request may go ahead (Host pinned to the CONNECT target, path
-//     allowlist, methods, git push refused, credentials over TLS only);
+//     request may go ahead (the route's ports, Host pinned to the CONNECT
+//     target, path allowlist, methods, git push refused, credentials over
+//     TLS only), naming the Rule that decided;
 //   - NormalizePath turns the path as sent on the wire into the decoded path
 //     that path_allowlist prefixes are compared with, refusing any path that
 //     parsers could read differently (MatchPrefix, PathAllowed);

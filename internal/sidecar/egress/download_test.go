@@ -30,7 +30,7 @@ func TestLargeResponsesArriveWhole(t *testing.T) {
 	if bytes.Equal(want, body) {
 		t.Fatal("the test body holds no token to scrub")
 	}
-	up := startUpstream(t, e.upCA, true, func(w http.ResponseWriter, r *http.Request) {
+	up := e.startUpstream(true, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v1/known" {
 			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 			_, _ = w.Write(body)

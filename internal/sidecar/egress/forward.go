@@ -18,7 +18,7 @@ import (
 // refusal is a request egress answers itself instead of forwarding.
 type refusal struct {
 	status int
-	rule   string
+	rule   Rule
 	reason string // client-facing; never a secret, query or header value
 }
 
@@ -42,17 +42,13 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 	start := time.Now()
 	st := p.state.Load()
 	facts := Request{Method: r.Method, EscapedPath: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery}
-	var host, port, scheme string
+	var host, scheme string
 	if t != nil {
 		facts.ConnectHost, facts.ConnectPort, facts.HostHeader, facts.TLS = t.host, t.port, r.Host, true
-		host, port, scheme = t.host, t.port, "https"
+		host, scheme = t.host, "https"
 	} else {
 		facts.HostHeader = r.URL.Host
-		host, port = r.URL.Hostname(), r.URL.Port()
-		if port == "" {
-			port = "80"
-		}
-		scheme = "http"
+		host, scheme = r.URL.Hostname(), "http"
 		if r.URL.User != nil {
 			// The transport would turn user info into an Authorization
 			// header egress never saw.
@@ -82,11 +78,12 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 	// Trailers arrive after the body, too late for the scan: drop them.
 	r.Trailer = nil
 	r.Header.Del("Trailer")
-	info := &forwardInfo{scheme: scheme, authority: net.JoinHostPort(host, port), st: st, rec: rec}
+	// d.Port is the port the policy allowed: dial that one.
+	info := &forwardInfo{scheme: scheme, authority: net.JoinHostPort(host, d.Port), st: st, rec: rec}
 	if route.Auth != nil {
 		sec, ok := st.secrets[route.Auth.Secret]
 		if !ok { // loadState guarantees it; fail closed regardless
-			p.refuse(w, *rec, &refusal{http.StatusInternalServerError, ruleUpstream, "egress: credential for this route is missing"})
+			p.refuse(w, *rec, &refusal{http.StatusInternalServerError, RuleUpstream, "egress: credential for this route is missing"})
 			return
 		}
 		info.auth = string(route.Auth.Scheme) + " " + string(sec.value)
@@ -185,9 +182,9 @@ func (p *Proxy) scan(st *state, data []byte, route *contract.Route, where string
 func scanRefusal(f *dlp.Finding, err error, where string) *refusal {
 	switch {
 	case err != nil:
-		return &refusal{http.StatusForbidden, ruleDLPBudget, "egress: blocked: the " + where + " could not be scanned for secrets in time"}
+		return &refusal{http.StatusForbidden, RuleDLPBudget, "egress: blocked: the " + where + " could not be scanned for secrets in time"}
 	case f != nil:
-		return &refusal{http.StatusForbidden, ruleDLPPrefix + f.RuleID, fmt.Sprintf(
+		return &refusal{http.StatusForbidden, DLPRule(f.RuleID), fmt.Sprintf(
 			"egress: blocked: what looks like a secret (rule %s) is in the %s. If this is a false positive, ask the operator with the dlp-block tool (supervise)", f.RuleID, where)}
 	}
 	return nil
@@ -249,13 +246,13 @@ func errorRefusal(err error) *refusal {
 	case errors.As(err, &ref):
 		return ref
 	case errors.As(err, &ssrf):
-		return &refusal{http.StatusForbidden, ruleSSRF, "egress: " + ssrf.Error()}
+		return &refusal{http.StatusForbidden, RuleSSRF, "egress: " + ssrf.Error()}
 	case errors.Is(err, ErrUpstream):
-		return &refusal{http.StatusBadGateway, ruleUpstream, "egress: " + err.Error()}
+		return &refusal{http.StatusBadGateway, RuleUpstream, "egress: " + err.Error()}
 	case errors.Is(err, context.Canceled):
-		return &refusal{499, ruleUpstream, "egress: the request was cancelled"}
+		return &refusal{499, RuleUpstream, "egress: the request was cancelled"}
 	}
-	return &refusal{http.StatusBadGateway, ruleUpstream, "egress: upstream request failed: " + firstLine(err.Error())}
+	return &refusal{http.StatusBadGateway, RuleUpstream, "egress: upstream request failed: " + firstLine(err.Error())}
 }
 
 func firstLine(s string) string {

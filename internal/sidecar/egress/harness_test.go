@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,6 +100,60 @@ func startUpstream(t testing.TB, ca *testCA, h2 bool, handler http.HandlerFunc, 
 	return u
 }
 
+// withPorts returns routesYAML with ports added to every route, as an
+// operator declares the port a test upstream listens on (they are all on
+// loopback, on ports the kernel picks). A route with no ports keeps 443.
+func withPorts(t testing.TB, routesYAML string, ports ...string) string {
+	t.Helper()
+	rf, err := contract.ParseRoutes([]byte(routesYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rf.Routes {
+		r := &rf.Routes[i]
+		if len(r.Ports) == 0 {
+			r.Ports = []int{contract.HTTPSPort}
+		}
+		for _, p := range ports {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(r.Ports, n) {
+				r.Ports = append(r.Ports, n)
+			}
+		}
+	}
+	out, err := rf.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// allowPorts adds ports to every route of e's routes file (withPorts) and
+// reloads it.
+func (e *env) allowPorts(ports ...string) {
+	e.t.Helper()
+	data, err := os.ReadFile(e.routes)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	writeFile(e.t, e.routes, []byte(withPorts(e.t, string(data), ports...)))
+	if err := e.proxy.Reload(); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// startUpstream starts an upstream with a certificate from e's upstream CA
+// and declares its port on every route (allowPorts).
+func (e *env) startUpstream(h2 bool, handler http.HandlerFunc, hosts ...string) *upstream {
+	e.t.Helper()
+	up := startUpstream(e.t, e.upCA, h2, handler, hosts...)
+	e.allowPorts(up.port)
+	return up
+}
+
 // env is one running egress with its files.
 type env struct {
 	t      testing.TB
@@ -133,9 +189,9 @@ func (e *env) auditRecords() []contract.AuditRecord {
 
 const testToken = "tok-3f9a1c77e2b84d0aa51e6c2b9d47f013"
 
-// newEnv starts egress with routesYAML (PORT in it is replaced by each
-// upstream's port is the caller's business). Hosts in resolve map to
-// loopback addresses.
+// newEnv starts egress with routesYAML. The hosts of the tests' routes
+// resolve to 127.0.0.1; the routes must declare the ports of the test
+// upstreams there (e.startUpstream and allowPorts do).
 func newEnv(t testing.TB, routesYAML string, tweak func(*Config)) *env {
 	t.Helper()
 	dir := t.TempDir()

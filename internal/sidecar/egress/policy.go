@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -47,7 +48,7 @@ type Request struct {
 	TLS bool
 }
 
-// Decision is Decide's verdict on one request.
+// Decision is Decide's (or ConnectDecision's) verdict on one request.
 type Decision struct {
 	// Allow reports whether the request may be forwarded. False means it
 	// must be answered with Status and DenyBody.
@@ -56,6 +57,12 @@ type Decision struct {
 	// for RuleNoRoute and, in a plain-HTTP request, RuleBadHost). It points
 	// into the RoutesFile passed to Decide.
 	Route *contract.Route
+	// Port is the port the request targets, in canonical decimal: the
+	// CONNECT target's inside a tunnel, else the port HostHeader names or
+	// 80. It is what the policy checked and what egress dials. It is set
+	// when the request is allowed or refused for its port
+	// (RulePortNotAllowed), and "" otherwise.
+	Port string
 	// Path is the normalised path the policy compared (NormalizePath); ""
 	// means the decision was made before the path was looked at, or the
 	// path was refused.
@@ -63,42 +70,15 @@ type Decision struct {
 	// Status is the HTTP status to answer a refused request with; 0 when
 	// Allow is true.
 	Status int
-	// Rule is the stable id of the rule that decided, for the audit log:
-	// one of the Rule constants. It is never empty.
-	Rule string
+	// Rule is the rule that decided, for the audit log and DenyBody: one
+	// of the policy's Rule constants. It is never empty.
+	Rule Rule
 	// Reason says why, in one line, for the client and the audit log. It
 	// holds host names, the route's own path prefixes and methods, and
 	// descriptions of problems, never the path, the query or any header
 	// value other than the host.
 	Reason string
 }
-
-// The rule ids of Decision.Rule, stable for audit logs.
-const (
-	// RuleAllow: the request is allowed.
-	RuleAllow = "allow"
-	// RuleNoRoute (403): the target host has no route.
-	RuleNoRoute = "no-route"
-	// RuleBadHost (400): the Host header (or the CONNECT port) is missing
-	// or malformed, so there is no authority to compare or route by.
-	RuleBadHost = "bad-host"
-	// RuleHostMismatch (421): inside a tunnel, the Host header names
-	// another host or port than the CONNECT target.
-	RuleHostMismatch = "host-mismatch"
-	// RuleAuthNeedsTLS (403): a route with auth was asked for over plain
-	// HTTP.
-	RuleAuthNeedsTLS = "auth-needs-tls"
-	// RuleBadPath (400): NormalizePath refused the path.
-	RuleBadPath = "bad-path"
-	// RuleGitReceivePack (403): a git push over HTTP(S), which must go
-	// through the git gate.
-	RuleGitReceivePack = "git-receive-pack"
-	// RulePathNotAllowed (403): no path_allowlist prefix matches.
-	RulePathNotAllowed = "path-not-allowed"
-	// RuleMethodNotAllowed (405): the route (or egress) does not allow the
-	// method; Decision.AllowHeader gives the Allow header.
-	RuleMethodNotAllowed = "method-not-allowed"
-)
 
 // egressMethods are the methods egress forwards at all, the same set a
 // route's methods may list (contract.ValidMethod). A route with no methods
@@ -119,24 +99,76 @@ func egressAllowsMethod(m string) bool {
 	return false
 }
 
-// ConnectDecision looks up the route for a CONNECT target host (bare, as
-// net.SplitHostPort returns it): one trailing dot is dropped ("api.x.test."
-// is the same absolute name as "api.x.test"), the host is normalised
-// (contract.NormalizeHost) and looked up (contract.RoutesFile.Lookup). An IP
-// literal needs a route like any other host. It returns the route and
-// RuleAllow, or nil and RuleNoRoute when the host is undeclared or not a
-// valid host. The caller tunnels unread if route.TLSPassthrough, and MITMs
-// otherwise; the route's port is not restricted here.
-func ConnectDecision(rf *contract.RoutesFile, host string) (route *contract.Route, rule string) {
+// ConnectDecision decides a CONNECT to host:port before any tunnel opens,
+// so that a refused target never gets a TLS handshake or an upstream dial.
+// host is bare, as net.SplitHostPort returns it: one trailing dot is
+// dropped ("api.x.test." is the same absolute name as "api.x.test"), the
+// host is normalised (contract.NormalizeHost) and looked up
+// (contract.RoutesFile.Lookup); an IP literal needs a route like any other
+// host. The verdict is, in this order:
+//
+//   - RuleNoRoute (403, no route) if the host is undeclared or not a valid
+//     host;
+//   - RuleBadHost (400) if port is not a canonical decimal port 1-65535;
+//   - RulePortNotAllowed (403) if the route does not allow port over TLS
+//     (contract.Route.AllowsPort: 443 unless it lists its ports);
+//   - RuleAllow otherwise.
+//
+// The caller tunnels unread if Route.TLSPassthrough, and MITMs otherwise.
+func ConnectDecision(rf *contract.RoutesFile, host, port string) Decision {
+	var route *contract.Route
 	h, ok := normalizeTarget(host)
-	if !ok {
-		return nil, RuleNoRoute
+	if ok {
+		route, _ = lookup(rf, h)
 	}
-	return lookup(rf, h)
+	if route == nil {
+		return refuse(nil, "", http.StatusForbidden, RuleNoRoute,
+			displayHost(host)+" is not an allowed destination for this bottle")
+	}
+	p, ok := canonicalPort(port)
+	if !ok {
+		return refuse(route, "", http.StatusBadRequest, RuleBadHost, "the CONNECT target has no valid port")
+	}
+	if d, ok := checkPort(route, h, p, true); !ok {
+		return d
+	}
+	return Decision{Allow: true, Route: route, Port: p, Rule: RuleAllow}
 }
 
-// lookup is ConnectDecision for a host normalizeTarget has accepted.
-func lookup(rf *contract.RoutesFile, host string) (*contract.Route, string) {
+// checkPort refuses with RulePortNotAllowed, and false, if route does not
+// allow port (canonical) over TLS or plain HTTP.
+func checkPort(route *contract.Route, host, port string, tls bool) (Decision, bool) {
+	n, _ := strconv.Atoi(port)
+	if route.AllowsPort(n, tls) {
+		return Decision{}, true
+	}
+	what := joinHostPort(host, port)
+	if !tls {
+		what = "plain HTTP to " + what
+	}
+	d := refuse(route, "", http.StatusForbidden, RulePortNotAllowed,
+		what+" is not allowed for this bottle; the route allows "+routePorts(route))
+	d.Port = port
+	return d, false
+}
+
+// routePorts says which ports route allows, for messages.
+func routePorts(route *contract.Route) string {
+	if len(route.Ports) == 0 {
+		return fmt.Sprintf("only HTTPS, on port %d", contract.HTTPSPort)
+	}
+	ps := make([]string, len(route.Ports))
+	for i, p := range route.Ports {
+		ps[i] = strconv.Itoa(p)
+	}
+	if len(ps) == 1 {
+		return "only port " + ps[0]
+	}
+	return "only ports " + strings.Join(ps, ", ")
+}
+
+// lookup finds the route of a host normalizeTarget has accepted.
+func lookup(rf *contract.RoutesFile, host string) (*contract.Route, Rule) {
 	if rf == nil {
 		return nil, RuleNoRoute
 	}
@@ -173,11 +205,16 @@ func normalizeTarget(host string) (string, bool) {
 //     RuleHostMismatch, answered 421 Misdirected Request, which tells a
 //     client to open a new connection for that authority;
 //  3. a route with auth over plain HTTP: RuleAuthNeedsTLS (403);
-//  4. NormalizePath: RuleBadPath (400);
-//  5. git receive-pack, whatever the route allows: RuleGitReceivePack
+//  4. the port (ConnectPort in a tunnel; for plain HTTP, HostHeader's port
+//     or 80), which the route must allow over TLS or plain HTTP
+//     (contract.Route.AllowsPort): RulePortNotAllowed (403). A tunnel's
+//     port was checked when it opened (ConnectDecision); checking it again
+//     applies a reload to tunnels already open;
+//  5. NormalizePath: RuleBadPath (400);
+//  6. git receive-pack, whatever the route allows: RuleGitReceivePack
 //     (403), pointing at the git gate;
-//  6. the path allowlist: RulePathNotAllowed (403);
-//  7. the method: RuleMethodNotAllowed, answered 405 with an Allow header
+//  7. the path allowlist: RulePathNotAllowed (403);
+//  8. the method: RuleMethodNotAllowed, answered 405 with an Allow header
 //     (Decision.AllowHeader), since the path exists for other methods.
 //
 // A nil rf allows nothing.
@@ -187,7 +224,7 @@ func Decide(rf *contract.RoutesFile, r Request) Decision {
 		defaultPort = "443"
 	}
 	var route *contract.Route
-	var host string // the target host, normalised
+	var host, port string // the target, normalised and canonical
 	if r.ConnectHost != "" {
 		var ok bool
 		if host, ok = normalizeTarget(r.ConnectHost); ok {
@@ -197,8 +234,7 @@ func Decide(rf *contract.RoutesFile, r Request) Decision {
 			return refuse(nil, "", http.StatusForbidden, RuleNoRoute,
 				displayHost(r.ConnectHost)+" is not an allowed destination for this bottle")
 		}
-		port, ok := canonicalPort(r.ConnectPort)
-		if !ok {
+		if port, ok = canonicalPort(r.ConnectPort); !ok {
 			return refuse(route, "", http.StatusBadRequest, RuleBadHost,
 				"the CONNECT target has no valid port")
 		}
@@ -215,12 +251,15 @@ func Decide(rf *contract.RoutesFile, r Request) Decision {
 				"the Host header does not name the CONNECT target "+joinHostPort(host, port))
 		}
 	} else {
-		hh, _, ok := splitAuthority(r.HostHeader)
+		hh, hp, ok := splitAuthority(r.HostHeader)
 		if !ok {
 			return refuse(nil, "", http.StatusBadRequest, RuleBadHost,
 				"the Host header is missing or malformed")
 		}
-		host = hh
+		host, port = hh, hp
+		if port == "" {
+			port = defaultPort
+		}
 		if route, _ = lookup(rf, host); route == nil {
 			return refuse(nil, "", http.StatusForbidden, RuleNoRoute,
 				host+" is not an allowed destination for this bottle")
@@ -229,6 +268,9 @@ func Decide(rf *contract.RoutesFile, r Request) Decision {
 	if route.Auth != nil && !r.TLS {
 		return refuse(route, "", http.StatusForbidden, RuleAuthNeedsTLS,
 			host+" is reachable only over HTTPS: egress injects its credential only over TLS")
+	}
+	if d, ok := checkPort(route, host, port, r.TLS); !ok {
+		return d
 	}
 	path, err := NormalizePath(r.EscapedPath)
 	if err != nil {
@@ -250,10 +292,10 @@ func Decide(rf *contract.RoutesFile, r Request) Decision {
 		return refuse(route, path, http.StatusMethodNotAllowed, RuleMethodNotAllowed,
 			what+" is not allowed on "+host+"; allowed methods: "+strings.Join(routeMethods(route), ", "))
 	}
-	return Decision{Allow: true, Route: route, Path: path, Rule: RuleAllow}
+	return Decision{Allow: true, Route: route, Path: path, Port: port, Rule: RuleAllow}
 }
 
-func refuse(route *contract.Route, path string, status int, rule, reason string) Decision {
+func refuse(route *contract.Route, path string, status int, rule Rule, reason string) Decision {
 	return Decision{Route: route, Path: path, Status: status, Rule: rule, Reason: reason}
 }
 

@@ -3,6 +3,7 @@ package egress
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -31,55 +32,117 @@ func with(r Request, f func(*Request)) Request {
 func TestConnectDecision(t *testing.T) {
 	rf := testRoutes(t)
 	for _, c := range []struct {
-		host, wantRoute, wantRule string
+		host, port string
+		wantRoute  string
+		wantRule   Rule
 	}{
-		{"api.example.test", "api.example.test", RuleAllow},
-		{"API.Example.TEST", "api.example.test", RuleAllow},
-		{"api.example.test.", "api.example.test", RuleAllow},
-		{"api.example.test..", "", RuleNoRoute},
-		{"x.api.example.test", "", RuleNoRoute},
-		{"example.test", "", RuleNoRoute},
-		{"a.cdn.example.test", "*.cdn.example.test", RuleAllow},
-		{"a.b.cdn.example.test", "*.cdn.example.test", RuleAllow},
-		{"cdn.example.test", "", RuleNoRoute},
-		{"*.cdn.example.test", "", RuleNoRoute},
-		{"registry.example.test", "registry.example.test", RuleAllow},
-		{"192.0.2.10", "192.0.2.10", RuleAllow},
-		{"192.0.2.10.", "192.0.2.10", RuleAllow},
-		{"192.0.2.11", "", RuleNoRoute},
-		{"2001:db8::10", "2001:db8::10", RuleAllow},
-		{"2001:DB8:0:0::10", "2001:db8::10", RuleAllow},
-		{"[2001:db8::10]", "", RuleNoRoute},
-		{"::ffff:192.0.2.10", "", RuleNoRoute},
-		{"3221226058", "", RuleNoRoute}, // 192.0.2.10 as one number
-		{"0xc0.0.2.10", "", RuleNoRoute},
-		{"api.example.test:443", "", RuleNoRoute},
-		{"", "", RuleNoRoute},
-		{"undeclared.example.test", "", RuleNoRoute},
+		{"api.example.test", "443", "api.example.test", RuleAllow},
+		{"API.Example.TEST", "443", "api.example.test", RuleAllow},
+		{"api.example.test.", "443", "api.example.test", RuleAllow},
+		{"api.example.test..", "443", "", RuleNoRoute},
+		{"x.api.example.test", "443", "", RuleNoRoute},
+		{"example.test", "443", "", RuleNoRoute},
+		{"a.cdn.example.test", "443", "*.cdn.example.test", RuleAllow},
+		{"a.b.cdn.example.test", "443", "*.cdn.example.test", RuleAllow},
+		{"cdn.example.test", "443", "", RuleNoRoute},
+		{"*.cdn.example.test", "443", "", RuleNoRoute},
+		{"registry.example.test", "443", "registry.example.test", RuleAllow},
+		{"192.0.2.10", "443", "192.0.2.10", RuleAllow},
+		{"192.0.2.10.", "443", "192.0.2.10", RuleAllow},
+		{"192.0.2.11", "443", "", RuleNoRoute},
+		{"2001:db8::10", "443", "2001:db8::10", RuleAllow},
+		{"2001:DB8:0:0::10", "443", "2001:db8::10", RuleAllow},
+		{"[2001:db8::10]", "443", "", RuleNoRoute},
+		{"::ffff:192.0.2.10", "443", "", RuleNoRoute},
+		{"3221226058", "443", "", RuleNoRoute}, // 192.0.2.10 as one number
+		{"0xc0.0.2.10", "443", "", RuleNoRoute},
+		{"api.example.test:443", "443", "", RuleNoRoute},
+		{"", "443", "", RuleNoRoute},
+		{"undeclared.example.test", "443", "", RuleNoRoute},
+
+		// Ports: 443 unless the route lists its own.
+		{"api.example.test", "8443", "api.example.test", RulePortNotAllowed},
+		{"api.example.test", "22", "api.example.test", RulePortNotAllowed},
+		{"api.example.test", "80", "api.example.test", RulePortNotAllowed},
+		{"a.cdn.example.test", "8443", "*.cdn.example.test", RulePortNotAllowed},
+		{"2001:db8::10", "22", "2001:db8::10", RulePortNotAllowed},
+		{"admin.example.test", "80", "admin.example.test", RuleAllow},
+		{"admin.example.test", "8443", "admin.example.test", RulePortNotAllowed},
+		{"ports.example.test", "8443", "ports.example.test", RuleAllow},
+		{"ports.example.test", "8080", "ports.example.test", RuleAllow},
+		{"ports.example.test", "443", "ports.example.test", RulePortNotAllowed},
+		{"ports.example.test", "22", "ports.example.test", RulePortNotAllowed},
+		{"registry.example.test", "8443", "registry.example.test", RulePortNotAllowed},
+		{"registry.example.test", "22", "registry.example.test", RulePortNotAllowed},
+		{"pass-ports.example.test", "8443", "pass-ports.example.test", RuleAllow},
+		{"pass-ports.example.test", "443", "pass-ports.example.test", RuleAllow},
+		{"pass-ports.example.test", "22", "pass-ports.example.test", RulePortNotAllowed},
+		{"api.example.test", "0443", "api.example.test", RuleBadHost},
+		{"api.example.test", "0", "api.example.test", RuleBadHost},
+		{"api.example.test", "65536", "api.example.test", RuleBadHost},
+		{"api.example.test", "+443", "api.example.test", RuleBadHost},
+		{"api.example.test", "https", "api.example.test", RuleBadHost},
+		{"api.example.test", "", "api.example.test", RuleBadHost},
+		{"undeclared.example.test", "22", "", RuleNoRoute},
+		{"undeclared.example.test", "bad", "", RuleNoRoute},
 	} {
-		t.Run(c.host, func(t *testing.T) {
-			route, rule := ConnectDecision(rf, c.host)
+		t.Run(c.host+" port "+c.port, func(t *testing.T) {
+			d := ConnectDecision(rf, c.host, c.port)
 			got := ""
-			if route != nil {
-				got = route.Host
+			if d.Route != nil {
+				got = d.Route.Host
 			}
-			if got != c.wantRoute || rule != c.wantRule {
-				t.Fatalf("ConnectDecision(%q) = %q, %q; want %q, %q", c.host, got, rule, c.wantRoute, c.wantRule)
+			if got != c.wantRoute || d.Rule != c.wantRule || d.Allow != (c.wantRule == RuleAllow) {
+				t.Fatalf("ConnectDecision(%q, %q) = route %q, %s; want %q, %s", c.host, c.port, got, d.Rule, c.wantRoute, c.wantRule)
+			}
+			wantStatus := map[Rule]int{RuleAllow: 0, RuleNoRoute: 403, RulePortNotAllowed: 403, RuleBadHost: 400}[c.wantRule]
+			if d.Status != wantStatus {
+				t.Errorf("status %d, want %d", d.Status, wantStatus)
+			}
+			if (d.Port != "") != (d.Allow || d.Rule == RulePortNotAllowed) || d.Port != "" && d.Port != c.port {
+				t.Errorf("Port = %q for %s; want the CONNECT port when allowed or refused for it", d.Port, d.Rule)
+			}
+			if d.Allow != (d.Reason == "") {
+				t.Errorf("Reason = %q", d.Reason)
 			}
 		})
 	}
 	t.Run("nil routes file", func(t *testing.T) {
-		if route, rule := ConnectDecision(nil, "api.example.test"); route != nil || rule != RuleNoRoute {
-			t.Fatalf("ConnectDecision(nil) = %v, %q", route, rule)
+		if d := ConnectDecision(nil, "api.example.test", "443"); d.Allow || d.Route != nil || d.Rule != RuleNoRoute {
+			t.Fatalf("ConnectDecision(nil) = %+v", d)
 		}
 	})
+}
+
+// A declared host is reachable on the route's ports only: a CONNECT to
+// its SSH port, or to 80, must never become a TLS tunnel or a dial. The
+// refusal names the host and port and says how to ask.
+func TestConnectToAnotherPortOfADeclaredHostRefused(t *testing.T) {
+	rf := testRoutes(t)
+	for _, target := range [][2]string{
+		{"api.example.test", "22"}, {"api.example.test", "80"}, {"api.example.test", "8443"},
+		{"open.example.test", "6379"}, {"registry.example.test", "22"}, {"ports.example.test", "443"},
+	} {
+		t.Run(target[0]+":"+target[1], func(t *testing.T) {
+			d := ConnectDecision(rf, target[0], target[1])
+			if d.Allow || d.Rule != RulePortNotAllowed || d.Status != 403 {
+				t.Fatalf("ConnectDecision = %+v; want port-not-allowed 403", d)
+			}
+			body := DenyBody(d, target[0])
+			for _, want := range []string{target[0] + ":" + target[1] + " is not allowed", "egress-block", "port"} {
+				if !strings.Contains(body, want) {
+					t.Errorf("DenyBody = %q; want it to contain %q", body, want)
+				}
+			}
+		})
+	}
 }
 
 // decideCase is one Decide case. wantRoute "" means no route.
 type decideCase struct {
 	name       string
 	req        Request
-	wantRule   string
+	wantRule   Rule
 	wantStatus int
 	wantRoute  string
 	wantPath   string
@@ -95,16 +158,19 @@ var decideCases = []decideCase{
 	{"host header with default port", with(inTunnel("api.example.test", "/v1/"), func(r *Request) { r.HostHeader = "api.example.test:443" }), RuleAllow, 0, "api.example.test", "/v1/"},
 	{"host header case and trailing dot", with(inTunnel("api.example.test", "/v1/"), func(r *Request) { r.HostHeader = "API.Example.Test." }), RuleAllow, 0, "api.example.test", "/v1/"},
 	{"connect host case and trailing dot", with(inTunnel("API.EXAMPLE.TEST.", "/v1/"), func(r *Request) { r.HostHeader = "api.example.test" }), RuleAllow, 0, "api.example.test", "/v1/"},
-	{"other port, same in both", with(inTunnel("api.example.test", "/v1/"), func(r *Request) { r.ConnectPort, r.HostHeader = "8443", "api.example.test:8443" }), RuleAllow, 0, "api.example.test", "/v1/"},
+	{"other port, same in both", with(inTunnel("ports.example.test", "/"), func(r *Request) { r.ConnectPort, r.HostHeader = "8443", "ports.example.test:8443" }), RuleAllow, 0, "ports.example.test", "/"},
+	{"listed 80 over TLS", with(inTunnel("admin.example.test", "/"), func(r *Request) { r.ConnectPort, r.HostHeader = "80", "admin.example.test:80" }), RuleAllow, 0, "admin.example.test", "/"},
+	{"passthrough route, listed port", with(inTunnel("pass-ports.example.test", "/"), func(r *Request) { r.ConnectPort, r.HostHeader = "8443", "pass-ports.example.test:8443" }), RuleAllow, 0, "pass-ports.example.test", "/"},
 	{"wildcard", inTunnel("a.cdn.example.test", "/assets/app.js"), RuleAllow, 0, "*.cdn.example.test", "/assets/app.js"},
 	{"IPv4 literal", inTunnel("192.0.2.10", "/"), RuleAllow, 0, "192.0.2.10", "/"},
 	{"IPv6 literal", with(inTunnel("2001:db8::10", "/"), func(r *Request) { r.HostHeader = "[2001:db8::10]" }), RuleAllow, 0, "2001:db8::10", "/"},
 	{"IPv6 literal, other spelling and port", with(inTunnel("2001:db8::10", "/"), func(r *Request) { r.HostHeader = "[2001:DB8:0::10]:443" }), RuleAllow, 0, "2001:db8::10", "/"},
 	{"no methods list allows DELETE", with(inTunnel("open.example.test", "/x"), func(r *Request) { r.Method = "DELETE" }), RuleAllow, 0, "open.example.test", "/x"},
-	{"plain HTTP", plainHTTP("open.example.test", "/pool/main/x.deb"), RuleAllow, 0, "open.example.test", "/pool/main/x.deb"},
-	{"plain HTTP with port", plainHTTP("open.example.test:8080", "/x"), RuleAllow, 0, "open.example.test", "/x"},
-	{"plain HTTP empty path", plainHTTP("open.example.test", ""), RuleAllow, 0, "open.example.test", "/"},
-	{"plain HTTP to a passthrough host", plainHTTP("registry.example.test", "/v2/"), RuleAllow, 0, "registry.example.test", "/v2/"},
+	{"plain HTTP on a listed 80", plainHTTP("ports.example.test", "/pool/main/x.deb"), RuleAllow, 0, "ports.example.test", "/pool/main/x.deb"},
+	{"plain HTTP on a listed 80, written", plainHTTP("ports.example.test:80", "/x"), RuleAllow, 0, "ports.example.test", "/x"},
+	{"plain HTTP on a listed port", plainHTTP("ports.example.test:8080", "/x"), RuleAllow, 0, "ports.example.test", "/x"},
+	{"plain HTTP empty path", plainHTTP("ports.example.test", ""), RuleAllow, 0, "ports.example.test", "/"},
+	{"plain HTTP to a passthrough host's listed port", plainHTTP("pass-ports.example.test:8443", "/v2/"), RuleAllow, 0, "pass-ports.example.test", "/v2/"},
 	{"git fetch advertisement", with(inTunnel("github.example.test", "/o/r.git/info/refs"), func(r *Request) { r.RawQuery = "service=git-upload-pack" }), RuleAllow, 0, "github.example.test", "/o/r.git/info/refs"},
 	{"git fetch", with(inTunnel("github.example.test", "/o/r.git/git-upload-pack"), func(r *Request) { r.Method = "POST" }), RuleAllow, 0, "github.example.test", "/o/r.git/git-upload-pack"},
 
@@ -145,6 +211,24 @@ var decideCases = []decideCase{
 
 	// Credentials only over TLS.
 	{"auth route over plain HTTP", plainHTTP("api.example.test", "/v1/models"), RuleAuthNeedsTLS, 403, "api.example.test", ""},
+	{"auth route over plain HTTP on a listed 80", plainHTTP("admin.example.test", "/"), RuleAuthNeedsTLS, 403, "admin.example.test", ""},
+	{"auth route over plain HTTP, unlisted port", plainHTTP("api.example.test:8080", "/v1/"), RuleAuthNeedsTLS, 403, "api.example.test", ""},
+
+	// Ports: 443 over HTTPS unless the route lists its own; plain HTTP
+	// only to a listed port.
+	{"tunnel to another port", with(inTunnel("api.example.test", "/v1/"), func(r *Request) { r.ConnectPort, r.HostHeader = "8443", "api.example.test:8443" }), RulePortNotAllowed, 403, "api.example.test", ""},
+	{"tunnel to the SSH port", with(inTunnel("open.example.test", "/"), func(r *Request) { r.ConnectPort, r.HostHeader = "22", "open.example.test:22" }), RulePortNotAllowed, 403, "open.example.test", ""},
+	{"TLS tunnel to 80 without ports", with(inTunnel("open.example.test", "/"), func(r *Request) { r.ConnectPort, r.HostHeader = "80", "open.example.test:80" }), RulePortNotAllowed, 403, "open.example.test", ""},
+	{"the list replaces 443", inTunnel("ports.example.test", "/"), RulePortNotAllowed, 403, "ports.example.test", ""},
+	{"wildcard route, other port", with(inTunnel("a.cdn.example.test", "/assets/"), func(r *Request) { r.ConnectPort, r.HostHeader = "8443", "a.cdn.example.test:8443" }), RulePortNotAllowed, 403, "*.cdn.example.test", ""},
+	{"IPv6 literal, other port", with(inTunnel("2001:db8::10", "/"), func(r *Request) { r.ConnectPort, r.HostHeader = "8443", "[2001:db8::10]:8443" }), RulePortNotAllowed, 403, "2001:db8::10", ""},
+	{"plain HTTP without ports", plainHTTP("open.example.test", "/pool/main/x.deb"), RulePortNotAllowed, 403, "open.example.test", ""},
+	{"plain HTTP without ports, 8080", plainHTTP("open.example.test:8080", "/x"), RulePortNotAllowed, 403, "open.example.test", ""},
+	{"plain HTTP without ports, 443", plainHTTP("open.example.test:443", "/x"), RulePortNotAllowed, 403, "open.example.test", ""},
+	{"plain HTTP, unlisted port", plainHTTP("ports.example.test:22", "/x"), RulePortNotAllowed, 403, "ports.example.test", ""},
+	{"plain HTTP to a passthrough host without ports", plainHTTP("registry.example.test", "/v2/"), RulePortNotAllowed, 403, "registry.example.test", ""},
+	{"plain tunnel without ports", with(inTunnel("open.example.test", "/"), func(r *Request) { r.TLS, r.ConnectPort, r.HostHeader = false, "80", "open.example.test" }), RulePortNotAllowed, 403, "open.example.test", ""},
+	{"port before path", with(inTunnel("api.example.test", "/%2e%2e"), func(r *Request) { r.ConnectPort, r.HostHeader = "22", "api.example.test:22" }), RulePortNotAllowed, 403, "api.example.test", ""},
 	{"auth route in a plain tunnel", with(inTunnel("api.example.test", "/v1/"), func(r *Request) { r.TLS, r.ConnectPort = false, "80" }), RuleAuthNeedsTLS, 403, "api.example.test", ""},
 
 	// Bad path.
@@ -177,7 +261,7 @@ var decideCases = []decideCase{
 // decisionSummary is what decideCase compares.
 type decisionSummary struct {
 	Allow  bool
-	Rule   string
+	Rule   Rule
 	Status int
 	Route  string
 	Path   string
@@ -194,7 +278,7 @@ func summarize(d Decision) decisionSummary {
 
 func TestDecide(t *testing.T) {
 	rf := testRoutes(t)
-	seen := map[string]bool{}
+	seen := map[Rule]bool{}
 	for _, c := range decideCases {
 		seen[c.wantRule] = true
 		t.Run(c.name, func(t *testing.T) {
@@ -206,8 +290,8 @@ func TestDecide(t *testing.T) {
 		})
 	}
 	t.Run("every rule covered", func(t *testing.T) {
-		for _, rule := range []string{RuleAllow, RuleNoRoute, RuleBadHost, RuleHostMismatch, RuleAuthNeedsTLS,
-			RuleBadPath, RuleGitReceivePack, RulePathNotAllowed, RuleMethodNotAllowed} {
+		for _, rule := range []Rule{RuleAllow, RuleNoRoute, RuleBadHost, RuleHostMismatch, RuleAuthNeedsTLS,
+			RulePortNotAllowed, RuleBadPath, RuleGitReceivePack, RulePathNotAllowed, RuleMethodNotAllowed} {
 			if !seen[rule] {
 				t.Errorf("no case for %s", rule)
 			}
@@ -282,24 +366,26 @@ func TestHostHeaderSmugglingToAnotherDeclaredHost(t *testing.T) {
 func TestPortSmugglingInsideTunnel(t *testing.T) {
 	rf := testRoutes(t)
 	for _, c := range []struct {
-		name, connectPort, host string
-		tls                     bool
-		wantRule                string
+		name, host, connectPort, hostHeader string
+		tls                                 bool
+		wantRule                            Rule
 	}{
-		{"other port in host", "443", "open.example.test:8080", true, RuleHostMismatch},
-		{"default port of the other scheme", "443", "open.example.test:80", true, RuleHostMismatch},
-		{"missing port means 443 over TLS", "8443", "open.example.test", true, RuleHostMismatch},
-		{"missing port means 80 in plain", "443", "open.example.test", false, RuleHostMismatch},
-		{"port with leading zero", "443", "open.example.test:0443", true, RuleBadHost},
-		{"port with sign", "443", "open.example.test:+443", true, RuleBadHost},
-		{"port out of range", "443", "open.example.test:65979", true, RuleBadHost},
-		{"port overflowing", "443", "open.example.test:4294967739", true, RuleBadHost},
-		{"two ports", "443", "open.example.test:443:443", true, RuleBadHost},
-		{"matching explicit port", "443", "open.example.test:443", true, RuleAllow},
-		{"matching other port", "8080", "open.example.test:8080", true, RuleAllow},
+		{"other port in host", "open.example.test", "443", "open.example.test:8080", true, RuleHostMismatch},
+		{"other listed port in host", "ports.example.test", "8443", "ports.example.test:8080", true, RuleHostMismatch},
+		{"default port of the other scheme", "open.example.test", "443", "open.example.test:80", true, RuleHostMismatch},
+		{"missing port means 443 over TLS", "ports.example.test", "8443", "ports.example.test", true, RuleHostMismatch},
+		{"missing port means 80 in plain", "open.example.test", "443", "open.example.test", false, RuleHostMismatch},
+		{"port with leading zero", "open.example.test", "443", "open.example.test:0443", true, RuleBadHost},
+		{"port with sign", "open.example.test", "443", "open.example.test:+443", true, RuleBadHost},
+		{"port out of range", "open.example.test", "443", "open.example.test:65979", true, RuleBadHost},
+		{"port overflowing", "open.example.test", "443", "open.example.test:4294967739", true, RuleBadHost},
+		{"two ports", "open.example.test", "443", "open.example.test:443:443", true, RuleBadHost},
+		{"matching explicit port", "open.example.test", "443", "open.example.test:443", true, RuleAllow},
+		{"matching other port", "ports.example.test", "8080", "ports.example.test:8080", true, RuleAllow},
+		{"matching port the route does not list", "open.example.test", "8080", "open.example.test:8080", true, RulePortNotAllowed},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			d := Decide(rf, Request{ConnectHost: "open.example.test", ConnectPort: c.connectPort, HostHeader: c.host,
+			d := Decide(rf, Request{ConnectHost: c.host, ConnectPort: c.connectPort, HostHeader: c.hostHeader,
 				Method: "GET", EscapedPath: "/", TLS: c.tls})
 			if d.Rule != c.wantRule || d.Allow != (c.wantRule == RuleAllow) {
 				t.Fatalf("Decide = %+v; want %s", d, c.wantRule)
@@ -343,7 +429,7 @@ func TestGitPushOverHTTPSRefused(t *testing.T) {
 		{"advertisement with bad escape elsewhere", refs("/o/r.git/info/refs", "service=git-receive-pack&x=%zz")},
 		{"advertisement with trailing slash", refs("/o/r.git/info/refs/", "service=git-receive-pack")},
 		{"advertisement with path parameter", refs("/o/r.git/info;x/refs;y", "service=git-receive-pack")},
-		{"plain HTTP", with(plainHTTP("open.example.test", "/o/r.git/git-receive-pack"), func(r *Request) { r.Method = "POST" })},
+		{"plain HTTP", with(plainHTTP("ports.example.test", "/o/r.git/git-receive-pack"), func(r *Request) { r.Method = "POST" })},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := Decide(rf, c.req)
@@ -429,6 +515,8 @@ func TestDecisionNeverEchoesSecrets(t *testing.T) {
 		{"path not allowed", with(inTunnel("api.example.test", "/"+secret), func(r *Request) { r.RawQuery = secret })},
 		{"method not allowed", with(inTunnel("mirror.example.test", "/"+secret), func(r *Request) { r.Method = "POST"; r.RawQuery = secret })},
 		{"weird method", with(inTunnel("open.example.test", "/"), func(r *Request) { r.Method = secret })},
+		{"port not allowed", with(inTunnel("api.example.test", "/"+secret), func(r *Request) { r.ConnectPort, r.HostHeader, r.RawQuery = "8443", "api.example.test:8443", secret })},
+		{"plain HTTP port not allowed", with(plainHTTP("open.example.test:8080", "/"+secret), func(r *Request) { r.RawQuery = secret })},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := Decide(rf, c.req)
@@ -492,11 +580,11 @@ func FuzzDecide(f *testing.F) {
 				t.Fatalf("allowed %+v whose Host %q is not the CONNECT host %q", r, h, ct)
 			}
 		}
-		route, _ := ConnectDecision(rf, target)
+		nt, _ := normalizeTarget(target)
+		route, _ := lookup(rf, nt)
 		if route == nil || route != d.Route {
 			t.Fatalf("allowed %+v with route %v; the target's route is %v", r, d.Route, route)
 		}
-		nt, _ := normalizeTarget(target)
 		if rh := contract.NormalizeHost(route.Host); rh != nt && !(strings.HasPrefix(rh, "*.") && strings.HasSuffix(nt, rh[1:])) {
 			t.Fatalf("allowed %+v on route %q, which is not the target %q", r, route.Host, nt)
 		}
@@ -508,6 +596,21 @@ func FuzzDecide(f *testing.F) {
 		}
 		if route.Auth != nil && !tls {
 			t.Fatalf("allowed %+v: an auth route over plain HTTP", r)
+		}
+		// The port egress dials is the one the request targets, and the
+		// route allows it for this scheme.
+		wantPort := connectPort
+		if connectHost == "" {
+			_, wantPort, _ = splitAuthority(hostHeader)
+			if wantPort == "" && tls {
+				wantPort = "443"
+			} else if wantPort == "" {
+				wantPort = "80"
+			}
+		}
+		n, err := strconv.Atoi(d.Port)
+		if d.Port != wantPort || err != nil || !route.AllowsPort(n, tls) {
+			t.Fatalf("allowed %+v on port %q (want %q), which route %q does not allow (ports %v, tls %v)", r, d.Port, wantPort, route.Host, route.Ports, tls)
 		}
 		if isGitReceivePack(d.Path, query) {
 			t.Fatalf("allowed a git push: %+v", r)
@@ -522,6 +625,37 @@ func FuzzDecide(f *testing.F) {
 					t.Fatalf("allowed a git push advertisement: %+v", r)
 				}
 			}
+		}
+	})
+}
+
+// FuzzConnectDecision: a CONNECT is allowed only to a declared host, on a
+// canonical port its route allows over TLS.
+func FuzzConnectDecision(f *testing.F) {
+	rf := testRoutes(f)
+	for _, seed := range [][2]string{{"api.example.test", "443"}, {"api.example.test", "22"}, {"ports.example.test", "8443"},
+		{"pass-ports.example.test", "8443"}, {"a.cdn.example.test", "0443"}, {"2001:db8::10", "443"}, {"x", ""}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, host, port string) {
+		d := ConnectDecision(rf, host, port)
+		if d.Allow != (d.Rule == RuleAllow) || d.Allow != (d.Status == 0) || d.Rule == "" {
+			t.Fatalf("ConnectDecision(%q, %q) = %+v: Allow, RuleAllow and Status 0 go together", host, port, d)
+		}
+		if !d.Allow {
+			if DenyBody(d, host) == "" {
+				t.Fatalf("ConnectDecision(%q, %q) = %+v has no deny body", host, port, d)
+			}
+			return
+		}
+		nt, ok := normalizeTarget(host)
+		route, _ := lookup(rf, nt)
+		if !ok || route == nil || route != d.Route {
+			t.Fatalf("allowed %q with route %v; its route is %v", host, d.Route, route)
+		}
+		n, err := strconv.Atoi(port)
+		if err != nil || d.Port != port || strconv.Itoa(n) != port || !route.AllowsPort(n, true) {
+			t.Fatalf("allowed %q on port %q (Port %q), which route %q (ports %v) does not allow over TLS", host, port, d.Port, route.Host, route.Ports)
 		}
 	})
 }

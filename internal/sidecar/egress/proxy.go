@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,7 +176,8 @@ func (p *Proxy) serveInner(w http.ResponseWriter, r *http.Request) {
 	p.serveForward(w, r, t)
 }
 
-// handleConnect decides a CONNECT: refuse, tunnel (tls_passthrough) or MITM.
+// handleConnect decides a CONNECT (ConnectDecision): refuse, tunnel
+// (tls_passthrough) or MITM.
 func (p *Proxy) handleConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
 	start := time.Now()
 	host, port, err := net.SplitHostPort(hostport)
@@ -186,21 +186,15 @@ func (p *Proxy) handleConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.
 	}
 	host = strings.Trim(host, "[]")
 	st := p.state.Load()
-	route, rule := ConnectDecision(st.routes, host)
+	d := ConnectDecision(st.routes, host, port)
 	rec := auditRecord{method: http.MethodConnect, host: host, start: start}
-	if route == nil {
-		d := Decision{Status: http.StatusForbidden, Rule: rule, Reason: host + " has no route"}
+	if !d.Allow {
+		// Refused before any TLS handshake or upstream dial.
 		ctx.Resp = textResponse(ctx.Req, d.Status, DenyBody(d, host))
-		p.audit.write(rec.done(d.Status, rule, d.Reason, 0, 0))
+		p.audit.write(rec.done(d.Status, d.Rule, d.Reason, 0, 0))
 		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
 	}
-	if route.TLSPassthrough && !slices.Contains(p.cfg.PassthroughPorts, port) {
-		reason := "egress: " + host + " is tunnelled unread (tls_passthrough), which egress allows only to port " +
-			strings.Join(p.cfg.PassthroughPorts, ", ") + ", not " + port + ".\nUse the standard HTTPS port, or ask the operator to drop tls_passthrough for this host.\n"
-		ctx.Resp = textResponse(ctx.Req, http.StatusForbidden, reason)
-		p.audit.write(rec.done(http.StatusForbidden, rulePassthroughPort, "passthrough port not allowed", 0, 0))
-		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
-	}
+	route := d.Route
 	// A wildcard route resolves names the agent makes up: a secret in the
 	// name would leave through DNS. Scan the name like any other request data.
 	if strings.HasPrefix(route.Host, "*.") {
@@ -214,12 +208,12 @@ func (p *Proxy) handleConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.
 	case p.tunnels <- struct{}{}:
 	default:
 		ctx.Resp = textResponse(ctx.Req, http.StatusServiceUnavailable, "egress: too many open tunnels; close some connections and retry\n")
-		p.audit.write(rec.done(http.StatusServiceUnavailable, ruleTunnelCap, "too many open tunnels", 0, 0))
+		p.audit.write(rec.done(http.StatusServiceUnavailable, RuleTunnelCap, "too many open tunnels", 0, 0))
 		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
 	}
 	var once sync.Once
 	release := func() { once.Do(func() { <-p.tunnels }) }
-	t := &target{host: host, port: port, release: release}
+	t := &target{host: host, port: d.Port, release: release}
 	if route.TLSPassthrough {
 		return &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: func(req *http.Request, client net.Conn, _ *goproxy.ProxyCtx) {
 			defer release()
@@ -280,9 +274,9 @@ func (p *Proxy) passthrough(req *http.Request, client net.Conn, t *target, route
 	up, err := p.dialer.dial(ctx, t.host, t.port, p.state.Load().routes.SSRFPrefixes(route))
 	cancel()
 	if err != nil {
-		status, rule := http.StatusBadGateway, ruleUpstream
+		status, rule := http.StatusBadGateway, RuleUpstream
 		if errors.Is(err, ErrSSRF) {
-			status, rule = http.StatusForbidden, ruleSSRF
+			status, rule = http.StatusForbidden, RuleSSRF
 		}
 		_ = textResponse(req, status, "egress: "+err.Error()+"\n").Write(client)
 		p.audit.write(rec.done(status, rule, err.Error(), 0, 0))
@@ -293,7 +287,7 @@ func (p *Proxy) passthrough(req *http.Request, client net.Conn, t *target, route
 		return
 	}
 	in, out := pipeIdle(client, up, p.cfg.IdleTimeout)
-	p.audit.write(rec.done(http.StatusOK, rulePassthrough, "", in, out))
+	p.audit.write(rec.done(http.StatusOK, RulePassthrough, "", in, out))
 }
 
 // pipeIdle copies both ways until either side closes or stays silent for

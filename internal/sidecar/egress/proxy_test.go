@@ -47,7 +47,7 @@ func echo(w http.ResponseWriter, r *http.Request) {
 
 func TestCredentialInjectedAgentsStrippedEchoScrubbed(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "api.example.test")
+	up := e.startUpstream(false, echo, "api.example.test")
 	out, stderr, code := e.curl("-i", "-H", "Authorization: Bearer agent-placeholder", "-H", "Proxy-Authorization: Basic eA==",
 		"https://api.example.test:"+up.port+"/v1/items")
 	if code != 0 {
@@ -85,14 +85,14 @@ func TestUndeclaredHostRefusedWithExplanation(t *testing.T) {
 		t.Error("curl to an undeclared host succeeded")
 	}
 	recs := e.auditRecords()
-	if len(recs) == 0 || recs[0].Rule != RuleNoRoute || recs[0].Decision != "deny" {
+	if len(recs) == 0 || recs[0].Rule != RuleNoRoute.String() || recs[0].Decision != "deny" {
 		t.Errorf("audit = %+v", recs)
 	}
 }
 
 func TestPathAndMethodPolicy(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "api.example.test")
+	up := e.startUpstream(false, echo, "api.example.test")
 	base := "https://api.example.test:" + up.port
 	for _, tc := range []struct {
 		name, method, path string
@@ -120,7 +120,7 @@ func TestPathAndMethodPolicy(t *testing.T) {
 
 func TestHostHeaderSmugglingToAnotherDeclaredHostProxy(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "api.example.test", "other.example.test")
+	up := e.startUpstream(false, echo, "api.example.test", "other.example.test")
 	out, _, _ := e.curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: api.example.test:"+up.port, "https://other.example.test:"+up.port+"/v1/x")
 	if out == "200" {
 		t.Fatal("a Host header naming another declared host was forwarded")
@@ -134,7 +134,7 @@ func TestHostHeaderSmugglingToAnotherDeclaredHostProxy(t *testing.T) {
 
 func TestDLPBlocksSecretsBeforeTheyLeave(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "api.example.test", "strict.example.test")
+	up := e.startUpstream(false, echo, "api.example.test", "strict.example.test")
 	url := "https://api.example.test:" + up.port + "/v1/upload"
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -180,7 +180,7 @@ func TestDLPBlocksSecretsBeforeTheyLeave(t *testing.T) {
 
 func TestUnscannableEncodingRefused(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "api.example.test")
+	up := e.startUpstream(false, echo, "api.example.test")
 	out, _, _ := e.curl("-w", "%{http_code}", "-o", "/dev/null", "-H", "Content-Encoding: br", "-d", "xx", "https://api.example.test:"+up.port+"/v1/x")
 	if out != "415" {
 		t.Errorf("br body = %s, want 415", out)
@@ -190,7 +190,7 @@ func TestUnscannableEncodingRefused(t *testing.T) {
 func TestSSEEventsArriveAsSent(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
 	release := make(chan struct{})
-	up := startUpstream(t, e.upCA, false, func(w http.ResponseWriter, r *http.Request) {
+	up := e.startUpstream(false, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		fmt.Fprint(w, "data: first\n\n")
 		w.(http.Flusher).Flush()
@@ -217,7 +217,7 @@ func TestSSEEventsArriveAsSent(t *testing.T) {
 func TestHTTP2ToAgentAndUpstream(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
 	var upProto atomic.Value
-	up := startUpstream(t, e.upCA, true, func(w http.ResponseWriter, r *http.Request) {
+	up := e.startUpstream(true, func(w http.ResponseWriter, r *http.Request) {
 		upProto.Store(r.Proto)
 		fmt.Fprint(w, "ok")
 	}, "other.example.test")
@@ -237,7 +237,7 @@ func TestHTTP2ToAgentAndUpstream(t *testing.T) {
 
 func TestKeepAliveInsideTheTunnel(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "other.example.test")
+	up := e.startUpstream(false, echo, "other.example.test")
 	c := e.client(false)
 	for range 5 {
 		resp, err := c.Get("https://other.example.test:" + up.port + "/")
@@ -259,6 +259,7 @@ func TestPlainHTTP(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
 	port := portOf(ln)
+	e.allowPorts(port)
 	out, _, code := e.curl("-w", "\n%{http_code}", "http://plain.example.test:"+port+"/pkg")
 	if code != 0 || !strings.HasSuffix(out, "200") {
 		t.Errorf("plain http without auth = %q", out)
@@ -271,7 +272,7 @@ func TestPlainHTTP(t *testing.T) {
 
 func TestSSRFRefusedWithoutAllow(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "private.example.test")
+	up := e.startUpstream(false, echo, "private.example.test")
 	out, _, _ := e.curl("-w", "\n%{http_code}", "https://private.example.test:"+up.port+"/")
 	if !strings.HasSuffix(out, "403") || !strings.Contains(out, "loopback") {
 		t.Errorf("loopback upstream without ssrf_allow = %q, want 403 naming the class", out)
@@ -285,6 +286,7 @@ func TestUpstreamTLSIsVerified(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
 	rogue := newTestCA(t, t.TempDir(), "rogue")
 	up := startUpstream(t, rogue, false, echo, "other.example.test")
+	e.allowPorts(up.port)
 	out, _, _ := e.curl("-w", "\n%{http_code}", "https://other.example.test:"+up.port+"/")
 	if !strings.HasSuffix(out, "502") {
 		t.Errorf("untrusted upstream certificate = %q, want 502", out)
@@ -383,7 +385,7 @@ func TestAdminEndpoints(t *testing.T) {
 
 func TestAuditLinesHaveNoQueryOrSecret(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "api.example.test")
+	up := e.startUpstream(false, echo, "api.example.test")
 	e.curl("-o", "/dev/null", "https://api.example.test:"+up.port+"/v1/x?session=abc123")
 	recs := e.auditRecords()
 	if len(recs) != 1 {
@@ -411,19 +413,20 @@ const passRoutes = baseRoutes + `  - host: pass.example.test
 `
 
 func TestPassthroughTunnelsUnreadAndOnlyToAllowedPorts(t *testing.T) {
-	var upPort string
-	e := newEnv(t, passRoutes, func(c *Config) { c.PassthroughPorts = []string{"1"} })
+	e := newEnv(t, passRoutes, nil)
 	up := startUpstream(t, e.upCA, false, echo, "pass.example.test")
-	upPort = up.port
-	// Port not allowed: refused before any dial.
-	if status, body := e.rawConnect("pass.example.test:" + upPort); status != 403 || !strings.Contains(body, "tls_passthrough") {
-		t.Fatalf("passthrough to a non-allowed port = %d %q", status, body)
+	// Port not allowed (the route lists none, so 443 only): refused before
+	// any dial.
+	if status, body := e.rawConnect("pass.example.test:" + up.port); status != 403 || !strings.Contains(body, "pass.example.test:"+up.port+" is not allowed") {
+		t.Fatalf("passthrough to a port the route does not list = %d %q", status, body)
+	}
+	if n := up.conns.Load(); n != 0 {
+		t.Fatalf("the upstream accepted %d connections for a refused CONNECT", n)
 	}
 
-	e2 := newEnv(t, passRoutes, func(c *Config) { c.PassthroughPorts = []string{upPort} })
-	e2.upCA = e.upCA
+	e.allowPorts(up.port)
 	// The client verifies the upstream's own certificate: no MITM.
-	out, stderr, code := e2.curl("--cacert", e.upCA.CertPath, "-H", "Authorization: Bearer mine", "https://pass.example.test:"+upPort+"/x")
+	out, stderr, code := e.curl("--cacert", e.upCA.CertPath, "-H", "Authorization: Bearer mine", "https://pass.example.test:"+up.port+"/x")
 	if code != 0 {
 		t.Fatalf("passthrough curl exit %d: %s", code, stderr)
 	}
@@ -434,7 +437,7 @@ func TestPassthroughTunnelsUnreadAndOnlyToAllowedPorts(t *testing.T) {
 
 func TestLeafCertificatesAreCachedPerHost(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "other.example.test")
+	up := e.startUpstream(false, echo, "other.example.test")
 	var serials []string
 	for range 2 {
 		c := e.client(false)
@@ -455,7 +458,7 @@ func TestLeafCertificatesAreCachedPerHost(t *testing.T) {
 
 func TestUpstreamConnectionsAreReused(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "other.example.test")
+	up := e.startUpstream(false, echo, "other.example.test")
 	for range 5 { // five separate agent connections
 		c := e.client(false)
 		resp, err := c.Get("https://other.example.test:" + up.port + "/")
@@ -474,7 +477,7 @@ func TestUpstreamConnectionsAreReused(t *testing.T) {
 func TestDLPAllowExemptsOnlyThatRuleOnThatRoute(t *testing.T) {
 	routes := strings.Replace(baseRoutes, "  - host: other.example.test\n", "  - host: other.example.test\n    dlp_allow: [github-pat]\n", 1)
 	e := newEnv(t, routes, nil)
-	up := startUpstream(t, e.upCA, false, echo, "other.example.test", "stream.example.test")
+	up := e.startUpstream(false, echo, "other.example.test", "stream.example.test")
 	out, _, _ := e.curl("-o", "/dev/null", "-w", "%{http_code}", "-d", "t="+ghToken, "https://other.example.test:"+up.port+"/")
 	if out != "200" {
 		t.Errorf("exempted rule on its route = %s, want 200", out)
@@ -501,6 +504,7 @@ func TestSecretAcrossStreamedChunksNeverReachesUpstream(t *testing.T) {
 	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{e.upCA.ServerCert(t, "other.example.test")}}}
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	t.Cleanup(func() { srv.Close() })
+	e.allowPorts(portOf(ln))
 	// The token straddles the proxy's 256 KiB read boundary, well past the
 	// whole-body limit, so it is caught by the streaming scan.
 	offset := 3*(256<<10) - 10
@@ -519,7 +523,7 @@ func TestSecretAcrossStreamedChunksNeverReachesUpstream(t *testing.T) {
 
 func TestFileWideSSRFAllowLetsEveryRouteThrough(t *testing.T) {
 	e := newEnv(t, "version: 1\nssrf_allow: [\"127.0.0.1\"]\nroutes:\n  - host: private.example.test\n", nil)
-	up := startUpstream(t, e.upCA, false, echo, "private.example.test")
+	up := e.startUpstream(false, echo, "private.example.test")
 	out, _, _ := e.curl("-o", "/dev/null", "-w", "%{http_code}", "https://private.example.test:"+up.port+"/")
 	if out != "200" {
 		t.Errorf("route under a file-wide ssrf_allow = %s, want 200", out)
@@ -535,6 +539,7 @@ func TestPlainHTTPUserInfoRefused(t *testing.T) {
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
+	e.allowPorts(portOf(ln))
 	// Sent by hand: curl would move the user info into a header itself.
 	c := dialRaw(t, e.addr)
 	defer c.Close()

@@ -71,13 +71,13 @@ func (p *Proxy) websocket(w http.ResponseWriter, r *http.Request, route *contrac
 	upstream, ok := resp.Body.(io.ReadWriteCloser)
 	if !ok || resp.Header.Get("Sec-WebSocket-Extensions") != "" {
 		resp.Body.Close()
-		p.refuse(w, *info.rec, &refusal{http.StatusBadGateway, ruleUpstream, "egress: upstream websocket handshake is unusable (extensions or no stream)"})
+		p.refuse(w, *info.rec, &refusal{http.StatusBadGateway, RuleUpstream, "egress: upstream websocket handshake is unusable (extensions or no stream)"})
 		return
 	}
 	defer upstream.Close()
 	client, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		p.refuse(w, *info.rec, &refusal{http.StatusInternalServerError, ruleUpstream, "egress: cannot take over the connection for a websocket"})
+		p.refuse(w, *info.rec, &refusal{http.StatusInternalServerError, RuleUpstream, "egress: cannot take over the connection for a websocket"})
 		return
 	}
 	defer client.Close()
@@ -128,7 +128,7 @@ func (f *wsForwarder) run() *refusal {
 		raw, op, fin, payload, err := readWSFrame(f.src, maxWSMessage)
 		if err != nil {
 			if errors.Is(err, errWSTooBig) {
-				ref := &refusal{http.StatusForbidden, ruleTooLarge, "egress: websocket message too large to scan"}
+				ref := &refusal{http.StatusForbidden, RuleTooLarge, "egress: websocket message too large to scan"}
 				f.closeBoth(1009, ref.reason)
 				return ref
 			}
@@ -147,7 +147,7 @@ func (f *wsForwarder) run() *refusal {
 		pending = append(pending, raw...)
 		msg = append(msg, payload...)
 		if len(msg) > maxWSMessage {
-			ref := &refusal{http.StatusForbidden, ruleTooLarge, "egress: websocket message too large to scan"}
+			ref := &refusal{http.StatusForbidden, RuleTooLarge, "egress: websocket message too large to scan"}
 			f.closeBoth(1009, ref.reason)
 			return ref
 		}

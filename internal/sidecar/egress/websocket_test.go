@@ -96,7 +96,7 @@ func (e *env) wsDial(t *testing.T, host, port string) (net.Conn, *bufio.Reader) 
 func TestWebsocketMessagesAreScanned(t *testing.T) {
 	e := newEnv(t, baseRoutes, nil)
 	ws := &wsEchoServer{}
-	up := startUpstream(t, e.upCA, false, ws.handler, "other.example.test")
+	up := e.startUpstream(false, ws.handler, "other.example.test")
 	c, br := e.wsDial(t, "other.example.test", up.port)
 	defer c.Close()
 
