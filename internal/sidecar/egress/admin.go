@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 )
 
-// adminHandler serves /healthz and /routes. /routes lists hosts, path
+// adminHandler serves /healthz, /stats (lost audit lines) and /routes. /routes lists hosts, path
 // prefixes, methods and flags — never a secret or a secret's name.
 func (p *Proxy) adminHandler(draining *atomic.Bool) http.Handler {
 	mux := http.NewServeMux()
@@ -17,6 +17,7 @@ func (p *Proxy) adminHandler(draining *atomic.Bool) http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	mux.Handle("GET /stats", p.audit.StatsHandler())
 	mux.HandleFunc("GET /routes", func(w http.ResponseWriter, _ *http.Request) {
 		type route struct {
 			Host           string   `json:"host"`

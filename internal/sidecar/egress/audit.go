@@ -1,31 +1,10 @@
 package egress
 
 import (
-	"io"
-	"sync"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
-
-// auditor writes one JSON line per decision. Lines never hold a query
-// string, a header value or a body.
-type auditor struct {
-	mu sync.Mutex // serialises lines
-	w  io.Writer
-}
-
-func newAuditor(w io.Writer) *auditor { return &auditor{w: w} }
-
-func (a *auditor) write(rec contract.AuditRecord) {
-	line, err := rec.MarshalLine()
-	if err != nil {
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, _ = a.w.Write(line)
-}
 
 // auditRecord collects one request's facts as it is handled.
 type auditRecord struct {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -208,5 +209,40 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestLostAuditLinesAreCountedAndLogged: with --audit on a full disk
+// (/dev/full), egress still decides, logs the loss once with its cause,
+// and counts every lost line on the admin port's /stats.
+func TestLostAuditLinesAreCountedAndLogged(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	d := startDaemon(t, baseRoutes, "--audit", "/dev/full")
+	for range 3 {
+		if got := d.connectStatus(t, "undeclared.example.test:443"); got != http.StatusForbidden {
+			t.Fatalf("CONNECT to an undeclared host: %d, want 403", got)
+		}
+	}
+	resp, err := http.Get("http://" + d.admin + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var stats struct {
+		AuditDropped int64 `json:"audit_dropped"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
+		t.Fatal(err)
+	}
+	if stats.AuditDropped != 3 {
+		t.Errorf("/stats audit_dropped = %d, want 3", stats.AuditDropped)
+	}
+	if n := strings.Count(d.stderr.String(), "audit line lost"); n != 1 {
+		t.Errorf("the loss was logged %d times, want once per burst:\n%s", n, d.stderr.String())
+	}
+	if !strings.Contains(d.stderr.String(), "no space left on device") {
+		t.Errorf("the log does not say why:\n%s", d.stderr.String())
 	}
 }

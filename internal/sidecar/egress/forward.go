@@ -126,7 +126,7 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 	if cr, ok := r.Body.(interface{ BytesRead() int64 }); ok {
 		in = cr.BytesRead()
 	}
-	p.audit.write(rec.done(info.status, rule, reason, in, cw.n))
+	p.audit.Write(rec.done(info.status, rule, reason, in, cw.n))
 }
 
 // refuse answers a request egress will not forward and audits it.
@@ -139,7 +139,7 @@ func (p *Proxy) refuse(w http.ResponseWriter, rec auditRecord, ref *refusal) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(ref.status)
 	fmt.Fprintln(w, body)
-	p.audit.write(rec.done(ref.status, ref.rule, ref.reason, 0, int64(len(body)+1)))
+	p.audit.Write(rec.done(ref.status, ref.rule, ref.reason, 0, int64(len(body)+1)))
 }
 
 // scanHead runs DLP over the request line and headers (after the

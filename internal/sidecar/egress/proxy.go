@@ -18,6 +18,7 @@ import (
 
 	"github.com/elazarl/goproxy"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/audit"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -27,7 +28,7 @@ import (
 type Proxy struct {
 	cfg    Config
 	log    *slog.Logger
-	audit  *auditor
+	audit  *audit.Log
 	state  atomic.Pointer[state]
 	certs  *minter
 	dialer *dialer
@@ -58,7 +59,7 @@ const (
 
 // NewProxy builds a proxy from a validated config. It loads the routes,
 // secrets and CA; an error names what is wrong.
-func NewProxy(cfg Config, log *slog.Logger, audit io.Writer) (*Proxy, error) {
+func NewProxy(cfg Config, log *slog.Logger, auditW io.Writer) (*Proxy, error) {
 	cfg.withDefaults()
 	st, err := loadState(cfg.RoutesFile, cfg.SecretsDir)
 	if err != nil {
@@ -73,7 +74,7 @@ func NewProxy(cfg Config, log *slog.Logger, audit io.Writer) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{
-		cfg: cfg, log: log, audit: newAuditor(audit), certs: certs,
+		cfg: cfg, log: log, audit: audit.New(auditW, log), certs: certs,
 		dialer:  newDialer(cfg.Resolve, cfg.DialTimeout),
 		mitm:    newConnListener(),
 		tunnels: make(chan struct{}, cfg.MaxTunnels),
@@ -191,7 +192,7 @@ func (p *Proxy) handleConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.
 	if !d.Allow {
 		// Refused before any TLS handshake or upstream dial.
 		ctx.Resp = textResponse(ctx.Req, d.Status, DenyBody(d, host))
-		p.audit.write(rec.done(d.Status, d.Rule, d.Reason, 0, 0))
+		p.audit.Write(rec.done(d.Status, d.Rule, d.Reason, 0, 0))
 		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
 	}
 	route := d.Route
@@ -200,7 +201,7 @@ func (p *Proxy) handleConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.
 	if strings.HasPrefix(route.Host, "*.") {
 		if ref := p.scan(st, []byte(host), route, "host name"); ref != nil {
 			ctx.Resp = textResponse(ctx.Req, ref.status, ref.reason+"\n")
-			p.audit.write(rec.done(ref.status, ref.rule, "secret in the host name", 0, 0))
+			p.audit.Write(rec.done(ref.status, ref.rule, "secret in the host name", 0, 0))
 			return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
 		}
 	}
@@ -208,7 +209,7 @@ func (p *Proxy) handleConnect(hostport string, ctx *goproxy.ProxyCtx) (*goproxy.
 	case p.tunnels <- struct{}{}:
 	default:
 		ctx.Resp = textResponse(ctx.Req, http.StatusServiceUnavailable, "egress: too many open tunnels; close some connections and retry\n")
-		p.audit.write(rec.done(http.StatusServiceUnavailable, RuleTunnelCap, "too many open tunnels", 0, 0))
+		p.audit.Write(rec.done(http.StatusServiceUnavailable, RuleTunnelCap, "too many open tunnels", 0, 0))
 		return &goproxy.ConnectAction{Action: goproxy.ConnectReject}, hostport
 	}
 	var once sync.Once
@@ -279,7 +280,7 @@ func (p *Proxy) passthrough(req *http.Request, client net.Conn, t *target, route
 			status, rule = http.StatusForbidden, RuleSSRF
 		}
 		_ = textResponse(req, status, "egress: "+err.Error()+"\n").Write(client)
-		p.audit.write(rec.done(status, rule, err.Error(), 0, 0))
+		p.audit.Write(rec.done(status, rule, err.Error(), 0, 0))
 		return
 	}
 	defer up.Close()
@@ -287,7 +288,7 @@ func (p *Proxy) passthrough(req *http.Request, client net.Conn, t *target, route
 		return
 	}
 	in, out := pipeIdle(client, up, p.cfg.IdleTimeout)
-	p.audit.write(rec.done(http.StatusOK, RulePassthrough, "", in, out))
+	p.audit.Write(rec.done(http.StatusOK, RulePassthrough, "", in, out))
 }
 
 // pipeIdle copies both ways until either side closes or stays silent for

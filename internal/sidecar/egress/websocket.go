@@ -65,7 +65,7 @@ func (p *Proxy) websocket(w http.ResponseWriter, r *http.Request, route *contrac
 		}
 		w.WriteHeader(resp.StatusCode)
 		n, _ := io.Copy(w, resp.Body)
-		p.audit.write(info.rec.done(resp.StatusCode, RuleAllow, "", 0, n))
+		p.audit.Write(info.rec.done(resp.StatusCode, RuleAllow, "", 0, n))
 		return
 	}
 	upstream, ok := resp.Body.(io.ReadWriteCloser)
@@ -105,7 +105,7 @@ func (p *Proxy) websocket(w http.ResponseWriter, r *http.Request, route *contrac
 	if ref != nil {
 		rule, reason, status = ref.rule, ref.reason, ref.status
 	}
-	p.audit.write(info.rec.done(status, rule, reason, wsf.up, down))
+	p.audit.Write(info.rec.done(status, rule, reason, wsf.up, down))
 }
 
 // wsForwarder relays the agent's frames to the upstream after scanning.
