@@ -61,8 +61,9 @@ func ParseTool(s string) (Tool, error) {
 	return "", fmt.Errorf("%q is not a supervise tool; the tools are %s", s, strings.Join(names, ", "))
 }
 
-// Size limits on proposal and response fields. They keep a hostile agent
-// from filling the operator's disk or terminal through the queue.
+// Size limits on proposal and response fields and files. They keep a
+// hostile agent from filling the operator's disk or terminal through the
+// queue; supervise also bounds how many proposals wait at once.
 const (
 	// MaxJustificationLen is the longest justification, in characters.
 	MaxJustificationLen = 4000
@@ -72,6 +73,19 @@ const (
 	MaxPayloadBytes = 64 << 10
 	// MaxAppliedDiffBytes is the largest applied diff in a response.
 	MaxAppliedDiffBytes = 1 << 20
+	// MaxProposalFileBytes is the largest proposal file (ProposalFileName)
+	// a queue writes or reads. Every valid proposal supervise makes fits:
+	// its payload is at most MaxPayloadBytes as json.Marshal wrote it
+	// (indenting its at most 2×64 list entries adds under 2 KiB), its
+	// justification at most 24,000 bytes encoded (MaxJustificationLen
+	// characters of at most 6 bytes each, as "\u003c"), and the other
+	// fields under 1 KiB: about 91 KiB in all.
+	MaxProposalFileBytes = 128 << 10
+	// MaxResponseFileBytes is the largest response file (ResponseFileName)
+	// a queue writes or reads: an applied diff of MaxAppliedDiffBytes,
+	// edited payload of MaxPayloadBytes and notes of MaxNotesLen
+	// characters, each at most 6 times larger once JSON-encoded, fit.
+	MaxResponseFileBytes = 8 << 20
 	// maxPurposeLen bounds CredBlockPayload.Purpose, in characters.
 	maxPurposeLen = 1000
 	// maxListLen bounds every list in a payload.
@@ -99,7 +113,8 @@ type Proposal struct {
 	// object shaped by the tool (see DecodePayload); it is required.
 	Payload json.RawMessage `json:"payload"`
 	// Justification is the agent's reason, shown to the operator; it is
-	// required and at most MaxJustificationLen characters.
+	// required, at most MaxJustificationLen characters, and display text
+	// (see ValidDisplayText) that may span lines.
 	Justification string `json:"justification"`
 	// CreatedAt is when supervise queued the proposal; it is required.
 	CreatedAt time.Time `json:"created_at"`
@@ -132,7 +147,8 @@ type CapabilityBlockPayload struct {
 	// AptPackages are Debian package names to install; nil means none.
 	AptPackages []string `json:"apt_packages,omitempty"`
 	// DockerfileLines are lines to append to the agent's Dockerfile, one
-	// instruction each; nil means none.
+	// instruction each, each one line of display text (see
+	// ValidDisplayText); nil means none.
 	DockerfileLines []string `json:"dockerfile_lines,omitempty"`
 }
 
@@ -144,7 +160,7 @@ type CredBlockPayload struct {
 	// required.
 	Scheme AuthScheme `json:"scheme"`
 	// Purpose says what the credential is for, for the operator; it is
-	// required.
+	// required, and one line of display text (see ValidDisplayText).
 	Purpose string `json:"purpose"`
 }
 
@@ -178,14 +194,41 @@ func validatePayload(p payload) error {
 	return ps.err()
 }
 
+// displayText checks an agent string with ValidDisplayText, reporting a
+// problem under field. It returns false when s is refused: the caller then
+// skips the field's own checks, which would only add a second message
+// about the same character.
+func displayText(ps *problems, field, s string, multiline bool) bool {
+	if err := ValidDisplayText(s, multiline); err != nil {
+		ps.add(field, err)
+		return false
+	}
+	return true
+}
+
+// displayList checks every string of a list with displayText; it returns
+// false if any was refused.
+func displayList(ps *problems, field string, list []string) bool {
+	ok := true
+	for i, s := range list {
+		ok = displayText(ps, index(field, i), s, false) && ok
+	}
+	return ok
+}
+
 func (p *EgressBlockPayload) validate(ps *problems, prefix string) {
-	if err := ValidHost(p.Host); err != nil {
-		ps.add(join(prefix, "host"), err)
+	if displayText(ps, join(prefix, "host"), p.Host, false) {
+		if err := ValidHost(p.Host); err != nil {
+			ps.add(join(prefix, "host"), err)
+		}
 	}
 	if len(p.PathPrefixes) > maxListLen {
 		ps.addf(join(prefix, "path_prefixes"), "has %d entries; the limit is %d", len(p.PathPrefixes), maxListLen)
 	} else {
 		for i, s := range p.PathPrefixes {
+			if !displayText(ps, index(join(prefix, "path_prefixes"), i), s, false) {
+				continue
+			}
 			if err := ValidPathPrefix(s); err != nil {
 				ps.add(index(join(prefix, "path_prefixes"), i), err)
 			}
@@ -193,17 +236,21 @@ func (p *EgressBlockPayload) validate(ps *problems, prefix string) {
 	}
 	if len(p.Methods) > maxListLen {
 		ps.addf(join(prefix, "methods"), "has %d entries; the limit is %d", len(p.Methods), maxListLen)
-	} else {
+	} else if displayList(ps, join(prefix, "methods"), p.Methods) {
 		validMethods(ps, join(prefix, "methods"), p.Methods)
 	}
 }
 
 func (p *DLPBlockPayload) validate(ps *problems, prefix string) {
-	if err := ValidHost(p.Host); err != nil {
-		ps.add(join(prefix, "host"), err)
+	if displayText(ps, join(prefix, "host"), p.Host, false) {
+		if err := ValidHost(p.Host); err != nil {
+			ps.add(join(prefix, "host"), err)
+		}
 	}
-	if err := ValidRuleID(p.RuleID); err != nil {
-		ps.add(join(prefix, "rule_id"), err)
+	if displayText(ps, join(prefix, "rule_id"), p.RuleID, false) {
+		if err := ValidRuleID(p.RuleID); err != nil {
+			ps.add(join(prefix, "rule_id"), err)
+		}
 	}
 }
 
@@ -215,6 +262,9 @@ func (p *CapabilityBlockPayload) validate(ps *problems, prefix string) {
 		ps.addf(join(prefix, "apt_packages"), "has %d entries; the limit is %d", len(p.AptPackages), maxListLen)
 	} else {
 		for i, s := range p.AptPackages {
+			if !displayText(ps, index(join(prefix, "apt_packages"), i), s, false) {
+				continue
+			}
 			if err := validAptName(s); err != nil {
 				ps.add(index(join(prefix, "apt_packages"), i), err)
 			}
@@ -232,13 +282,17 @@ func (p *CapabilityBlockPayload) validate(ps *problems, prefix string) {
 }
 
 func (p *CredBlockPayload) validate(ps *problems, prefix string) {
-	if err := ValidHost(p.Host); err != nil {
-		ps.add(join(prefix, "host"), err)
+	if displayText(ps, join(prefix, "host"), p.Host, false) {
+		if err := ValidHost(p.Host); err != nil {
+			ps.add(join(prefix, "host"), err)
+		}
 	}
-	if _, err := ParseAuthScheme(string(p.Scheme)); err != nil {
-		ps.add(join(prefix, "scheme"), err)
+	if displayText(ps, join(prefix, "scheme"), string(p.Scheme), false) {
+		if _, err := ParseAuthScheme(string(p.Scheme)); err != nil {
+			ps.add(join(prefix, "scheme"), err)
+		}
 	}
-	if err := validText(p.Purpose, maxPurposeLen); err != nil {
+	if err := validText(p.Purpose, maxPurposeLen, false); err != nil {
 		ps.add(join(prefix, "purpose"), err)
 	}
 }
@@ -273,28 +327,29 @@ func validDockerfileLine(s string) error {
 		return fmt.Errorf("line is empty")
 	case utf8.RuneCountInString(s) > maxDockerfileLineLen:
 		return fmt.Errorf("line is %d characters; the limit is %d", utf8.RuneCountInString(s), maxDockerfileLineLen)
-	case strings.ContainsRune(s, 0):
-		return fmt.Errorf("line contains a NUL byte")
-	case strings.ContainsAny(s, "\r\n"):
-		return fmt.Errorf("line contains a line break; give each line separately")
-	case strings.HasSuffix(strings.TrimRight(s, " \t"), `\`):
+	}
+	// ValidDisplayText refuses '\r' and '\n' too: each line is given
+	// separately.
+	if err := ValidDisplayText(s, false); err != nil {
+		return fmt.Errorf("line %w", err)
+	}
+	if strings.HasSuffix(strings.TrimRight(s, " \t"), `\`) {
 		return fmt.Errorf(`line ends in '\', which would continue it onto the next line; give the whole instruction on one line`)
 	}
 	return nil
 }
 
-// validText checks a required free-text field of at most limit characters.
-func validText(s string, limit int) error {
+// validText checks a required free-text field of at most limit characters
+// that the operator will read (see ValidDisplayText); only a multiline
+// field may contain line breaks.
+func validText(s string, limit int, multiline bool) error {
 	if strings.TrimSpace(s) == "" {
 		return fmt.Errorf("is required")
 	}
 	if n := utf8.RuneCountInString(s); n > limit {
 		return fmt.Errorf("is %d characters; the limit is %d", n, limit)
 	}
-	if strings.ContainsRune(s, 0) {
-		return fmt.Errorf("contains a NUL byte")
-	}
-	return nil
+	return ValidDisplayText(s, multiline)
 }
 
 // newPayload returns a pointer to the zero payload of a proposing tool.
@@ -381,7 +436,7 @@ func (p *Proposal) Validate() error {
 	} else {
 		pl.validate(&ps, "payload")
 	}
-	if err := validText(p.Justification, MaxJustificationLen); err != nil {
+	if err := validText(p.Justification, MaxJustificationLen, true); err != nil {
 		ps.add("justification", err)
 	}
 	if p.CreatedAt.IsZero() {
@@ -514,8 +569,9 @@ type Response struct {
 	// Status is the decision: approved, rejected or edited (never
 	// pending); it is required.
 	Status Status `json:"status"`
-	// Notes is the operator's message to the agent; "" means none, which
-	// a rejection does not allow.
+	// Notes is the operator's message to the agent, display text (see
+	// ValidDisplayText) that may span lines; "" means none, which a
+	// rejection does not allow.
 	Notes string `json:"notes,omitempty"`
 	// Payload is the operator's edited payload, in the proposal's tool's
 	// shape (check it with DecodeToolPayload). It is required when Status
@@ -551,6 +607,8 @@ func (r *Response) Validate() error {
 		ps.addf("notes", "is required when rejecting: tell the agent why")
 	} else if n := utf8.RuneCountInString(r.Notes); n > MaxNotesLen {
 		ps.addf("notes", "is %d characters; the limit is %d", n, MaxNotesLen)
+	} else {
+		displayText(&ps, "notes", r.Notes, true)
 	}
 	hasPayload := len(bytes.TrimSpace(r.Payload)) > 0
 	switch {
@@ -567,6 +625,8 @@ func (r *Response) Validate() error {
 		ps.addf("applied_diff", "must be empty when rejecting: nothing was applied")
 	} else if len(r.AppliedDiff) > MaxAppliedDiffBytes {
 		ps.addf("applied_diff", "is %d bytes; the limit is %d", len(r.AppliedDiff), MaxAppliedDiffBytes)
+	} else {
+		displayText(&ps, "applied_diff", r.AppliedDiff, true)
 	}
 	if r.DecidedAt.IsZero() {
 		ps.addf("decided_at", "is required")
