@@ -69,22 +69,25 @@ const (
 	MaxJustificationLen = 4000
 	// MaxNotesLen is the longest response note, in characters.
 	MaxNotesLen = 4000
-	// MaxPayloadBytes is the largest proposal or response payload.
+	// MaxPayloadBytes is the largest proposal or response payload, as
+	// compact JSON (the whitespace between tokens does not count).
 	MaxPayloadBytes = 64 << 10
 	// MaxAppliedDiffBytes is the largest applied diff in a response.
 	MaxAppliedDiffBytes = 1 << 20
 	// MaxProposalFileBytes is the largest proposal file (ProposalFileName)
-	// a queue writes or reads. Every valid proposal supervise makes fits:
-	// its payload is at most MaxPayloadBytes as json.Marshal wrote it
-	// (indenting its at most 2×64 list entries adds under 2 KiB), its
-	// justification at most 24,000 bytes encoded (MaxJustificationLen
-	// characters of at most 6 bytes each, as "\u003c"), and the other
-	// fields under 1 KiB: about 91 KiB in all.
+	// a queue writes or reads. Every valid proposal fits: its payload is
+	// at most MaxPayloadBytes of compact JSON (indenting its at most 2×64
+	// list entries adds under 2 KiB), its justification at most 16,000
+	// bytes encoded (MaxJustificationLen characters of at most 4 bytes
+	// each), and the other fields under 1 KiB: about 83 KiB in all. Files
+	// written with '<', '>' and '&' escaped (6 bytes each), as earlier
+	// releases did, are at most about 91 KiB.
 	MaxProposalFileBytes = 128 << 10
 	// MaxResponseFileBytes is the largest response file (ResponseFileName)
-	// a queue writes or reads: an applied diff of MaxAppliedDiffBytes,
-	// edited payload of MaxPayloadBytes and notes of MaxNotesLen
-	// characters, each at most 6 times larger once JSON-encoded, fit.
+	// a queue writes or reads: an applied diff of MaxAppliedDiffBytes (at
+	// most twice that encoded), an edited payload of MaxPayloadBytes and
+	// notes of MaxNotesLen characters fit, even with '<', '>' and '&'
+	// escaped to 6 bytes each.
 	MaxResponseFileBytes = 8 << 20
 	// maxPurposeLen bounds CredBlockPayload.Purpose, in characters.
 	maxPurposeLen = 1000
@@ -377,8 +380,8 @@ func decodePayload(tool Tool, raw json.RawMessage) (payload, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(raw) > MaxPayloadBytes {
-		return nil, fmt.Errorf("is %d bytes; the limit is %d", len(raw), MaxPayloadBytes)
+	if n := payloadSize(raw); n > MaxPayloadBytes {
+		return nil, fmt.Errorf("is %d bytes; the limit is %d", n, MaxPayloadBytes)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, fmt.Errorf("is required")
@@ -387,6 +390,21 @@ func decodePayload(tool Tool, raw json.RawMessage) (payload, error) {
 		return nil, fmt.Errorf("does not fit %s: %w", tool, err)
 	}
 	return p, nil
+}
+
+// payloadSize is the size of the JSON raw without the whitespace between
+// its tokens, which MaxPayloadBytes limits: the queue writes records
+// indented, and the same payload must pass when read back. Only raw over
+// the limit is compacted; raw that is not JSON counts whole.
+func payloadSize(raw json.RawMessage) int {
+	if len(raw) <= MaxPayloadBytes {
+		return len(raw)
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return len(raw)
+	}
+	return b.Len()
 }
 
 // DecodeToolPayload strictly decodes raw as the payload of tool (unknown,
@@ -616,8 +634,8 @@ func (r *Response) Validate() error {
 		ps.addf("payload", "is required when the status is edited")
 	case r.Status != StatusEdited && hasPayload:
 		ps.addf("payload", "is allowed only when the status is edited")
-	case hasPayload && len(r.Payload) > MaxPayloadBytes:
-		ps.addf("payload", "is %d bytes; the limit is %d", len(r.Payload), MaxPayloadBytes)
+	case hasPayload && payloadSize(r.Payload) > MaxPayloadBytes:
+		ps.addf("payload", "is %d bytes; the limit is %d", payloadSize(r.Payload), MaxPayloadBytes)
 	case hasPayload && (!json.Valid(r.Payload) || bytes.TrimSpace(r.Payload)[0] != '{'):
 		ps.addf("payload", "must be a JSON object")
 	}
