@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
@@ -43,7 +44,9 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	if cfg.ResponseTimeout == 0 {
 		cfg.ResponseTimeout = 300 * time.Millisecond
 	}
-	cfg.Poll = 10 * time.Millisecond
+	if cfg.Poll == 0 {
+		cfg.Poll = 10 * time.Millisecond
+	}
 	s := NewServer(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,9 +70,9 @@ func startServer(t *testing.T, cfg Config) *testServer {
 }
 
 // mcpClient is mcp-go's own client, speaking its current protocol.
-func mcpClient(t *testing.T, url string) *client.Client {
+func mcpClient(t *testing.T, url string, opts ...transport.StreamableHTTPCOption) *client.Client {
 	t.Helper()
-	c, err := client.NewStreamableHttpClient(url + "/mcp")
+	c, err := client.NewStreamableHttpClient(url+"/mcp", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +187,7 @@ func TestInvalidInputIsAToolErrorAndWritesNothing(t *testing.T) {
 		args       map[string]any
 		want       string
 	}{
-		{"no reason", "egress-block", map[string]any{"host": "api.example.test"}, "justification"},
+		{"no reason", "egress-block", map[string]any{"host": "api.example.test"}, "reason: is required"},
 		{"host with scheme", "egress-block", map[string]any{"host": "https://x.example", "reason": "r"}, "scheme"},
 		{"relative prefix", "egress-block", map[string]any{"host": "a.example.test", "path_prefixes": []string{"v1"}, "reason": "r"}, "/"},
 		{"bad method", "egress-block", map[string]any{"host": "a.example.test", "methods": []string{"TRACE"}, "reason": "r"}, "TRACE"},
@@ -324,7 +327,7 @@ func TestOversizedRequestRefused(t *testing.T) {
 }
 
 func TestManyConcurrentCallsAllResolve(t *testing.T) {
-	ts := startServer(t, Config{ResponseTimeout: 200 * time.Millisecond, MaxWaiting: 8})
+	ts := startServer(t, Config{ResponseTimeout: 200 * time.Millisecond, MaxWaiting: 8, Rate: Rate{N: 40, Per: time.Minute}})
 	c := mcpClient(t, ts.url)
 	var wg sync.WaitGroup
 	errs := make(chan string, 40)
