@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
+	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -40,9 +41,12 @@ type Item struct {
 
 // Change is what deciding a proposal would do.
 type Change struct {
-	// Diff shows the routes file before and after ("" when no file changes).
+	// Diff shows the routes file before and after ("" when no file
+	// changes). It is printed as it is, so show it through termtext.Block.
 	Diff string
-	// NextSteps says what the operator must still do by hand ("" if nothing).
+	// NextSteps says what the operator must still do by hand ("" if
+	// nothing), with the agent's strings in it already escaped by
+	// termtext.Line.
 	NextSteps string
 	// routes is the new routes file to write; nil: none.
 	routes *contract.RoutesFile
@@ -115,20 +119,25 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 		return o.planRoutes(it.Slug, func(rf *contract.RoutesFile) error { return addRoute(rf, p) })
 	case *contract.DLPBlockPayload:
 		return o.planRoutes(it.Slug, func(rf *contract.RoutesFile) error { return addDLPAllow(rf, p) })
+	// The next steps quote the agent's strings; each is escaped for the
+	// terminal here (termtext.Line), so the text is safe however it is
+	// shown, and a line the agent wrote stays one line.
 	case *contract.CapabilityBlockPayload:
 		var b strings.Builder
 		b.WriteString("Add to the agent image (the bottle's agent_provider.dockerfile), then restart the bottle:\n")
 		if len(p.AptPackages) > 0 {
-			fmt.Fprintf(&b, "  RUN apt-get update && apt-get install -y --no-install-recommends %s && rm -rf /var/lib/apt/lists/*\n", strings.Join(p.AptPackages, " "))
+			fmt.Fprintf(&b, "  RUN apt-get update && apt-get install -y --no-install-recommends %s && rm -rf /var/lib/apt/lists/*\n",
+				termtext.Line(strings.Join(p.AptPackages, " ")))
 		}
 		for _, l := range p.DockerfileLines {
-			b.WriteString("  " + l + "\n")
+			b.WriteString("  " + termtext.Line(l) + "\n")
 		}
 		return &Change{NextSteps: b.String()}, nil
 	case *contract.CredBlockPayload:
+		host := termtext.Line(p.Host)
 		return &Change{NextSteps: fmt.Sprintf("Give the route for %s a credential in the bottle's manifest, then restart the bottle:\n"+
 			"  egress.routes[host: %s].auth: {scheme: %s, token_ref: HOST_VARIABLE_WITH_THE_TOKEN}\n"+
-			"  (the agent asked for: %s)\n", p.Host, p.Host, p.Scheme, p.Purpose)}, nil
+			"  (the agent asked for: %s)\n", host, host, termtext.Line(string(p.Scheme)), termtext.Line(p.Purpose))}, nil
 	}
 	return nil, fmt.Errorf("tool %s cannot be approved", it.Proposal.Tool)
 }

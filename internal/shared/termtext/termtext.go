@@ -37,8 +37,9 @@ func Line(s string) string { return escape(s, false, "") }
 // Block returns s for printing as several lines: each '\n' is kept and
 // followed by indent, so a continuation line of s can never start at the
 // left margin and pose as a line the CLI printed (a header, a prompt, a
-// "proposal … approved"). indent should be non-empty; the caller prints
-// the first line after its own label.
+// "proposal … approved"); the caller prints the first line after its own
+// label. An empty indent is only for text whose lines the caller wrote
+// itself, quoting agent text already escaped with Line.
 func Block(s, indent string) string { return escape(s, true, indent) }
 
 // escape is the one escaping function behind Line and Block.
