@@ -194,7 +194,7 @@ func (s *Server) enqueue(p *contract.Proposal) *mcp.CallToolResult {
 		s.log.Warn("proposal refused", "tool", string(p.Tool), "limit", "rate", "rate", s.cfg.Rate.String())
 		return mcp.NewToolResultError(fmt.Sprintf("not queued: this bottle may make at most %d proposals per %s (supervise --rate %s) "+
 			"and has made them; nothing was written. Try again in %s, or check on an earlier proposal by calling its tool again "+
-			"with just its proposal_id.", s.cfg.Rate.N, s.cfg.Rate.interval(), s.cfg.Rate, wait.Round(time.Second)))
+			"with just its proposal_id.", s.cfg.Rate.N, s.cfg.Rate.interval(), s.cfg.Rate, (wait + time.Second - 1).Truncate(time.Second)))
 	}
 	if err := s.queue.Put(p); err != nil {
 		s.log.Error("write proposal", "id", p.ID, "err", err)
