@@ -186,6 +186,12 @@ const (
 	// EnvSuperviseResponseTimeout is supervise --response-timeout DURATION
 	// (time.ParseDuration syntax, default DefaultResponseTimeout).
 	EnvSuperviseResponseTimeout = "BOT_BOTTLE_SUPERVISE_RESPONSE_TIMEOUT"
+	// EnvSuperviseMaxPending is supervise --max-pending N: how many of the
+	// bottle's proposals may wait for the operator at once.
+	EnvSuperviseMaxPending = "BOT_BOTTLE_SUPERVISE_MAX_PENDING"
+	// EnvSuperviseRate is supervise --rate N/INTERVAL (such as 10/m): how
+	// many proposals the agent may make per interval.
+	EnvSuperviseRate = "BOT_BOTTLE_SUPERVISE_RATE"
 
 	// EnvSidecarDaemons names the daemons sidecar-init starts when given no
 	// arguments, separated by commas: "egress,gitgate,supervise".

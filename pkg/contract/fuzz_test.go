@@ -183,6 +183,9 @@ func FuzzParseProposalAndResponse(f *testing.F) {
 	f.Add([]byte(`{"version":1,"id":"abc","status":"edited","payload":{"host":"b.example.test"},"decided_at":"2026-01-01T00:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if p, err := contract.ParseProposal(data); err == nil {
+			if err := contract.ValidDisplayText(p.Justification, true); err != nil {
+				t.Fatalf("parsed proposal's justification is not display text: %v", err)
+			}
 			again, err := json.Marshal(p)
 			if err != nil {
 				t.Fatal(err)

@@ -61,17 +61,34 @@ func ParseTool(s string) (Tool, error) {
 	return "", fmt.Errorf("%q is not a supervise tool; the tools are %s", s, strings.Join(names, ", "))
 }
 
-// Size limits on proposal and response fields. They keep a hostile agent
-// from filling the operator's disk or terminal through the queue.
+// Size limits on proposal and response fields and files. They keep a
+// hostile agent from filling the operator's disk or terminal through the
+// queue; supervise also bounds how many proposals wait at once.
 const (
 	// MaxJustificationLen is the longest justification, in characters.
 	MaxJustificationLen = 4000
 	// MaxNotesLen is the longest response note, in characters.
 	MaxNotesLen = 4000
-	// MaxPayloadBytes is the largest proposal or response payload.
+	// MaxPayloadBytes is the largest proposal or response payload, as
+	// compact JSON (the whitespace between tokens does not count).
 	MaxPayloadBytes = 64 << 10
 	// MaxAppliedDiffBytes is the largest applied diff in a response.
 	MaxAppliedDiffBytes = 1 << 20
+	// MaxProposalFileBytes is the largest proposal file (ProposalFileName)
+	// a queue writes or reads. Every valid proposal fits: its payload is
+	// at most MaxPayloadBytes of compact JSON (indenting its at most 2×64
+	// list entries adds under 2 KiB), its justification at most 16,000
+	// bytes encoded (MaxJustificationLen characters of at most 4 bytes
+	// each), and the other fields under 1 KiB: about 83 KiB in all. Files
+	// written with '<', '>' and '&' escaped (6 bytes each), as earlier
+	// releases did, are at most about 91 KiB.
+	MaxProposalFileBytes = 128 << 10
+	// MaxResponseFileBytes is the largest response file (ResponseFileName)
+	// a queue writes or reads: an applied diff of MaxAppliedDiffBytes (at
+	// most twice that encoded), an edited payload of MaxPayloadBytes and
+	// notes of MaxNotesLen characters fit, even with '<', '>' and '&'
+	// escaped to 6 bytes each.
+	MaxResponseFileBytes = 8 << 20
 	// maxPurposeLen bounds CredBlockPayload.Purpose, in characters.
 	maxPurposeLen = 1000
 	// maxListLen bounds every list in a payload.
@@ -99,7 +116,8 @@ type Proposal struct {
 	// object shaped by the tool (see DecodePayload); it is required.
 	Payload json.RawMessage `json:"payload"`
 	// Justification is the agent's reason, shown to the operator; it is
-	// required and at most MaxJustificationLen characters.
+	// required, at most MaxJustificationLen characters, and display text
+	// (see ValidDisplayText) that may span lines.
 	Justification string `json:"justification"`
 	// CreatedAt is when supervise queued the proposal; it is required.
 	CreatedAt time.Time `json:"created_at"`
@@ -156,7 +174,8 @@ type CapabilityBlockPayload struct {
 	// AptPackages are Debian package names to install; nil means none.
 	AptPackages []string `json:"apt_packages,omitempty"`
 	// DockerfileLines are lines to append to the agent's Dockerfile, one
-	// instruction each; nil means none.
+	// instruction each, each one line of display text (see
+	// ValidDisplayText); nil means none.
 	DockerfileLines []string `json:"dockerfile_lines,omitempty"`
 }
 
@@ -168,7 +187,7 @@ type CredBlockPayload struct {
 	// required.
 	Scheme AuthScheme `json:"scheme"`
 	// Purpose says what the credential is for, for the operator; it is
-	// required.
+	// required, and one line of display text (see ValidDisplayText).
 	Purpose string `json:"purpose"`
 }
 
@@ -202,14 +221,41 @@ func validatePayload(p payload) error {
 	return ps.err()
 }
 
+// displayText checks an agent string with ValidDisplayText, reporting a
+// problem under field. It returns false when s is refused: the caller then
+// skips the field's own checks, which would only add a second message
+// about the same character.
+func displayText(ps *problems, field, s string, multiline bool) bool {
+	if err := ValidDisplayText(s, multiline); err != nil {
+		ps.add(field, err)
+		return false
+	}
+	return true
+}
+
+// displayList checks every string of a list with displayText; it returns
+// false if any was refused.
+func displayList(ps *problems, field string, list []string) bool {
+	ok := true
+	for i, s := range list {
+		ok = displayText(ps, index(field, i), s, false) && ok
+	}
+	return ok
+}
+
 func (p *EgressBlockPayload) validate(ps *problems, prefix string) {
-	if err := ValidHost(p.Host); err != nil {
-		ps.add(join(prefix, "host"), err)
+	if displayText(ps, join(prefix, "host"), p.Host, false) {
+		if err := ValidHost(p.Host); err != nil {
+			ps.add(join(prefix, "host"), err)
+		}
 	}
 	if len(p.PathPrefixes) > maxListLen {
 		ps.addf(join(prefix, "path_prefixes"), "has %d entries; the limit is %d", len(p.PathPrefixes), maxListLen)
 	} else {
 		for i, s := range p.PathPrefixes {
+			if !displayText(ps, index(join(prefix, "path_prefixes"), i), s, false) {
+				continue
+			}
 			if err := ValidPathPrefix(s); err != nil {
 				ps.add(index(join(prefix, "path_prefixes"), i), err)
 			}
@@ -217,7 +263,7 @@ func (p *EgressBlockPayload) validate(ps *problems, prefix string) {
 	}
 	if len(p.Methods) > maxListLen {
 		ps.addf(join(prefix, "methods"), "has %d entries; the limit is %d", len(p.Methods), maxListLen)
-	} else {
+	} else if displayList(ps, join(prefix, "methods"), p.Methods) {
 		validMethods(ps, join(prefix, "methods"), p.Methods)
 	}
 }
@@ -230,11 +276,16 @@ func (p *DLPBlockPayload) validate(ps *problems, prefix string) {
 	if p.Host != "" {
 		ps.addf(join(prefix, "host"), "is set with repo; give host and rule_id for a request egress refused, or repo and fingerprint for a push the git gate refused, not both")
 	}
-	if err := ValidRepoName(p.Repo); err != nil {
-		ps.add(join(prefix, "repo"), err)
+	if displayText(ps, join(prefix, "repo"), p.Repo, false) {
+		if err := ValidRepoName(p.Repo); err != nil {
+			ps.add(join(prefix, "repo"), err)
+		}
 	}
 	if p.Fingerprint == "" {
 		ps.addf(join(prefix, "fingerprint"), "is required with repo; copy the fingerprint the git gate printed under the finding")
+		return
+	}
+	if !displayText(ps, join(prefix, "fingerprint"), p.Fingerprint, false) || !displayText(ps, join(prefix, "rule_id"), p.RuleID, false) {
 		return
 	}
 	fp, err := ParseFingerprint(p.Fingerprint)
@@ -248,14 +299,18 @@ func (p *DLPBlockPayload) validate(ps *problems, prefix string) {
 }
 
 func (p *DLPBlockPayload) validateEgress(ps *problems, prefix string) {
-	if err := ValidHost(p.Host); err != nil {
-		if p.Host == "" {
-			err = fmt.Errorf("%w; give host and rule_id for a request egress refused, or repo and fingerprint for a push the git gate refused", err)
+	if displayText(ps, join(prefix, "host"), p.Host, false) {
+		if err := ValidHost(p.Host); err != nil {
+			if p.Host == "" {
+				err = fmt.Errorf("%w; give host and rule_id for a request egress refused, or repo and fingerprint for a push the git gate refused", err)
+			}
+			ps.add(join(prefix, "host"), err)
 		}
-		ps.add(join(prefix, "host"), err)
 	}
-	if err := ValidRuleID(p.RuleID); err != nil {
-		ps.add(join(prefix, "rule_id"), err)
+	if displayText(ps, join(prefix, "rule_id"), p.RuleID, false) {
+		if err := ValidRuleID(p.RuleID); err != nil {
+			ps.add(join(prefix, "rule_id"), err)
+		}
 	}
 	if p.Fingerprint != "" {
 		ps.addf(join(prefix, "fingerprint"), "is only for a push the git gate refused, with repo; an egress exception names host and rule_id")
@@ -270,6 +325,9 @@ func (p *CapabilityBlockPayload) validate(ps *problems, prefix string) {
 		ps.addf(join(prefix, "apt_packages"), "has %d entries; the limit is %d", len(p.AptPackages), maxListLen)
 	} else {
 		for i, s := range p.AptPackages {
+			if !displayText(ps, index(join(prefix, "apt_packages"), i), s, false) {
+				continue
+			}
 			if err := validAptName(s); err != nil {
 				ps.add(index(join(prefix, "apt_packages"), i), err)
 			}
@@ -287,13 +345,17 @@ func (p *CapabilityBlockPayload) validate(ps *problems, prefix string) {
 }
 
 func (p *CredBlockPayload) validate(ps *problems, prefix string) {
-	if err := ValidHost(p.Host); err != nil {
-		ps.add(join(prefix, "host"), err)
+	if displayText(ps, join(prefix, "host"), p.Host, false) {
+		if err := ValidHost(p.Host); err != nil {
+			ps.add(join(prefix, "host"), err)
+		}
 	}
-	if _, err := ParseAuthScheme(string(p.Scheme)); err != nil {
-		ps.add(join(prefix, "scheme"), err)
+	if displayText(ps, join(prefix, "scheme"), string(p.Scheme), false) {
+		if _, err := ParseAuthScheme(string(p.Scheme)); err != nil {
+			ps.add(join(prefix, "scheme"), err)
+		}
 	}
-	if err := validText(p.Purpose, maxPurposeLen); err != nil {
+	if err := validText(p.Purpose, maxPurposeLen, false); err != nil {
 		ps.add(join(prefix, "purpose"), err)
 	}
 }
@@ -328,28 +390,29 @@ func validDockerfileLine(s string) error {
 		return fmt.Errorf("line is empty")
 	case utf8.RuneCountInString(s) > maxDockerfileLineLen:
 		return fmt.Errorf("line is %d characters; the limit is %d", utf8.RuneCountInString(s), maxDockerfileLineLen)
-	case strings.ContainsRune(s, 0):
-		return fmt.Errorf("line contains a NUL byte")
-	case strings.ContainsAny(s, "\r\n"):
-		return fmt.Errorf("line contains a line break; give each line separately")
-	case strings.HasSuffix(strings.TrimRight(s, " \t"), `\`):
+	}
+	// ValidDisplayText refuses '\r' and '\n' too: each line is given
+	// separately.
+	if err := ValidDisplayText(s, false); err != nil {
+		return fmt.Errorf("line %w", err)
+	}
+	if strings.HasSuffix(strings.TrimRight(s, " \t"), `\`) {
 		return fmt.Errorf(`line ends in '\', which would continue it onto the next line; give the whole instruction on one line`)
 	}
 	return nil
 }
 
-// validText checks a required free-text field of at most limit characters.
-func validText(s string, limit int) error {
+// validText checks a required free-text field of at most limit characters
+// that the operator will read (see ValidDisplayText); only a multiline
+// field may contain line breaks.
+func validText(s string, limit int, multiline bool) error {
 	if strings.TrimSpace(s) == "" {
 		return fmt.Errorf("is required")
 	}
 	if n := utf8.RuneCountInString(s); n > limit {
 		return fmt.Errorf("is %d characters; the limit is %d", n, limit)
 	}
-	if strings.ContainsRune(s, 0) {
-		return fmt.Errorf("contains a NUL byte")
-	}
-	return nil
+	return ValidDisplayText(s, multiline)
 }
 
 // newPayload returns a pointer to the zero payload of a proposing tool.
@@ -377,8 +440,8 @@ func decodePayload(tool Tool, raw json.RawMessage) (payload, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(raw) > MaxPayloadBytes {
-		return nil, fmt.Errorf("is %d bytes; the limit is %d", len(raw), MaxPayloadBytes)
+	if n := payloadSize(raw); n > MaxPayloadBytes {
+		return nil, fmt.Errorf("is %d bytes; the limit is %d", n, MaxPayloadBytes)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, fmt.Errorf("is required")
@@ -387,6 +450,21 @@ func decodePayload(tool Tool, raw json.RawMessage) (payload, error) {
 		return nil, fmt.Errorf("does not fit %s: %w", tool, err)
 	}
 	return p, nil
+}
+
+// payloadSize is the size of the JSON raw without the whitespace between
+// its tokens, which MaxPayloadBytes limits: the queue writes records
+// indented, and the same payload must pass when read back. Only raw over
+// the limit is compacted; raw that is not JSON counts whole.
+func payloadSize(raw json.RawMessage) int {
+	if len(raw) <= MaxPayloadBytes {
+		return len(raw)
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return len(raw)
+	}
+	return b.Len()
 }
 
 // DecodeToolPayload strictly decodes raw as the payload of tool (unknown,
@@ -436,7 +514,7 @@ func (p *Proposal) Validate() error {
 	} else {
 		pl.validate(&ps, "payload")
 	}
-	if err := validText(p.Justification, MaxJustificationLen); err != nil {
+	if err := validText(p.Justification, MaxJustificationLen, true); err != nil {
 		ps.add("justification", err)
 	}
 	if p.CreatedAt.IsZero() {
@@ -569,8 +647,9 @@ type Response struct {
 	// Status is the decision: approved, rejected or edited (never
 	// pending); it is required.
 	Status Status `json:"status"`
-	// Notes is the operator's message to the agent; "" means none, which
-	// a rejection does not allow.
+	// Notes is the operator's message to the agent, display text (see
+	// ValidDisplayText) that may span lines; "" means none, which a
+	// rejection does not allow.
 	Notes string `json:"notes,omitempty"`
 	// Payload is the operator's edited payload, in the proposal's tool's
 	// shape (check it with DecodeToolPayload). It is required when Status
@@ -606,6 +685,8 @@ func (r *Response) Validate() error {
 		ps.addf("notes", "is required when rejecting: tell the agent why")
 	} else if n := utf8.RuneCountInString(r.Notes); n > MaxNotesLen {
 		ps.addf("notes", "is %d characters; the limit is %d", n, MaxNotesLen)
+	} else {
+		displayText(&ps, "notes", r.Notes, true)
 	}
 	hasPayload := len(bytes.TrimSpace(r.Payload)) > 0
 	switch {
@@ -613,8 +694,8 @@ func (r *Response) Validate() error {
 		ps.addf("payload", "is required when the status is edited")
 	case r.Status != StatusEdited && hasPayload:
 		ps.addf("payload", "is allowed only when the status is edited")
-	case hasPayload && len(r.Payload) > MaxPayloadBytes:
-		ps.addf("payload", "is %d bytes; the limit is %d", len(r.Payload), MaxPayloadBytes)
+	case hasPayload && payloadSize(r.Payload) > MaxPayloadBytes:
+		ps.addf("payload", "is %d bytes; the limit is %d", payloadSize(r.Payload), MaxPayloadBytes)
 	case hasPayload && (!json.Valid(r.Payload) || bytes.TrimSpace(r.Payload)[0] != '{'):
 		ps.addf("payload", "must be a JSON object")
 	}
@@ -622,6 +703,8 @@ func (r *Response) Validate() error {
 		ps.addf("applied_diff", "must be empty when rejecting: nothing was applied")
 	} else if len(r.AppliedDiff) > MaxAppliedDiffBytes {
 		ps.addf("applied_diff", "is %d bytes; the limit is %d", len(r.AppliedDiff), MaxAppliedDiffBytes)
+	} else {
+		displayText(&ps, "applied_diff", r.AppliedDiff, true)
 	}
 	if r.DecidedAt.IsZero() {
 		ps.addf("decided_at", "is required")

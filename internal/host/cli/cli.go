@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 )
 
 // Env is what the CLI needs from the process. Tests pass their own.
@@ -64,7 +66,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if errors.As(err, &rep) {
 		return exitError
 	}
-	fmt.Fprintf(env.Stderr, "bot-bottle: error: %v\n", err)
+	// Errors can quote files and records someone else wrote (a queued
+	// proposal, a repository's manifest): escape them for the terminal.
+	fmt.Fprintf(env.Stderr, "bot-bottle: error: %s\n", termtext.Block(err.Error(), "  "))
 	var ue usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		fmt.Fprintln(env.Stderr, "Run 'bot-bottle --help' for usage.")

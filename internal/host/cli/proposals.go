@@ -17,6 +17,8 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
 	"github.com/bot-bottle/bot-bottle/internal/host/proposals"
+	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // proposalsDeps are what the proposals commands need beyond Env.
@@ -140,25 +142,38 @@ func runProposalsList(_ context.Context, env Env, g *globals, deps *proposalsDep
 		views = append(views, viewOf(it))
 	}
 	if listErr != nil {
-		fmt.Fprintf(env.Stderr, "warning: some proposals could not be read: %v\n", listErr)
+		cwd, _ := env.Getwd()
+		queues := newDisplay(cwd, env.Getenv("HOME")).path(filepath.Join(contract.StateBottlesDir(op.Home), "<slug>", contract.BottleQueueDir))
+		fmt.Fprintf(env.Stderr, "warning: some proposals could not be read and are not listed (remove the bad file from %s to clear this):\n  %s\n",
+			termtext.Line(queues), termtext.Block(listErr.Error(), "  "))
 	}
 	if opts.json {
-		enc := json.NewEncoder(env.Stdout)
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
-		return enc.Encode(views)
+		if err := enc.Encode(views); err != nil {
+			return err
+		}
+		_, err := env.Stdout.Write(termtext.JSON(b.Bytes()))
+		return err
 	}
 	if len(views) == 0 {
 		fmt.Fprintln(env.Stdout, "no pending proposals")
 		return nil
 	}
 	for _, v := range views {
-		fmt.Fprintf(env.Stdout, "%s  %-8s %-16s %-9s %s\n", v.ID, v.Bottle, v.Tool, v.Status, summary(v.Arguments))
+		fmt.Fprintf(env.Stdout, "%s  %-8s %-16s %-9s %s\n",
+			termtext.Line(v.ID), termtext.Line(v.Bottle), termtext.Line(v.Tool), termtext.Line(v.Status), summary(v.Arguments))
 	}
 	return nil
 }
 
-// summary renders arguments compactly on one line.
+// summaryLen is the most characters summary shows.
+const summaryLen = 120
+
+// summary renders arguments compactly on one line, escaped for the
+// terminal.
 func summary(raw json.RawMessage) string {
 	var m map[string]any
 	if json.Unmarshal(raw, &m) != nil {
@@ -171,9 +186,11 @@ func summary(raw json.RawMessage) string {
 			parts = append(parts, k+"="+string(b))
 		}
 	}
-	s := strings.Join(parts, " ")
-	if len(s) > 120 {
-		s = s[:117] + "..."
+	s := termtext.Line(strings.Join(parts, " "))
+	// Cut whole characters: cutting bytes could split one and print
+	// half of it.
+	if r := []rune(s); len(r) > summaryLen {
+		s = string(r[:summaryLen-3]) + "..."
 	}
 	return s
 }
@@ -189,26 +206,28 @@ func newProposalsShowCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Comman
 				return err
 			}
 			v := viewOf(it)
-			var args2 bytes.Buffer
-			_ = json.Indent(&args2, v.Arguments, "  ", "  ")
+			// Agent text spans lines only in the reason and notes, each
+			// continuation line indented under its label.
+			const cont = "             "
 			fmt.Fprintf(env.Stdout, "proposal %s\n  bottle:    %s\n  tool:      %s\n  status:    %s\n  created:   %s\n  reason:    %s\n  arguments: %s\n",
-				v.ID, v.Bottle, v.Tool, v.Status, v.CreatedAt.Format(time.RFC3339), oneLine(v.Justification), args2.String())
+				termtext.Line(v.ID), termtext.Line(v.Bottle), termtext.Line(v.Tool), termtext.Line(v.Status), v.CreatedAt.Format(time.RFC3339),
+				termtext.Block(strings.TrimSpace(v.Justification), cont), termtext.Block(indentJSON(v.Arguments), "  "))
 			if it.Response != nil {
-				fmt.Fprintf(env.Stdout, "  decided:   %s %s\n", it.Response.Status, it.Response.DecidedAt.Format(time.RFC3339))
+				fmt.Fprintf(env.Stdout, "  decided:   %s %s\n", termtext.Line(string(it.Response.Status)), it.Response.DecidedAt.Format(time.RFC3339))
 				if it.Response.Notes != "" {
-					fmt.Fprintf(env.Stdout, "  notes:     %s\n", oneLine(it.Response.Notes))
+					fmt.Fprintf(env.Stdout, "  notes:     %s\n", termtext.Block(strings.TrimSpace(it.Response.Notes), cont))
 				}
 				return nil
 			}
 			ch, err := op.Preview(it, nil)
 			if err != nil {
-				fmt.Fprintf(env.Stdout, "\napproving it now would fail: %v\n", err)
+				fmt.Fprintf(env.Stdout, "\napproving it now would fail: %s\n", termtext.Block(err.Error(), "  "))
 				return nil
 			}
 			cwd, _ := env.Getwd()
 			d := newDisplay(cwd, env.Getenv("HOME"))
 			if ch.Summary != "" {
-				fmt.Fprintf(env.Stdout, "\napproving it %s.\n", ch.Summary)
+				fmt.Fprintf(env.Stdout, "\napproving it %s.\n", termtext.Line(ch.Summary))
 			}
 			printChange(env.Stdout, ch, "approving would change "+d.path(ch.File)+":")
 			return nil
@@ -216,14 +235,27 @@ func newProposalsShowCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Comman
 	}
 }
 
+// indentJSON indents the JSON raw for show, or returns it as it is if it
+// is not JSON.
+func indentJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// printChange prints what deciding a proposal does. The diff holds hosts
+// and paths the agent chose, and the next steps quote it; both are
+// escaped, though the next steps' lines are the operator's own.
 func printChange(w io.Writer, ch *proposals.Change, heading string) {
 	if ch.Diff != "" {
-		fmt.Fprintf(w, "\n%s\n%s", heading, indent(ch.Diff, "  "))
+		fmt.Fprintf(w, "\n%s\n  %s\n", heading, termtext.Block(strings.TrimSuffix(ch.Diff, "\n"), "  "))
 	} else if ch.NextSteps == "" {
 		fmt.Fprintln(w, "\nno change: it is already allowed")
 	}
 	if ch.NextSteps != "" {
-		fmt.Fprintf(w, "\n%s", ch.NextSteps)
+		fmt.Fprintf(w, "\n%s\n", termtext.Block(strings.TrimSuffix(ch.NextSteps, "\n"), ""))
 	}
 }
 
@@ -255,13 +287,13 @@ func newProposalsApproveCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Com
 }
 
 func reportDecision(env Env, d *proposals.Decision) {
-	fmt.Fprintf(env.Stdout, "proposal %s %s\n", d.Response.ID, d.Response.Status)
+	fmt.Fprintf(env.Stdout, "proposal %s %s\n", termtext.Line(d.Response.ID), termtext.Line(string(d.Response.Status)))
 	if d.Change.Summary != "" {
-		fmt.Fprintf(env.Stdout, "it %s.\n", d.Change.Summary)
+		fmt.Fprintf(env.Stdout, "it %s.\n", termtext.Line(d.Change.Summary))
 	}
 	printChange(env.Stdout, d.Change, "applied:")
 	if d.Warning != "" {
-		fmt.Fprintf(env.Stderr, "warning: %s\n", d.Warning)
+		fmt.Fprintf(env.Stderr, "warning: %s\n", termtext.Block(d.Warning, "  "))
 	}
 }
 
@@ -283,7 +315,7 @@ func newProposalsRejectCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Comm
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "proposal %s rejected\n", resp.ID)
+			fmt.Fprintf(env.Stdout, "proposal %s rejected\n", termtext.Line(resp.ID))
 			return nil
 		},
 	}
@@ -329,12 +361,17 @@ unchanged, or empty it, to cancel: the proposal stays pending.`,
 }
 
 // editJSON runs $EDITOR on payload; it returns the compacted edited JSON,
-// or nil when the operator left it unchanged or empty.
+// or nil when the operator left it unchanged or empty. The file holds the
+// payload with every unprintable character as a JSON escape
+// (termtext.JSON): the same values, and nothing an editor or a pager
+// could hand to the terminal.
 func editJSON(env Env, payload json.RawMessage) (json.RawMessage, error) {
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, payload, "", "  "); err != nil {
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, payload, "", "  "); err != nil {
 		return nil, err
 	}
+	var pretty bytes.Buffer
+	pretty.Write(termtext.JSON(indented.Bytes()))
 	pretty.WriteString("\n")
 	dir, err := os.MkdirTemp("", "bot-bottle-edit-")
 	if err != nil {
@@ -366,14 +403,4 @@ func editJSON(env Env, payload json.RawMessage) (json.RawMessage, error) {
 		return nil, fmt.Errorf("your edit is not valid JSON (%v); the proposal stays pending", err)
 	}
 	return compact.Bytes(), nil
-}
-
-func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ") }
-
-func indent(s, prefix string) string {
-	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = prefix + l
-	}
-	return strings.Join(lines, "\n") + "\n"
 }

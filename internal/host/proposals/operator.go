@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
+	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -43,14 +44,18 @@ type Item struct {
 // Change is what deciding a proposal would do.
 type Change struct {
 	// Summary says in words what approving grants ("" when Diff and
-	// NextSteps say it all).
+	// NextSteps say it all). It may quote the agent: print it through
+	// termtext.Line.
 	Summary string
 	// File is the file Diff is of: the bottle's routes or gate file ("" when
 	// no file changes).
 	File string
-	// Diff shows File before and after ("" when no file changes).
+	// Diff shows File before and after ("" when no file changes). It is
+	// printed as it is, so show it through termtext.Block.
 	Diff string
-	// NextSteps says what the operator must still do by hand ("" if nothing).
+	// NextSteps says what the operator must still do by hand ("" if
+	// nothing), with the agent's strings in it already escaped by
+	// termtext.Line.
 	NextSteps string
 	// routes is the new routes file to write; nil: none.
 	routes *contract.RoutesFile
@@ -160,20 +165,25 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 			return o.planGateException(it.Slug, p.Repo, fp)
 		}
 		return o.planRoutes(it.Slug, func(rf *contract.RoutesFile) error { return addDLPAllow(rf, p) })
+	// The next steps quote the agent's strings; each is escaped for the
+	// terminal here (termtext.Line), so the text is safe however it is
+	// shown, and a line the agent wrote stays one line.
 	case *contract.CapabilityBlockPayload:
 		var b strings.Builder
 		b.WriteString("Add to the agent image (the bottle's agent_provider.dockerfile), then restart the bottle:\n")
 		if len(p.AptPackages) > 0 {
-			fmt.Fprintf(&b, "  RUN apt-get update && apt-get install -y --no-install-recommends %s && rm -rf /var/lib/apt/lists/*\n", strings.Join(p.AptPackages, " "))
+			fmt.Fprintf(&b, "  RUN apt-get update && apt-get install -y --no-install-recommends %s && rm -rf /var/lib/apt/lists/*\n",
+				termtext.Line(strings.Join(p.AptPackages, " ")))
 		}
 		for _, l := range p.DockerfileLines {
-			b.WriteString("  " + l + "\n")
+			b.WriteString("  " + termtext.Line(l) + "\n")
 		}
 		return &Change{NextSteps: b.String()}, nil
 	case *contract.CredBlockPayload:
+		host := termtext.Line(p.Host)
 		return &Change{NextSteps: fmt.Sprintf("Give the route for %s a credential in the bottle's manifest, then restart the bottle:\n"+
 			"  egress.routes[host: %s].auth: {scheme: %s, token_ref: HOST_VARIABLE_WITH_THE_TOKEN}\n"+
-			"  (the agent asked for: %s)\n", p.Host, p.Host, p.Scheme, p.Purpose)}, nil
+			"  (the agent asked for: %s)\n", host, host, termtext.Line(string(p.Scheme)), termtext.Line(p.Purpose))}, nil
 	}
 	return nil, fmt.Errorf("tool %s cannot be approved", it.Proposal.Tool)
 }

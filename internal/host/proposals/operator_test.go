@@ -219,6 +219,35 @@ func TestCapabilityAndCredAreRecordedWithNextSteps(t *testing.T) {
 	}
 }
 
+// TestNextStepsQuoteTheAgentEscaped: the next steps quote Dockerfile
+// lines and the purpose; what validation lets through but a terminal must
+// not get raw (a tab, a private-use character) is escaped in them, so any
+// printer of NextSteps is safe.
+func TestNextStepsQuoteTheAgentEscaped(t *testing.T) {
+	o, _ := setup(t, startRoutes)
+	for _, tc := range []struct {
+		tool           contract.Tool
+		payload, quote string
+	}{
+		{contract.ToolCapabilityBlock, `{"dockerfile_lines":["RUN\tmake \ue000"]}`, "\n  RUN\\tmake \\ue000\n"},
+		{contract.ToolCredBlock, `{"host":"api.example.test","scheme":"token","purpose":"read\tissues \ue000"}`, "(the agent asked for: read\\tissues \\ue000)"},
+	} {
+		t.Run(string(tc.tool), func(t *testing.T) {
+			it, err := o.Find(queueProposal(t, o, tc.tool, tc.payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch, err := o.Preview(it, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(ch.NextSteps, tc.quote) || strings.ContainsAny(ch.NextSteps, "\t\ue000") {
+				t.Errorf("next steps = %q; want them to quote %q", ch.NextSteps, tc.quote)
+			}
+		})
+	}
+}
+
 func TestEditAppliesTheOperatorsVersion(t *testing.T) {
 	o, _ := setup(t, startRoutes)
 	id := queueProposal(t, o, contract.ToolEgressBlock, `{"host":"new.example.test"}`)

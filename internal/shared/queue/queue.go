@@ -3,14 +3,20 @@
 // files (written by supervise) and <id>.response.json files (written by the
 // operator). Files are written atomically (temporary file, fsync, rename),
 // mode 0600, so a reader never sees half a record and a crash loses
-// nothing that was acknowledged.
+// nothing that was acknowledged. Files are read as untrusted: only regular
+// files, never through a symbolic link, and at most
+// contract.MaxProposalFileBytes or contract.MaxResponseFileBytes, so a
+// named pipe, a link to /dev/zero or a huge file planted in the directory
+// is one bad entry, not a hung or exhausted reader.
 package queue
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -54,9 +60,13 @@ func (q Queue) Put(p *contract.Proposal) error {
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("invalid proposal: %w", err)
 	}
-	data, err := json.MarshalIndent(p, "", "  ")
+	data, err := encode(p, contract.MaxProposalFileBytes)
 	if err != nil {
-		return err
+		return fmt.Errorf("invalid proposal: %w", err)
+	}
+	// Write only what reads back: the reader parses the file, not p.
+	if _, err := contract.ParseProposal(data); err != nil {
+		return fmt.Errorf("invalid proposal once encoded: %w", err)
 	}
 	return q.writeNew(contract.ProposalFileName(p.ID), data)
 }
@@ -69,9 +79,12 @@ func (q Queue) Respond(r *contract.Response) error {
 	if _, err := q.Get(r.ID); err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(r, "", "  ")
+	data, err := encode(r, contract.MaxResponseFileBytes)
 	if err != nil {
-		return err
+		return fmt.Errorf("invalid response: %w", err)
+	}
+	if _, err := contract.ParseResponse(data); err != nil {
+		return fmt.Errorf("invalid response once encoded: %w", err)
 	}
 	if err := q.writeNew(contract.ResponseFileName(r.ID), data); errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%w: %s", ErrDecided, r.ID)
@@ -81,12 +94,29 @@ func (q Queue) Respond(r *contract.Response) error {
 	return nil
 }
 
+// encode writes a record as indented JSON of at most limit bytes. '<',
+// '>' and '&' stay as they are (json.Marshal would make each six bytes),
+// which keeps the files readable and their size near the fields' limits.
+func encode(v any, limit int) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	if b.Len() > limit {
+		return nil, fmt.Errorf("it encodes to %d bytes; the limit is %d", b.Len(), limit)
+	}
+	return b.Bytes(), nil
+}
+
 // Get reads one entry.
 func (q Queue) Get(id string) (*Entry, error) {
 	if err := contract.ValidProposalID(id); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
-	data, err := os.ReadFile(filepath.Join(q.Dir, contract.ProposalFileName(id)))
+	data, err := readRecord(filepath.Join(q.Dir, contract.ProposalFileName(id)), contract.MaxProposalFileBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -98,7 +128,7 @@ func (q Queue) Get(id string) (*Entry, error) {
 		return nil, fmt.Errorf("proposal file %s: %w", id, err)
 	}
 	e := &Entry{Proposal: p}
-	data, err = os.ReadFile(filepath.Join(q.Dir, contract.ResponseFileName(id)))
+	data, err = readRecord(filepath.Join(q.Dir, contract.ResponseFileName(id)), contract.MaxResponseFileBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -124,7 +154,7 @@ func (q Queue) List() ([]*Entry, error) {
 	var out []*Entry
 	var errs []error
 	for _, n := range names {
-		id, ok := strings.CutSuffix(n.Name(), ".proposal.json")
+		id, ok := strings.CutSuffix(n.Name(), proposalSuffix)
 		if !ok {
 			continue
 		}
@@ -137,6 +167,39 @@ func (q Queue) List() ([]*Entry, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Proposal.CreatedAt.Before(out[j].Proposal.CreatedAt) })
 	return out, errors.Join(errs...)
+}
+
+// Pending counts the proposals that have no response yet. It only lists
+// the directory's names and reads no file, so it is cheap enough to run
+// before every new proposal. Every name ending in ".proposal.json" counts,
+// even one that would not read as a proposal: a broken entry still takes
+// a place until the operator removes it. A missing directory has none.
+func (q Queue) Pending() (int, error) {
+	d, err := os.Open(q.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count pending proposals in %s: %w", q.Dir, err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return 0, fmt.Errorf("count pending proposals in %s: %w", q.Dir, err)
+	}
+	answered := make(map[string]bool)
+	for _, n := range names {
+		if id, ok := strings.CutSuffix(n, responseSuffix); ok {
+			answered[id] = true
+		}
+	}
+	pending := 0
+	for _, n := range names {
+		if id, ok := strings.CutSuffix(n, proposalSuffix); ok && !answered[id] {
+			pending++
+		}
+	}
+	return pending, nil
 }
 
 // Wait polls for the response to id until ctx ends; it returns nil, nil
@@ -158,6 +221,66 @@ func (q Queue) Wait(ctx context.Context, id string, poll time.Duration) (*contra
 		case <-t.C:
 		}
 	}
+}
+
+// The suffixes of the names contract.ProposalFileName and
+// contract.ResponseFileName give.
+var (
+	proposalSuffix = contract.ProposalFileName("")
+	responseSuffix = contract.ResponseFileName("")
+)
+
+// readRecord reads the queue file at path, of at most limit bytes. The
+// queue directory is shared with the supervise sidecar, so whatever is at
+// path may have been put there to hurt the reader: it must be a regular
+// file, not a symbolic link (to /dev/zero, say), a named pipe (whose open
+// would block until a writer came) or a device, and no larger than limit.
+// O_NONBLOCK keeps the open of a pipe from blocking; the file type is then
+// checked on the open file, so it cannot change between check and read.
+// A missing file is an error matching fs.ErrNotExist.
+func readRecord(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link; queue files must be regular files (remove it)", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s, not a regular file; queue files must be regular files (remove it)", path, describeType(info.Mode()))
+	}
+	if info.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes; the limit is %d (remove it)", path, info.Size(), limit)
+	}
+	// The size can grow after the Stat; the limited read still stops.
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes (remove it)", path, limit)
+	}
+	return data, nil
+}
+
+// describeType names a file type that is not a regular file.
+func describeType(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeDir != 0:
+		return "a directory"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return fmt.Sprintf("a special file (%v)", m.Type())
 }
 
 // writeNew writes name atomically; it fails with fs.ErrExist if name

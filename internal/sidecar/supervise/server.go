@@ -4,6 +4,11 @@
 // approves, edits or rejects with 'bot-bottle proposals'. A call writes its
 // proposal into the queue directory and waits, bounded, for the answer;
 // an unanswered call returns "pending" and the proposal stays queued.
+//
+// What the agent can put on the operator's disk and screen is bounded:
+// each proposal's fields (see contract.Proposal), how many may be pending
+// at once (--max-pending) and how many may be made per interval (--rate).
+// A call over either limit is refused at once and writes nothing.
 package supervise
 
 import (
@@ -41,6 +46,12 @@ type Server struct {
 	waiting  chan struct{} // one token per call waiting for the operator
 	draining atomic.Bool
 	handler  http.Handler
+
+	// admit serialises the admission of a new proposal: counting the
+	// pending ones, checking and updating rate, and writing the file, so
+	// that concurrent calls cannot both take the last place.
+	admit sync.Mutex
+	rate  window // guarded by admit
 }
 
 // NewServer builds the server; cfg must be valid.
@@ -52,6 +63,7 @@ func NewServer(cfg Config, log *slog.Logger) *Server {
 		// never through a proxy.
 		http:    &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: egressListTimeout},
 		waiting: make(chan struct{}, cfg.MaxWaiting),
+		rate:    window{rate: cfg.Rate},
 	}
 	m := server.NewMCPServer("bot-bottle-supervise", version.String(),
 		server.WithToolCapabilities(false), server.WithRecovery(),

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
@@ -44,7 +45,9 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	if cfg.ResponseTimeout == 0 {
 		cfg.ResponseTimeout = 300 * time.Millisecond
 	}
-	cfg.Poll = 10 * time.Millisecond
+	if cfg.Poll == 0 {
+		cfg.Poll = 10 * time.Millisecond
+	}
 	s := NewServer(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -68,9 +71,9 @@ func startServer(t *testing.T, cfg Config) *testServer {
 }
 
 // mcpClient is mcp-go's own client, speaking its current protocol.
-func mcpClient(t *testing.T, url string) *client.Client {
+func mcpClient(t *testing.T, url string, opts ...transport.StreamableHTTPCOption) *client.Client {
 	t.Helper()
-	c, err := client.NewStreamableHttpClient(url + "/mcp")
+	c, err := client.NewStreamableHttpClient(url+"/mcp", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +188,7 @@ func TestInvalidInputIsAToolErrorAndWritesNothing(t *testing.T) {
 		args       map[string]any
 		want       string
 	}{
-		{"no reason", "egress-block", map[string]any{"host": "api.example.test"}, "justification"},
+		{"no reason", "egress-block", map[string]any{"host": "api.example.test"}, "reason: is required"},
 		{"host with scheme", "egress-block", map[string]any{"host": "https://x.example", "reason": "r"}, "scheme"},
 		{"relative prefix", "egress-block", map[string]any{"host": "a.example.test", "path_prefixes": []string{"v1"}, "reason": "r"}, "/"},
 		{"bad method", "egress-block", map[string]any{"host": "a.example.test", "methods": []string{"TRACE"}, "reason": "r"}, "TRACE"},
@@ -220,14 +223,14 @@ func TestDLPBlockForARepo(t *testing.T) {
 	}{
 		{"repo and fingerprint", map[string]any{"repo": "demo", "fingerprint": fp, "reason": "a test fixture"}, ""},
 		{"with the fingerprint's rule", map[string]any{"repo": "demo", "fingerprint": fp, "rule_id": "github-pat", "reason": "a test fixture"}, ""},
-		{"host and repo", map[string]any{"host": "a.example.test", "repo": "demo", "fingerprint": fp, "reason": "r"}, "payload.host: is set with repo"},
-		{"repo without fingerprint", map[string]any{"repo": "demo", "rule_id": "github-pat", "reason": "r"}, "payload.fingerprint: is required with repo"},
+		{"host and repo", map[string]any{"host": "a.example.test", "repo": "demo", "fingerprint": fp, "reason": "r"}, "host: is set with repo"},
+		{"repo without fingerprint", map[string]any{"repo": "demo", "rule_id": "github-pat", "reason": "r"}, "fingerprint: is required with repo"},
 		{"a whole rule", map[string]any{"repo": "demo", "fingerprint": "github-pat", "reason": "r"}, "fingerprint has no ':'"},
 		{"an abbreviated commit", map[string]any{"repo": "demo", "fingerprint": "4f1c9a0:config/app.yaml:github-pat:3", "reason": "r"}, "give the full 40-digit id"},
 		{"another rule", map[string]any{"repo": "demo", "fingerprint": fp, "rule_id": "generic-api-key", "reason": "r"}, "the fingerprint's rule is \"github-pat\""},
-		{"a bad repo name", map[string]any{"repo": "../demo", "fingerprint": fp, "reason": "r"}, "payload.repo: repo name \"../demo\" contains '/'"},
+		{"a bad repo name", map[string]any{"repo": "../demo", "fingerprint": fp, "reason": "r"}, "repo: repo name \"../demo\" contains '/'"},
 		{"a path with an escape", map[string]any{"repo": "demo", "fingerprint": "4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9:a\x1b[2J:github-pat:3", "reason": "r"}, "U+001B"},
-		{"fingerprint with host", map[string]any{"host": "a.example.test", "rule_id": "github-pat", "fingerprint": fp, "reason": "r"}, "payload.fingerprint: is only for a push the git gate refused"},
+		{"fingerprint with host", map[string]any{"host": "a.example.test", "rule_id": "github-pat", "fingerprint": fp, "reason": "r"}, "fingerprint: is only for a push the git gate refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := startServer(t, Config{})
@@ -380,7 +383,7 @@ func TestOversizedRequestRefused(t *testing.T) {
 }
 
 func TestManyConcurrentCallsAllResolve(t *testing.T) {
-	ts := startServer(t, Config{ResponseTimeout: 200 * time.Millisecond, MaxWaiting: 8})
+	ts := startServer(t, Config{ResponseTimeout: 200 * time.Millisecond, MaxWaiting: 8, Rate: Rate{N: 40, Per: time.Minute}})
 	c := mcpClient(t, ts.url)
 	var wg sync.WaitGroup
 	errs := make(chan string, 40)

@@ -165,17 +165,78 @@ func (s *Server) handlePropose(tool contract.Tool) func(context.Context, mcp.Cal
 			return nil, err
 		}
 		p := &contract.Proposal{Version: contract.Version, ID: contract.NewProposalID(), Bottle: s.cfg.Bottle, Tool: tool,
-			Payload: raw, Justification: reason, CreatedAt: time.Now().UTC()}
+			Payload: raw, Justification: reason, CreatedAt: s.cfg.Now().UTC()}
 		if err := p.Validate(); err != nil {
-			return mcp.NewToolResultError("invalid arguments: " + err.Error()), nil
+			return mcp.NewToolResultError("invalid arguments: " + argumentProblems(err)), nil
 		}
-		if err := s.queue.Put(p); err != nil {
-			s.log.Error("write proposal", "id", p.ID, "err", err)
-			return mcp.NewToolResultError("could not queue the proposal; try again later"), nil
+		if refused := s.enqueue(p); refused != nil {
+			return refused, nil
 		}
 		s.log.Info("proposal queued", "id", p.ID, "tool", string(tool))
 		return s.await(ctx, p), nil
 	}
+}
+
+// enqueue writes p if the bottle's limits allow it; otherwise, or if the
+// write fails, it returns the tool error to answer with, and nothing is
+// written. Admission is serialised, so concurrent calls are counted one
+// at a time; the operator deciding proposals meanwhile only frees places.
+func (s *Server) enqueue(p *contract.Proposal) *mcp.CallToolResult {
+	s.admit.Lock()
+	defer s.admit.Unlock()
+	pending, err := s.queue.Pending()
+	if err != nil {
+		s.log.Error("count pending proposals", "err", err)
+		return mcp.NewToolResultError("could not queue the proposal; try again later")
+	}
+	if pending >= s.cfg.MaxPending {
+		s.log.Warn("proposal refused", "tool", string(p.Tool), "limit", "max-pending", "pending", pending)
+		return mcp.NewToolResultError(fmt.Sprintf("not queued: this bottle already has %d proposals waiting for the operator, "+
+			"the most it may have (supervise --max-pending %d); nothing was written. Wait for the operator to decide some of them; "+
+			"to see whether one was decided, call its tool again with just its proposal_id.", pending, s.cfg.MaxPending))
+	}
+	now := s.cfg.Now()
+	if wait := s.rate.wait(now); wait > 0 {
+		s.log.Warn("proposal refused", "tool", string(p.Tool), "limit", "rate", "rate", s.cfg.Rate.String())
+		return mcp.NewToolResultError(fmt.Sprintf("not queued: this bottle may make at most %d proposals per %s (supervise --rate %s) "+
+			"and has made them; nothing was written. Try again in %s, or check on an earlier proposal by calling its tool again "+
+			"with just its proposal_id.", s.cfg.Rate.N, s.cfg.Rate.interval(), s.cfg.Rate, (wait + time.Second - 1).Truncate(time.Second)))
+	}
+	if err := s.queue.Put(p); err != nil {
+		s.log.Error("write proposal", "id", p.ID, "err", err)
+		return mcp.NewToolResultError("could not queue the proposal; try again later")
+	}
+	s.rate.add(now)
+	return nil
+}
+
+// argumentProblems words a proposal's validation problems in terms of the
+// tool's arguments: "reason", not "justification"; "host", not
+// "payload.host". The messages never contain the refused characters.
+func argumentProblems(err error) string {
+	var ve *contract.ValidationError
+	if !errors.As(err, &ve) {
+		return err.Error()
+	}
+	msgs := make([]string, len(ve.Errs))
+	for i, e := range ve.Errs {
+		var fe *contract.FieldError
+		if !errors.As(e, &fe) {
+			msgs[i] = e.Error()
+			continue
+		}
+		field := fe.Field
+		switch {
+		case field == "justification":
+			field = "reason"
+		case field == "payload":
+			field = "arguments"
+		default:
+			field = strings.TrimPrefix(field, "payload.")
+		}
+		msgs[i] = (&contract.FieldError{Field: field, Err: fe.Err}).Error()
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // await waits (bounded) for the operator's answer to p.
