@@ -133,7 +133,11 @@ func runProposalsList(_ context.Context, env Env, g *globals, deps *proposalsDep
 	if err != nil {
 		return err
 	}
-	items, listErr := op.List()
+	list := op.Pending
+	if opts.all {
+		list = op.List
+	}
+	items, listErr := list()
 	views := []proposalView{}
 	for _, it := range items {
 		if (opts.bottle != "" && it.Slug != opts.bottle) || (!opts.all && it.Response != nil) {

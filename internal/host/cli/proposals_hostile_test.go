@@ -162,10 +162,18 @@ func TestHostileProposalTextNeverReachesTheTerminal(t *testing.T) {
 			t.Errorf("list does not report %s for its %s:\n%s", f.id, f.field, r.stderr)
 		}
 	}
-	for _, want := range []string{"response file forged-notes: notes: ", "contains an escape character", "(U+001B)", `proposal id "\x1b[2Jx"`} {
+	for _, want := range []string{"contains an escape character", "(U+001B)", `proposal id "\x1b[2Jx"`} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("list's warning lacks %q:\n%s", want, r.stderr)
 		}
+	}
+	// A decided proposal's files are read only for --all, where the forged
+	// response is reported the same way.
+	if strings.Contains(r.stderr, "forged-notes") {
+		t.Errorf("list of pending proposals read the decided forged-notes:\n%s", r.stderr)
+	}
+	if r := cmd(nil, "list", "--all"); !strings.Contains(r.stderr, "response file forged-notes: notes: ") {
+		t.Errorf("list --all's warning lacks the forged response:\n%s", r.stderr)
 	}
 	if strings.Contains(r.stdout, "forged-") {
 		t.Errorf("list shows a forged proposal:\n%s", r.stdout)

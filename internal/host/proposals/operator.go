@@ -98,7 +98,13 @@ func (o *Operator) bottle(slug string) (contract.BottleDir, error) {
 }
 
 // List returns every proposal of every bottle, oldest first.
-func (o *Operator) List() ([]Item, error) {
+func (o *Operator) List() ([]Item, error) { return o.list(queue.Queue.List) }
+
+// Pending returns the proposals of every bottle that await a decision,
+// oldest first. Decided proposals' files are not read.
+func (o *Operator) Pending() ([]Item, error) { return o.list(queue.Queue.ListPending) }
+
+func (o *Operator) list(read func(queue.Queue) ([]*queue.Entry, error)) ([]Item, error) {
 	dirs, err := o.bottles()
 	if err != nil {
 		return nil, err
@@ -106,7 +112,7 @@ func (o *Operator) List() ([]Item, error) {
 	var items []Item
 	var errs []error
 	for slug, d := range dirs {
-		entries, err := queue.Queue{Dir: d.QueueDir()}.List()
+		entries, err := read(queue.Queue{Dir: d.QueueDir()})
 		if err != nil {
 			errs = append(errs, err)
 		}

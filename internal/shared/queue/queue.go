@@ -143,19 +143,21 @@ func (q Queue) Get(id string) (*Entry, error) {
 
 // List returns every entry, oldest first. A missing directory is empty.
 // Unreadable or invalid files are reported together after the good ones.
-func (q Queue) List() ([]*Entry, error) {
-	names, err := os.ReadDir(q.Dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+func (q Queue) List() ([]*Entry, error) { return q.list(false) }
+
+// ListPending returns the entries with no response yet, oldest first. It
+// reads only their files: a decided proposal costs a name in the listing.
+func (q Queue) ListPending() ([]*Entry, error) { return q.list(true) }
+
+func (q Queue) list(pendingOnly bool) ([]*Entry, error) {
+	ids, answered, err := q.names()
 	if err != nil {
-		return nil, fmt.Errorf("list queue %s: %w", q.Dir, err)
+		return nil, err
 	}
 	var out []*Entry
 	var errs []error
-	for _, n := range names {
-		id, ok := strings.CutSuffix(n.Name(), proposalSuffix)
-		if !ok {
+	for _, id := range ids {
+		if pendingOnly && answered[id] {
 			continue
 		}
 		e, err := q.Get(id)
@@ -175,31 +177,44 @@ func (q Queue) List() ([]*Entry, error) {
 // even one that would not read as a proposal: a broken entry still takes
 // a place until the operator removes it. A missing directory has none.
 func (q Queue) Pending() (int, error) {
-	d, err := os.Open(q.Dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
+	ids, answered, err := q.names()
 	if err != nil {
-		return 0, fmt.Errorf("count pending proposals in %s: %w", q.Dir, err)
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return 0, fmt.Errorf("count pending proposals in %s: %w", q.Dir, err)
-	}
-	answered := make(map[string]bool)
-	for _, n := range names {
-		if id, ok := strings.CutSuffix(n, responseSuffix); ok {
-			answered[id] = true
-		}
+		return 0, err
 	}
 	pending := 0
-	for _, n := range names {
-		if id, ok := strings.CutSuffix(n, proposalSuffix); ok && !answered[id] {
+	for _, id := range ids {
+		if !answered[id] {
 			pending++
 		}
 	}
 	return pending, nil
+}
+
+// names lists the queue's proposal ids and which of them have a response,
+// from the directory's names alone. A missing directory is empty.
+func (q Queue) names() (ids []string, answered map[string]bool, err error) {
+	d, err := os.Open(q.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("list queue %s: %w", q.Dir, err)
+	}
+	defer d.Close()
+	all, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list queue %s: %w", q.Dir, err)
+	}
+	answered = make(map[string]bool)
+	for _, n := range all {
+		if id, ok := strings.CutSuffix(n, responseSuffix); ok {
+			answered[id] = true
+		} else if id, ok := strings.CutSuffix(n, proposalSuffix); ok {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids, answered, nil
 }
 
 // Wait polls for the response to id until ctx ends; it returns nil, nil

@@ -359,3 +359,29 @@ func TestPendingCountsNamesOnly(t *testing.T) {
 		t.Errorf("Pending = %d, %v; want 3 (two open proposals and the garbage one)", n, err)
 	}
 }
+
+// TestListPendingReadsOnlyPendingFiles: a decided proposal costs
+// ListPending a name, never a read, so a damaged decided file does not
+// show there; List, which reads everything, reports it.
+func TestListPendingReadsOnlyPendingFiles(t *testing.T) {
+	q := Queue{Dir: filepath.Join(t.TempDir(), "queue")}
+	pending, decided := proposal(t), proposal(t)
+	for _, p := range []*contract.Proposal{pending, decided} {
+		if err := q.Put(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Respond(&contract.Response{Version: 1, ID: decided.ID, Status: contract.StatusRejected, Notes: "no", DecidedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(q.Dir, contract.ProposalFileName(decided.ID)), []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := q.ListPending()
+	if err != nil || len(got) != 1 || got[0].Proposal.ID != pending.ID {
+		t.Fatalf("ListPending = %d entries, %v; want just %s and no error", len(got), err, pending.ID)
+	}
+	if all, err := q.List(); err == nil || len(all) != 1 {
+		t.Fatalf("List = %d entries, %v; want the pending one and an error for the damaged file", len(all), err)
+	}
+}
