@@ -48,6 +48,10 @@ const (
 	// BottleEgressPIDFile holds the PID of an egress run directly on the
 	// host (tests, development); proposals signal it to reload.
 	BottleEgressPIDFile = "egress.pid"
+	// BottleMetadataFile says what the bottle is (slug, agent, image, where
+	// it was started from, when) for list, resume and down. It holds no
+	// secret.
+	BottleMetadataFile = "metadata.json"
 )
 
 // BottleDir is a bottle's directory on the host (see BottleComposeFile for
