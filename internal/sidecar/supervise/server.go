@@ -4,6 +4,10 @@
 // approves, edits or rejects with 'bot-bottle proposals'. A call writes its
 // proposal into the queue directory and waits, bounded, for the answer;
 // an unanswered call returns "pending" and the proposal stays queued.
+//
+// The MCP port accepts only loopback (the healthcheck) and the peers
+// --allow-peers names (in a bottle: agent-net); anyone else is reset
+// before a byte is read (daemon.AllowPeers).
 package supervise
 
 import (
@@ -12,7 +16,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -24,6 +27,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/daemon"
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
 	"github.com/bot-bottle/bot-bottle/internal/shared/version"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -116,11 +120,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, _, stde
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	ln, _, err := daemon.Listen(daemon.Endpoint{Addr: cfg.Listen, Peers: cfg.AllowPeers}, daemon.Endpoint{Addr: daemon.AdminOff}, log)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		return err
 	}
-	return NewServer(cfg, slog.New(slog.NewJSONHandler(stderr, nil))).Serve(ctx, ln)
+	return NewServer(cfg, log).Serve(ctx, ln)
 }
 
 // sessions issues and checks Mcp-Session-Id values for clients of the
