@@ -23,7 +23,11 @@
 // (network_mode: service:agent-net), sends HTTP(S) through egress and sees
 // of the directory only the CA certificate, never a secret; egress and
 // git-gate sit on both networks; supervise only on the internal one. The
-// agent starts once every sidecar reports healthy.
+// agent starts once every sidecar reports healthy. No port is published,
+// and each sidecar listener is told which services may connect
+// (contract.EnvEgressAllowPeers and its kin: agent-net, and supervise on
+// egress's admin port); the daemons reset everyone else, including the
+// host, which reaches both networks from their bridge gateways.
 //
 // A Spec carries secret names, never values, so no value can reach the
 // YAML; tests load the output back with compose-go and docker compose and

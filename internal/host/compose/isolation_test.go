@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -186,5 +187,111 @@ func TestOnlyEgressGetsTheCAKey(t *testing.T) {
 		if has != (name == contract.EgressHost) {
 			t.Errorf("%s has the CA key: %v", name, has)
 		}
+	}
+}
+
+// sidecarPaths lists every way p lets something other than the bottle's
+// own services at a sidecar: a published port, a sidecar on a network it
+// does not need, or a listener without its peer allowlist (the egress
+// network and the host's bridge gateway reach every listener that does
+// not refuse them itself).
+func sidecarPaths(p *types.Project) []string {
+	var paths []string
+	path := func(format string, args ...any) { paths = append(paths, fmt.Sprintf(format, args...)) }
+	wantNets := map[string][]string{
+		NetGuardService:        {InternalNetwork},
+		contract.EgressHost:    {EgressNetwork, InternalNetwork},
+		contract.GitGateHost:   {EgressNetwork, InternalNetwork},
+		contract.SuperviseHost: {InternalNetwork},
+	}
+	_, supervised := p.Services[contract.SuperviseHost]
+	adminPeers := ""
+	if supervised {
+		adminPeers = contract.SuperviseHost
+	}
+	wantPeers := map[string]map[string]string{
+		contract.EgressHost: {
+			contract.EnvEgressAllowPeers:      contract.AgentNetHost,
+			contract.EnvEgressAdminAllowPeers: adminPeers,
+		},
+		contract.GitGateHost: {
+			contract.EnvGitGateAllowPeers:      contract.AgentNetHost,
+			contract.EnvGitGateAdminAllowPeers: "",
+		},
+		contract.SuperviseHost: {contract.EnvSuperviseAllowPeers: contract.AgentNetHost},
+	}
+	for name, svc := range p.Services {
+		if len(svc.Ports) > 0 {
+			path("%s publishes ports %v", name, svc.Ports)
+		}
+		if svc.NetworkMode == "host" || svc.Pid == "host" {
+			path("%s uses the host's namespaces", name)
+		}
+		if want, ok := wantNets[name]; ok {
+			if got := slices.Sorted(maps.Keys(svc.Networks)); !slices.Equal(got, want) {
+				path("%s is on networks %v, want %v", name, got, want)
+			}
+		}
+		env := envMap(svc.Environment)
+		for k, want := range wantPeers[name] {
+			if got := env[k]; got != want && !(want == "" && got == "<unset>") {
+				path("%s %s = %q, want %q", name, k, got, want)
+			}
+		}
+	}
+	return paths
+}
+
+func TestOnlyTheBottleReachesItsSidecars(t *testing.T) {
+	for name, s := range roundTripSpecs(t) {
+		t.Run(name, func(t *testing.T) {
+			p, err := Project(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, problem := range sidecarPaths(p) {
+				t.Error(problem)
+			}
+			for _, problem := range sidecarPaths(load(t, writeProjectDir(t, s))) {
+				t.Errorf("as loaded: %s", problem)
+			}
+		})
+	}
+}
+
+// TestSidecarPathsCatchesPaths proves the check above is not vacuous.
+func TestSidecarPathsCatchesPaths(t *testing.T) {
+	tests := map[string]func(p *types.Project){
+		"published port": func(p *types.Project) {
+			svc := p.Services[contract.EgressHost]
+			svc.Ports = []types.ServicePortConfig{{Target: 8888, Published: "8888"}}
+			p.Services[contract.EgressHost] = svc
+		},
+		"supervise on the egress network": func(p *types.Project) {
+			svc := p.Services[contract.SuperviseHost]
+			svc.Networks = networks(InternalNetwork, EgressNetwork)
+			p.Services[contract.SuperviseHost] = svc
+		},
+		"proxy open to every address": func(p *types.Project) {
+			p.Services[contract.EgressHost].Environment[contract.EnvEgressAllowPeers] = ptr("0.0.0.0/0")
+		},
+		"gate admin open to the agent": func(p *types.Project) {
+			p.Services[contract.GitGateHost].Environment[contract.EnvGitGateAdminAllowPeers] = ptr(contract.AgentNetHost)
+		},
+	}
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			p, err := Project(everything())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if paths := sidecarPaths(p); len(paths) > 0 {
+				t.Fatalf("clean project reported paths: %v", paths)
+			}
+			mutate(p)
+			if len(sidecarPaths(p)) == 0 {
+				t.Error("path not reported")
+			}
+		})
 	}
 }

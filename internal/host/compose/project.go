@@ -19,7 +19,7 @@ const (
 	// NetGuardService owns the agent's network namespace on the internal
 	// network and removes its way out through the bridge gateway before
 	// reporting healthy.
-	NetGuardService = "agent-net"
+	NetGuardService = contract.AgentNetHost
 )
 
 // Network names inside the project (compose prefixes them with the project
@@ -162,6 +162,8 @@ func env(pairs ...string) types.MappingWithEquals {
 	return m
 }
 
+func ptr(s string) *string { return &s }
+
 func secretRefs(names []string) []types.ServiceSecretConfig {
 	refs := make([]types.ServiceSecretConfig, 0, len(names))
 	for _, n := range names {
@@ -209,7 +211,12 @@ func egressService(s Spec) types.ServiceConfig {
 		contract.EnvEgressListen, listen(contract.ProxyPort),
 		contract.EnvEgressAdmin, listen(contract.AdminPort),
 		contract.EnvEgressAudit, contract.AuditDir+"/"+contract.AuditFileName,
+		contract.EnvEgressAllowPeers, contract.AgentNetHost,
 	)
+	if s.Supervise {
+		// list-egress-routes reads /routes.
+		svc.Environment[contract.EnvEgressAdminAllowPeers] = ptr(contract.SuperviseHost)
+	}
 	svc.Secrets = secretRefs(s.EgressSecrets)
 	svc.Volumes = []types.ServiceVolumeConfig{
 		bind(configDirRel, contract.ConfigDir, true),
@@ -228,6 +235,7 @@ func gitGateService(s Spec) types.ServiceConfig {
 		contract.EnvGitGateSecretsDir, contract.SecretsDir,
 		contract.EnvGitGateListen, listen(contract.GitHTTPPort),
 		contract.EnvGitGateAdmin, listen(contract.AdminPort),
+		contract.EnvGitGateAllowPeers, contract.AgentNetHost,
 	)
 	svc.Secrets = secretRefs(s.GitGateSecrets)
 	svc.Volumes = []types.ServiceVolumeConfig{
@@ -246,6 +254,7 @@ func superviseService(s Spec) types.ServiceConfig {
 		contract.EnvSuperviseBottle, s.Slug,
 		contract.EnvSuperviseListen, listen(contract.MCPPort),
 		contract.EnvSuperviseEgressAdmin, "http://"+contract.EgressHost+":"+strconv.Itoa(contract.AdminPort),
+		contract.EnvSuperviseAllowPeers, contract.AgentNetHost,
 	)
 	svc.Volumes = []types.ServiceVolumeConfig{bind(s.QueueDir, contract.QueueDir, false)}
 	svc.HealthCheck = sidecarHealth(contract.MCPPort)
