@@ -18,9 +18,12 @@
 //	agent.env    the agent's env_file, when there is one
 //
 // Services: agent-net owns the agent's network namespace on the internal
-// network (internal: true), strips its route to the bridge gateway and
-// resolves nothing outside the project; agent shares that namespace
-// (network_mode: service:agent-net), sends HTTP(S) through egress and sees
+// network (internal: true) and resolves nothing outside the project; it
+// does nothing else, so it never goes away and takes the namespace with
+// it. netguard joins that namespace and strips its route to the bridge
+// gateway; a netguard crash restarts it into the same namespace. agent
+// shares it too (network_mode: service:agent-net), sends HTTP(S) through
+// egress and sees
 // of the directory only the CA certificate, never a secret; egress and
 // git-gate sit on both networks; supervise only on the internal one. The
 // agent starts once every sidecar reports healthy. No port is published,

@@ -42,7 +42,7 @@ func agentLeaks(p *types.Project, dir string) []string {
 	if !ok {
 		return []string{"no agent service"}
 	}
-	for _, name := range []string{AgentService, NetGuardService} {
+	for _, name := range []string{AgentService, AgentNetService, NetGuardService} {
 		svc := p.Services[name]
 		if len(svc.Secrets) > 0 {
 			leak("%s is given secrets %v", name, svc.Secrets)
@@ -65,8 +65,8 @@ func agentLeaks(p *types.Project, dir string) []string {
 			}
 		}
 	}
-	if agent.NetworkMode != types.ServicePrefix+NetGuardService {
-		leak("agent network_mode = %q, want service:%s", agent.NetworkMode, NetGuardService)
+	if agent.NetworkMode != types.ServicePrefix+AgentNetService {
+		leak("agent network_mode = %q, want service:%s", agent.NetworkMode, AgentNetService)
 	}
 	if len(agent.Networks) > 0 {
 		leak("agent joins networks %v", agent.Networks)
@@ -199,7 +199,8 @@ func sidecarPaths(p *types.Project) []string {
 	var paths []string
 	path := func(format string, args ...any) { paths = append(paths, fmt.Sprintf(format, args...)) }
 	wantNets := map[string][]string{
-		NetGuardService:        {InternalNetwork},
+		AgentNetService:        {InternalNetwork},
+		NetGuardService:        nil, // in agent-net's namespace
 		contract.EgressHost:    {EgressNetwork, InternalNetwork},
 		contract.GitGateHost:   {EgressNetwork, InternalNetwork},
 		contract.SuperviseHost: {InternalNetwork},
@@ -228,7 +229,7 @@ func sidecarPaths(p *types.Project) []string {
 			path("%s uses the host's namespaces", name)
 		}
 		if want, ok := wantNets[name]; ok {
-			if got := slices.Sorted(maps.Keys(svc.Networks)); !slices.Equal(got, want) {
+			if got := slices.Sorted(maps.Keys(svc.Networks)); !slices.Equal(got, want) || (want == nil && svc.NetworkMode != types.ServicePrefix+AgentNetService) {
 				path("%s is on networks %v, want %v", name, got, want)
 			}
 		}

@@ -36,8 +36,9 @@ type Spec struct {
 	AgentEnvFile string
 	// Images are the sidecar images.
 	Images Images
-	// SidecarUser is the numeric "uid:gid" every sidecar runs as. agent-net
-	// is the exception: it runs as root to rewrite the agent's routes.
+	// SidecarUser is the numeric "uid:gid" every sidecar and agent-net run
+	// as. netguard is the exception: it runs as root to rewrite the
+	// agent's routes.
 	SidecarUser string
 	// EgressSecrets are the secrets egress gets: always contract.CAKeySecret,
 	// plus the routes' tokens.
@@ -67,7 +68,8 @@ type Images struct {
 	// Supervise runs the supervise MCP server; needed only with
 	// Spec.Supervise.
 	Supervise string
-	// NetGuard runs agent-net, which owns the agent's network namespace.
+	// NetGuard runs agent-net, which owns the agent's network namespace
+	// ('netguard hold'), and netguard, which locks it down.
 	NetGuard string
 }
 

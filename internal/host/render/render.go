@@ -397,7 +397,7 @@ func uniqueSorted(in []string) []string {
 
 func (p *plan) result(dir string) *Result {
 	r := &Result{Dir: dir, Slug: p.slug, Project: ProjectPrefix + p.slug}
-	r.Services = []string{"agent", "agent-net", contract.EgressHost}
+	r.Services = []string{compose.AgentService, compose.AgentNetService, compose.NetGuardService, contract.EgressHost}
 	if p.spec.GitGate {
 		r.Services = append(r.Services, contract.GitGateHost)
 	}

@@ -84,7 +84,7 @@ func TestRenderWritesASelfContainedProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Project != "bot-bottle-dev" || strings.Join(res.Services, ",") != "agent,agent-net,egress,git-gate,supervise" {
+	if res.Project != "bot-bottle-dev" || strings.Join(res.Services, ",") != "agent,agent-net,egress,git-gate,netguard,supervise" {
 		t.Errorf("result = %+v", res)
 	}
 	if got, want := strings.Join(res.Secrets, ","), "ca_key,ssh_demo,token_example_api_token"; got != want {
