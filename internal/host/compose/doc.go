@@ -23,11 +23,12 @@
 // it. netguard joins that namespace and strips its route to the bridge
 // gateway; a netguard crash restarts it into the same namespace. agent
 // shares it too (network_mode: service:agent-net), sends HTTP(S) through
-// egress and sees
-// of the directory only the CA certificate, never a secret; egress and
-// git-gate sit on both networks; supervise only on the internal one. The
-// agent starts once every sidecar reports healthy. No port is published,
-// and each sidecar listener is told which services may connect
+// egress, sees of the directory only the CA certificate, never a secret,
+// holds no capability at all, and runs within the bottle's memory (no
+// swap), CPU and process limits (Spec.Resources). egress and git-gate sit
+// on both networks; supervise only on the internal one. The agent starts
+// once every sidecar reports healthy. No port is published, and each
+// sidecar listener is told which services may connect
 // (contract.EnvEgressAllowPeers and its kin: agent-net, and supervise on
 // egress's admin port); the daemons reset everyone else, including the
 // host, which reaches both networks from their bridge gateways.

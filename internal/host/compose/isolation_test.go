@@ -74,6 +74,12 @@ func agentLeaks(p *types.Project, dir string) []string {
 	if len(agent.CapAdd) > 0 || agent.Pid == "host" || agent.Ipc == "host" || agent.UserNSMode == "host" {
 		leak("agent gains capabilities or host namespaces")
 	}
+	if !slices.Equal(agent.CapDrop, []string{"ALL"}) {
+		leak("agent cap_drop = %v, want [ALL]", agent.CapDrop)
+	}
+	if agent.PidsLimit <= 0 || agent.MemLimit <= 0 || agent.MemSwapLimit != agent.MemLimit || agent.CPUS <= 0 {
+		leak("agent limits: pids %d, memory %d, memory+swap %d, cpus %g; want all set, swap none", agent.PidsLimit, agent.MemLimit, agent.MemSwapLimit, agent.CPUS)
+	}
 	for _, f := range agent.EnvFiles {
 		if r := rel(f.Path); strings.HasPrefix(r, contract.ProjectSecretsDirName+"/") || strings.HasPrefix(r, contract.ProjectConfigDirName+"/") {
 			leak("agent env_file %s reads from %s", f.Path, r)
@@ -157,6 +163,10 @@ func TestAgentLeaksCatchesLeaks(t *testing.T) {
 			a.NetworkMode = ""
 			a.Networks = networks(EgressNetwork)
 		},
+		"a capability":         func(a *types.ServiceConfig) { a.CapAdd = []string{"CHOWN"} },
+		"default capabilities": func(a *types.ServiceConfig) { a.CapDrop = []string{"NET_RAW", "SYS_ADMIN"} },
+		"no pids limit":        func(a *types.ServiceConfig) { a.PidsLimit = 0 },
+		"swap beyond memory":   func(a *types.ServiceConfig) { a.MemSwapLimit = -1 },
 	}
 	for name, mutate := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -338,7 +338,20 @@ func agentService(s Spec) types.ServiceConfig {
 	}
 	svc.Volumes = []types.ServiceVolumeConfig{bind(caCertRel, contract.AgentCACertPath, true)}
 	svc.SecurityOpt = []string{"no-new-privileges:true"}
-	svc.CapDrop = []string{"NET_RAW", "NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE", "MKNOD"}
+	// No capability at all, not even for provisioning: the agent image's
+	// user is not root, so Docker gives its processes an empty effective
+	// set and only a bounding set, which a `docker exec -u 0` inherits;
+	// with no-new-privileges, executing a program as root then grants
+	// nothing from it either. Capabilities added here would reach no
+	// provisioning step and would only arm an agent image whose user is
+	// root. Provisioning works as the agent's user in its home and as
+	// root, by file ownership, on root's files (the CA trust store).
+	svc.CapDrop = []string{"ALL"}
+	svc.MemLimit = types.UnitBytes(s.Resources.Memory)
+	// Swap limit = memory limit: no swap beyond it.
+	svc.MemSwapLimit = types.UnitBytes(s.Resources.Memory)
+	svc.CPUS = float32(s.Resources.CPUs)
+	svc.PidsLimit = s.Resources.Pids
 	svc.Runtime = s.Runtime
 	svc.Tty = true
 	svc.StdinOpen = true

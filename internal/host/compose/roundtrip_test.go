@@ -177,6 +177,10 @@ func checkLoaded(t *testing.T, s Spec, dir string, p *types.Project) {
 	if env["HTTPS_PROXY"] != "http://egress:8888" {
 		t.Errorf("agent HTTPS_PROXY = %q", env["HTTPS_PROXY"])
 	}
+	r := s.Resources
+	if int64(agent.MemLimit) != r.Memory || int64(agent.MemSwapLimit) != r.Memory || agent.CPUS != float32(r.CPUs) || agent.PidsLimit != r.Pids {
+		t.Errorf("agent mem_limit %d memswap_limit %d cpus %g pids_limit %d, want %+v", agent.MemLimit, agent.MemSwapLimit, agent.CPUS, agent.PidsLimit, r)
+	}
 
 	// Every sidecar and agent-net: user, healthcheck, hardening, labels.
 	wantHealth := map[string][]string{
