@@ -18,6 +18,10 @@ const (
 	GitGateHost = "git-gate"
 	// SuperviseHost is the supervise MCP server.
 	SuperviseHost = "supervise"
+	// AgentNetHost owns the agent's network namespace: connections from
+	// the agent come from its address. The sidecars allow it by this name
+	// (see EnvEgressAllowPeers).
+	AgentNetHost = "agent-net"
 )
 
 // Ports the sidecars listen on inside the bottle.
@@ -29,8 +33,9 @@ const (
 	// MCPPort is supervise's MCP (streamable HTTP) port.
 	MCPPort = 9100
 	// AdminPort is every sidecar's health and admin port (/healthz, and
-	// /routes on egress). It is never published to the agent's network
-	// beyond what the compose project wires.
+	// /routes on egress). It answers loopback (the healthchecks) and the
+	// peers its daemon's --admin-allow-peers names: supervise on egress,
+	// nobody on git-gate. No port is ever published on the host.
 	AdminPort = 9901
 )
 
@@ -160,6 +165,14 @@ const (
 	// EnvEgressIdleTimeout is egress --idle-timeout: idle agent connections
 	// and passthrough tunnels are closed after it.
 	EnvEgressIdleTimeout = "BOT_BOTTLE_EGRESS_IDLE_TIMEOUT"
+	// EnvEgressAllowPeers is egress --allow-peers: who besides loopback
+	// may use the proxy, comma-separated service names, IPs or CIDRs;
+	// unset, loopback only. In a bottle: AgentNetHost.
+	EnvEgressAllowPeers = "BOT_BOTTLE_EGRESS_ALLOW_PEERS"
+	// EnvEgressAdminAllowPeers is egress --admin-allow-peers: who besides
+	// loopback may use the admin port; unset, loopback only. In a bottle:
+	// SuperviseHost, when the bottle has supervise.
+	EnvEgressAdminAllowPeers = "BOT_BOTTLE_EGRESS_ADMIN_ALLOW_PEERS"
 
 	// EnvGitGateConfig is gitgate --config FILE.
 	EnvGitGateConfig = "BOT_BOTTLE_GITGATE_CONFIG"
@@ -174,6 +187,14 @@ const (
 	// EnvGitGateMaxPack is gitgate --max-pack SIZE (e.g. 1G): the largest
 	// request body, and so the largest push, the gate accepts.
 	EnvGitGateMaxPack = "BOT_BOTTLE_GITGATE_MAX_PACK"
+	// EnvGitGateAllowPeers is gitgate --allow-peers: who besides loopback
+	// may use the git smart-HTTP port; unset, loopback only. In a bottle:
+	// AgentNetHost.
+	EnvGitGateAllowPeers = "BOT_BOTTLE_GITGATE_ALLOW_PEERS"
+	// EnvGitGateAdminAllowPeers is gitgate --admin-allow-peers: who besides
+	// loopback may use the admin port; unset (as in a bottle), loopback
+	// only.
+	EnvGitGateAdminAllowPeers = "BOT_BOTTLE_GITGATE_ADMIN_ALLOW_PEERS"
 
 	// EnvSuperviseQueue is supervise --queue DIR.
 	EnvSuperviseQueue = "BOT_BOTTLE_SUPERVISE_QUEUE"
@@ -192,6 +213,10 @@ const (
 	// EnvSuperviseRate is supervise --rate N/INTERVAL (such as 10/m): how
 	// many proposals the agent may make per interval.
 	EnvSuperviseRate = "BOT_BOTTLE_SUPERVISE_RATE"
+	// EnvSuperviseAllowPeers is supervise --allow-peers: who besides
+	// loopback may use the MCP port; unset, loopback only. In a bottle:
+	// AgentNetHost.
+	EnvSuperviseAllowPeers = "BOT_BOTTLE_SUPERVISE_ALLOW_PEERS"
 
 	// EnvSidecarDaemons names the daemons sidecar-init starts when given no
 	// arguments, separated by commas: "egress,gitgate,supervise".

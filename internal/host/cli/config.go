@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -85,14 +86,50 @@ type gitUserView struct {
 }
 
 type bottleView struct {
-	Name      string       `json:"name"`
-	File      string       `json:"file"`
-	Extends   []string     `json:"extends"`
-	Provider  providerView `json:"provider"`
-	Supervise bool         `json:"supervise"`
-	Env       []envView    `json:"env"`
-	Routes    []routeView  `json:"routes"`
-	Repos     []repoView   `json:"repos"`
+	Name      string        `json:"name"`
+	File      string        `json:"file"`
+	Extends   []string      `json:"extends"`
+	Provider  providerView  `json:"provider"`
+	Supervise bool          `json:"supervise"`
+	Resources resourcesView `json:"resources"`
+	Env       []envView     `json:"env"`
+	Routes    []routeView   `json:"routes"`
+	Repos     []repoView    `json:"repos"`
+}
+
+// resourcesView is the agent's limits with the defaults filled in;
+// Defaults names the ones the bottle left to them.
+type resourcesView struct {
+	Memory   string   `json:"memory"`
+	CPUs     float64  `json:"cpus"`
+	Pids     int64    `json:"pids"`
+	Defaults []string `json:"defaults"`
+}
+
+func newResourcesView(r manifest.Resources) resourcesView {
+	v := resourcesView{Defaults: []string{}}
+	for _, f := range []struct {
+		name  string
+		unset bool
+	}{{"memory", r.Memory == 0}, {"cpus", r.CPUs == 0}, {"pids", r.Pids == 0}} {
+		if f.unset {
+			v.Defaults = append(v.Defaults, f.name)
+		}
+	}
+	r = r.WithDefaults(0)
+	v.Memory, v.CPUs, v.Pids = manifest.FormatMemory(r.Memory), r.CPUs, r.Pids
+	return v
+}
+
+// String is the text output's line: "memory 4g, cpus 2 (default), ...".
+func (v resourcesView) String() string {
+	parts := []string{"memory " + v.Memory, "cpus " + manifest.FormatCPUs(v.CPUs), "pids " + strconv.FormatInt(v.Pids, 10)}
+	for i, name := range []string{"memory", "cpus", "pids"} {
+		if slices.Contains(v.Defaults, name) {
+			parts[i] += " (default)"
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 type providerView struct {
@@ -146,6 +183,7 @@ func newConfigView(eff *manifest.Effective, d *display) configView {
 		},
 		Bottle: bottleView{
 			Name: b.Name, File: d.path(b.File), Extends: nonNil(b.Extends), Supervise: b.Supervise,
+			Resources: newResourcesView(b.Resources),
 			Provider: providerView{Template: b.Provider.Template, Dockerfile: b.Provider.Dockerfile,
 				ForwardHostCredentials: b.Provider.ForwardHostCredentials},
 			Env: []envView{}, Routes: []routeView{}, Repos: []repoView{},
@@ -233,6 +271,7 @@ func (v configView) writeText(w io.Writer) error {
 	}
 	row(&b, 1, "provider", provider)
 	row(&b, 1, "supervise", onOff(bt.Supervise))
+	row(&b, 1, "resources", bt.Resources.String())
 
 	if len(bt.Env) == 0 {
 		row(&b, 1, "env", "none")

@@ -18,12 +18,20 @@
 //	agent.env    the agent's env_file, when there is one
 //
 // Services: agent-net owns the agent's network namespace on the internal
-// network (internal: true), strips its route to the bridge gateway and
-// resolves nothing outside the project; agent shares that namespace
-// (network_mode: service:agent-net), sends HTTP(S) through egress and sees
-// of the directory only the CA certificate, never a secret; egress and
-// git-gate sit on both networks; supervise only on the internal one. The
-// agent starts once every sidecar reports healthy.
+// network (internal: true) and resolves nothing outside the project; it
+// does nothing else, so it never goes away and takes the namespace with
+// it. netguard joins that namespace and strips its route to the bridge
+// gateway; a netguard crash restarts it into the same namespace. agent
+// shares it too (network_mode: service:agent-net), sends HTTP(S) through
+// egress, sees of the directory only the CA certificate, never a secret,
+// holds no capability at all, and runs within the bottle's memory (no
+// swap), CPU and process limits (Spec.Resources). egress and git-gate sit
+// on both networks; supervise only on the internal one. The agent starts
+// once every sidecar reports healthy. No port is published, and each
+// sidecar listener is told which services may connect
+// (contract.EnvEgressAllowPeers and its kin: agent-net, and supervise on
+// egress's admin port); the daemons reset everyone else, including the
+// host, which reaches both networks from their bridge gateways.
 //
 // A Spec carries secret names, never values, so no value can reach the
 // YAML; tests load the output back with compose-go and docker compose and

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,7 +42,7 @@ func agentLeaks(p *types.Project, dir string) []string {
 	if !ok {
 		return []string{"no agent service"}
 	}
-	for _, name := range []string{AgentService, NetGuardService} {
+	for _, name := range []string{AgentService, AgentNetService, NetGuardService} {
 		svc := p.Services[name]
 		if len(svc.Secrets) > 0 {
 			leak("%s is given secrets %v", name, svc.Secrets)
@@ -64,14 +65,20 @@ func agentLeaks(p *types.Project, dir string) []string {
 			}
 		}
 	}
-	if agent.NetworkMode != types.ServicePrefix+NetGuardService {
-		leak("agent network_mode = %q, want service:%s", agent.NetworkMode, NetGuardService)
+	if agent.NetworkMode != types.ServicePrefix+AgentNetService {
+		leak("agent network_mode = %q, want service:%s", agent.NetworkMode, AgentNetService)
 	}
 	if len(agent.Networks) > 0 {
 		leak("agent joins networks %v", agent.Networks)
 	}
 	if len(agent.CapAdd) > 0 || agent.Pid == "host" || agent.Ipc == "host" || agent.UserNSMode == "host" {
 		leak("agent gains capabilities or host namespaces")
+	}
+	if !slices.Equal(agent.CapDrop, []string{"ALL"}) {
+		leak("agent cap_drop = %v, want [ALL]", agent.CapDrop)
+	}
+	if agent.PidsLimit <= 0 || agent.MemLimit <= 0 || agent.MemSwapLimit != agent.MemLimit || agent.CPUS <= 0 {
+		leak("agent limits: pids %d, memory %d, memory+swap %d, cpus %g; want all set, swap none", agent.PidsLimit, agent.MemLimit, agent.MemSwapLimit, agent.CPUS)
 	}
 	for _, f := range agent.EnvFiles {
 		if r := rel(f.Path); strings.HasPrefix(r, contract.BottleSecretsDir+"/") || strings.HasPrefix(r, contract.BottleConfigDir+"/") {
@@ -156,6 +163,10 @@ func TestAgentLeaksCatchesLeaks(t *testing.T) {
 			a.NetworkMode = ""
 			a.Networks = networks(EgressNetwork)
 		},
+		"a capability":         func(a *types.ServiceConfig) { a.CapAdd = []string{"CHOWN"} },
+		"default capabilities": func(a *types.ServiceConfig) { a.CapDrop = []string{"NET_RAW", "SYS_ADMIN"} },
+		"no pids limit":        func(a *types.ServiceConfig) { a.PidsLimit = 0 },
+		"swap beyond memory":   func(a *types.ServiceConfig) { a.MemSwapLimit = -1 },
 	}
 	for name, mutate := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -186,5 +197,112 @@ func TestOnlyEgressGetsTheCAKey(t *testing.T) {
 		if has != (name == contract.EgressHost) {
 			t.Errorf("%s has the CA key: %v", name, has)
 		}
+	}
+}
+
+// sidecarPaths lists every way p lets something other than the bottle's
+// own services at a sidecar: a published port, a sidecar on a network it
+// does not need, or a listener without its peer allowlist (the egress
+// network and the host's bridge gateway reach every listener that does
+// not refuse them itself).
+func sidecarPaths(p *types.Project) []string {
+	var paths []string
+	path := func(format string, args ...any) { paths = append(paths, fmt.Sprintf(format, args...)) }
+	wantNets := map[string][]string{
+		AgentNetService:        {InternalNetwork},
+		NetGuardService:        nil, // in agent-net's namespace
+		contract.EgressHost:    {EgressNetwork, InternalNetwork},
+		contract.GitGateHost:   {EgressNetwork, InternalNetwork},
+		contract.SuperviseHost: {InternalNetwork},
+	}
+	_, supervised := p.Services[contract.SuperviseHost]
+	adminPeers := ""
+	if supervised {
+		adminPeers = contract.SuperviseHost
+	}
+	wantPeers := map[string]map[string]string{
+		contract.EgressHost: {
+			contract.EnvEgressAllowPeers:      contract.AgentNetHost,
+			contract.EnvEgressAdminAllowPeers: adminPeers,
+		},
+		contract.GitGateHost: {
+			contract.EnvGitGateAllowPeers:      contract.AgentNetHost,
+			contract.EnvGitGateAdminAllowPeers: "",
+		},
+		contract.SuperviseHost: {contract.EnvSuperviseAllowPeers: contract.AgentNetHost},
+	}
+	for name, svc := range p.Services {
+		if len(svc.Ports) > 0 {
+			path("%s publishes ports %v", name, svc.Ports)
+		}
+		if svc.NetworkMode == "host" || svc.Pid == "host" {
+			path("%s uses the host's namespaces", name)
+		}
+		if want, ok := wantNets[name]; ok {
+			if got := slices.Sorted(maps.Keys(svc.Networks)); !slices.Equal(got, want) || (want == nil && svc.NetworkMode != types.ServicePrefix+AgentNetService) {
+				path("%s is on networks %v, want %v", name, got, want)
+			}
+		}
+		env := envMap(svc.Environment)
+		for k, want := range wantPeers[name] {
+			if got := env[k]; got != want && !(want == "" && got == "<unset>") {
+				path("%s %s = %q, want %q", name, k, got, want)
+			}
+		}
+	}
+	return paths
+}
+
+func TestOnlyTheBottleReachesItsSidecars(t *testing.T) {
+	for name, s := range goldenSpecs() {
+		t.Run(name, func(t *testing.T) {
+			p, err := Project(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, problem := range sidecarPaths(p) {
+				t.Error(problem)
+			}
+			for _, problem := range sidecarPaths(load(t, writeProjectDir(t, s))) {
+				t.Errorf("as loaded: %s", problem)
+			}
+		})
+	}
+}
+
+// TestSidecarPathsCatchesPaths proves the check above is not vacuous.
+func TestSidecarPathsCatchesPaths(t *testing.T) {
+	tests := map[string]func(p *types.Project){
+		"published port": func(p *types.Project) {
+			svc := p.Services[contract.EgressHost]
+			svc.Ports = []types.ServicePortConfig{{Target: 8888, Published: "8888"}}
+			p.Services[contract.EgressHost] = svc
+		},
+		"supervise on the egress network": func(p *types.Project) {
+			svc := p.Services[contract.SuperviseHost]
+			svc.Networks = networks(InternalNetwork, EgressNetwork)
+			p.Services[contract.SuperviseHost] = svc
+		},
+		"proxy open to every address": func(p *types.Project) {
+			p.Services[contract.EgressHost].Environment[contract.EnvEgressAllowPeers] = ptr("0.0.0.0/0")
+		},
+		"gate admin open to the agent": func(p *types.Project) {
+			p.Services[contract.GitGateHost].Environment[contract.EnvGitGateAdminAllowPeers] = ptr(contract.AgentNetHost)
+		},
+	}
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			p, err := Project(everything())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if paths := sidecarPaths(p); len(paths) > 0 {
+				t.Fatalf("clean project reported paths: %v", paths)
+			}
+			mutate(p)
+			if len(sidecarPaths(p)) == 0 {
+				t.Error("path not reported")
+			}
+		})
 	}
 }

@@ -11,15 +11,20 @@ import (
 )
 
 // Service names. The sidecars' names are their hostnames in
-// pkg/contract; these are the two the agent side adds.
+// pkg/contract; these are the three the agent side adds.
 const (
 	// AgentService runs the agent. It has no network of its own: it joins
-	// NetGuardService's network namespace.
+	// AgentNetService's network namespace.
 	AgentService = "agent"
-	// NetGuardService owns the agent's network namespace on the internal
-	// network and removes its way out through the bridge gateway before
-	// reporting healthy.
-	NetGuardService = "agent-net"
+	// AgentNetService owns the agent's network namespace on the internal
+	// network. Its only process is 'netguard hold', which does nothing and
+	// so never exits on its own: the namespace outlives a netguard crash.
+	// It reports healthy once the namespace is locked down.
+	AgentNetService = contract.AgentNetHost
+	// NetGuardService runs netguard in AgentNetService's namespace: it
+	// removes the way out through the bridge gateway, and puts it back out
+	// of reach whenever Docker adds a route.
+	NetGuardService = "netguard"
 )
 
 // Network names inside the project (compose prefixes them with the project
@@ -69,6 +74,7 @@ func Project(s Spec) (*types.Project, error) {
 		svc.Labels = labels(s)
 		p.Services[svc.Name] = svc
 	}
+	add(agentNetService(s))
 	add(netGuardService(s))
 	add(egressService(s))
 	if s.GitGate {
@@ -154,6 +160,8 @@ func env(pairs ...string) types.MappingWithEquals {
 	return m
 }
 
+func ptr(s string) *string { return &s }
+
 func secretRefs(names []string) []types.ServiceSecretConfig {
 	refs := make([]types.ServiceSecretConfig, 0, len(names))
 	for _, n := range names {
@@ -176,16 +184,39 @@ func bind(source, target string, readOnly bool) types.ServiceVolumeConfig {
 
 func listen(port int) string { return ":" + strconv.Itoa(port) }
 
-// netGuardService owns the agent's network namespace. It is the only root
+// agentNetService owns the agent's network namespace, which netguard and
+// the agent join. Docker gives a restarted container a new namespace and
+// leaves the containers that joined the old one there, with loopback only;
+// so the owner is a process with nothing to do ('netguard hold': no
+// capability, every signal but docker stop's ignored), and netguard, which
+// does the work, is a service of its own that a crash restarts into the
+// same namespace. The routes stay locked while it is down: Docker touches
+// them only when a network is connected. dns 127.0.0.1 (the namespace's
+// resolv.conf is this service's) leaves Docker's embedded resolver nowhere
+// to forward external names to, so the agent resolves only the sidecars.
+// The healthcheck says the namespace is locked, whoever locked it.
+func agentNetService(s Spec) types.ServiceConfig {
+	svc := hardened(AgentNetService, s.Images.NetGuard, s.SidecarUser)
+	svc.Command = types.ShellCommand{"hold"}
+	svc.Networks = networks(InternalNetwork)
+	svc.DNS = types.StringList{"127.0.0.1"}
+	svc.HealthCheck = healthCheck(time.Second, netguardBin, "check")
+	return svc
+}
+
+// netGuardService locks agent-net's namespace down. It is the only root
 // container: it needs NET_ADMIN to remove the default route, since on this
 // engine an internal network still reaches the host through the bridge
-// gateway. dns 127.0.0.1 leaves Docker's embedded resolver nowhere to
-// forward external names to, so the agent resolves only the sidecars.
+// gateway. restart: a `docker compose restart agent-net` replaces the
+// namespace, so netguard follows (compose acts on this only for its own
+// operations; a crash is Docker's restart policy, into the same namespace).
 func netGuardService(s Spec) types.ServiceConfig {
 	svc := hardened(NetGuardService, s.Images.NetGuard, "0:0")
 	svc.CapAdd = []string{"NET_ADMIN"}
-	svc.Networks = networks(InternalNetwork)
-	svc.DNS = types.StringList{"127.0.0.1"}
+	svc.NetworkMode = types.ServicePrefix + AgentNetService
+	svc.DependsOn = types.DependsOnConfig{
+		AgentNetService: {Condition: types.ServiceConditionStarted, Required: true, Restart: true},
+	}
 	svc.HealthCheck = healthCheck(time.Second, netguardBin, "check")
 	return svc
 }
@@ -201,7 +232,12 @@ func egressService(s Spec) types.ServiceConfig {
 		contract.EnvEgressListen, listen(contract.ProxyPort),
 		contract.EnvEgressAdmin, listen(contract.AdminPort),
 		contract.EnvEgressAudit, contract.AuditDir+"/"+contract.AuditFileName,
+		contract.EnvEgressAllowPeers, contract.AgentNetHost,
 	)
+	if s.Supervise {
+		// list-egress-routes reads /routes.
+		svc.Environment[contract.EnvEgressAdminAllowPeers] = ptr(contract.SuperviseHost)
+	}
 	svc.Secrets = secretRefs(s.EgressSecrets)
 	svc.Volumes = []types.ServiceVolumeConfig{
 		bind(rel(contract.BottleConfigDir), contract.ConfigDir, true),
@@ -220,6 +256,7 @@ func gitGateService(s Spec) types.ServiceConfig {
 		contract.EnvGitGateSecretsDir, contract.SecretsDir,
 		contract.EnvGitGateListen, listen(contract.GitHTTPPort),
 		contract.EnvGitGateAdmin, listen(contract.AdminPort),
+		contract.EnvGitGateAllowPeers, contract.AgentNetHost,
 	)
 	svc.Secrets = secretRefs(s.GitGateSecrets)
 	svc.Volumes = []types.ServiceVolumeConfig{
@@ -238,6 +275,7 @@ func superviseService(s Spec) types.ServiceConfig {
 		contract.EnvSuperviseBottle, s.Slug,
 		contract.EnvSuperviseListen, listen(contract.MCPPort),
 		contract.EnvSuperviseEgressAdmin, "http://"+contract.EgressHost+":"+strconv.Itoa(contract.AdminPort),
+		contract.EnvSuperviseAllowPeers, contract.AgentNetHost,
 	)
 	svc.Volumes = []types.ServiceVolumeConfig{bind(rel(contract.BottleQueueDir), contract.QueueDir, false)}
 	svc.HealthCheck = sidecarHealth(contract.MCPPort)
@@ -247,16 +285,18 @@ func superviseService(s Spec) types.ServiceConfig {
 // agentService is the untrusted container. It shares agent-net's network
 // namespace, so it has no networks of its own; it sees the bottle CA's
 // public certificate and nothing else of the project directory, and it is
-// given no secrets.
+// given no secrets. It starts once the namespace is locked and netguard and
+// every sidecar report healthy.
 func agentService(s Spec) types.ServiceConfig {
 	var svc types.ServiceConfig
 	svc.Name = AgentService
 	svc.Image = s.AgentImage
-	svc.NetworkMode = types.ServicePrefix + NetGuardService
+	svc.NetworkMode = types.ServicePrefix + AgentNetService
 	svc.DependsOn = types.DependsOnConfig{
 		// restart: a `docker compose restart agent-net` replaces the
 		// namespace the agent lives in, so the agent follows.
-		NetGuardService:     {Condition: types.ServiceConditionHealthy, Required: true, Restart: true},
+		AgentNetService:     {Condition: types.ServiceConditionHealthy, Required: true, Restart: true},
+		NetGuardService:     {Condition: types.ServiceConditionHealthy, Required: true},
 		contract.EgressHost: {Condition: types.ServiceConditionHealthy, Required: true},
 	}
 	noProxy := []string{}
@@ -290,7 +330,20 @@ func agentService(s Spec) types.ServiceConfig {
 	}
 	svc.Volumes = []types.ServiceVolumeConfig{bind(rel(contract.BottleCACertFile), contract.AgentCACertPath, true)}
 	svc.SecurityOpt = []string{"no-new-privileges:true"}
-	svc.CapDrop = []string{"NET_RAW", "NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE", "MKNOD"}
+	// No capability at all, not even for provisioning: the agent image's
+	// user is not root, so Docker gives its processes an empty effective
+	// set and only a bounding set, which a `docker exec -u 0` inherits;
+	// with no-new-privileges, executing a program as root then grants
+	// nothing from it either. Capabilities added here would reach no
+	// provisioning step and would only arm an agent image whose user is
+	// root. Provisioning works as the agent's user in its home and as
+	// root, by file ownership, on root's files (the CA trust store).
+	svc.CapDrop = []string{"ALL"}
+	svc.MemLimit = types.UnitBytes(s.Resources.Memory)
+	// Swap limit = memory limit: no swap beyond it.
+	svc.MemSwapLimit = types.UnitBytes(s.Resources.Memory)
+	svc.CPUS = float32(s.Resources.CPUs)
+	svc.PidsLimit = s.Resources.Pids
 	svc.Runtime = s.Runtime
 	svc.Tty = true
 	svc.StdinOpen = true

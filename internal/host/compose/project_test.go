@@ -97,10 +97,14 @@ func TestMarshalEscapesDollars(t *testing.T) {
 
 func TestMarshalOmitsNoise(t *testing.T) {
 	out := string(generate(t, everything()))
-	for _, noise := range []string{": null", ": []", ": {}", `: ""`, "content:", "command:", "entrypoint:"} {
+	for _, noise := range []string{": null", ": []", ": {}", `: ""`, "content:", "entrypoint:"} {
 		if strings.Contains(out, noise) {
 			t.Errorf("output contains %q:\n%s", noise, out)
 		}
+	}
+	// Only agent-net has a command: "netguard hold".
+	if n := strings.Count(out, "command:"); n != 1 {
+		t.Errorf("output has %d commands, want agent-net's alone:\n%s", n, out)
 	}
 }
 
@@ -140,7 +144,7 @@ func TestProjectShape(t *testing.T) {
 	if p.Name != "bot-bottle-demo" {
 		t.Errorf("name = %q", p.Name)
 	}
-	if got := p.ServiceNames(); !cmp.Equal(got, []string{"agent", "agent-net", "egress", "git-gate", "supervise"}) {
+	if got := p.ServiceNames(); !cmp.Equal(got, []string{"agent", "agent-net", "egress", "git-gate", "netguard", "supervise"}) {
 		t.Errorf("services = %v", got)
 	}
 	agent := p.Services[AgentService]
@@ -163,7 +167,7 @@ func TestProjectShape(t *testing.T) {
 	if got := envMap(solo.Services[AgentService].Environment)["NO_PROXY"]; got != "localhost,127.0.0.1" {
 		t.Errorf("egress-only NO_PROXY = %q, want only the loopback names", got)
 	}
-	if got := solo.ServiceNames(); !cmp.Equal(got, []string{"agent", "agent-net", "egress"}) {
+	if got := solo.ServiceNames(); !cmp.Equal(got, []string{"agent", "agent-net", "egress", "netguard"}) {
 		t.Errorf("egress-only services = %v", got)
 	}
 }

@@ -92,7 +92,7 @@ func checkLoaded(t *testing.T, s Spec, dir string, p *types.Project) {
 	if p.Name != ProjectName(s.Slug) {
 		t.Errorf("project name = %q, want %q", p.Name, ProjectName(s.Slug))
 	}
-	want := []string{AgentService, NetGuardService, contract.EgressHost}
+	want := []string{AgentService, AgentNetService, NetGuardService, contract.EgressHost}
 	if s.GitGate {
 		want = append(want, contract.GitGateHost)
 	}
@@ -130,13 +130,13 @@ func checkLoaded(t *testing.T, s Spec, dir string, p *types.Project) {
 	}
 
 	agent := p.Services[AgentService]
-	if agent.NetworkMode != "service:"+NetGuardService {
+	if agent.NetworkMode != "service:"+AgentNetService {
 		t.Errorf("agent network_mode = %q", agent.NetworkMode)
 	}
 	if len(agent.Networks) != 0 {
 		t.Errorf("agent has networks %v; it must only share agent-net's namespace", agent.Networks)
 	}
-	wantDeps := map[string]string{NetGuardService: types.ServiceConditionHealthy, contract.EgressHost: types.ServiceConditionHealthy}
+	wantDeps := map[string]string{AgentNetService: types.ServiceConditionHealthy, NetGuardService: types.ServiceConditionHealthy, contract.EgressHost: types.ServiceConditionHealthy}
 	if s.GitGate {
 		wantDeps[contract.GitGateHost] = types.ServiceConditionHealthy
 	}
@@ -168,9 +168,14 @@ func checkLoaded(t *testing.T, s Spec, dir string, p *types.Project) {
 	if env["HTTPS_PROXY"] != "http://egress:8888" {
 		t.Errorf("agent HTTPS_PROXY = %q", env["HTTPS_PROXY"])
 	}
+	r := s.Resources
+	if int64(agent.MemLimit) != r.Memory || int64(agent.MemSwapLimit) != r.Memory || agent.CPUS != float32(r.CPUs) || agent.PidsLimit != r.Pids {
+		t.Errorf("agent mem_limit %d memswap_limit %d cpus %g pids_limit %d, want %+v", agent.MemLimit, agent.MemSwapLimit, agent.CPUS, agent.PidsLimit, r)
+	}
 
 	// Every sidecar and agent-net: user, healthcheck, hardening, labels.
 	wantHealth := map[string][]string{
+		AgentNetService:        {"CMD", "/usr/local/bin/netguard", "check"},
 		NetGuardService:        {"CMD", "/usr/local/bin/netguard", "check"},
 		contract.EgressHost:    {"CMD", "/usr/local/bin/sidecar-init", "--health", "http://127.0.0.1:9901/healthz"},
 		contract.GitGateHost:   {"CMD", "/usr/local/bin/sidecar-init", "--health", "http://127.0.0.1:9901/healthz"},
@@ -205,8 +210,14 @@ func checkLoaded(t *testing.T, s Spec, dir string, p *types.Project) {
 			t.Errorf("%s read_only/cap_drop/restart = %v %v %q", name, svc.ReadOnly, svc.CapDrop, svc.Restart)
 		}
 	}
-	if got := p.Services[NetGuardService]; !cmp.Equal(got.CapAdd, []string{"NET_ADMIN"}) || !cmp.Equal([]string(got.DNS), []string{"127.0.0.1"}) {
-		t.Errorf("agent-net cap_add/dns = %v %v", got.CapAdd, got.DNS)
+	if got := p.Services[NetGuardService]; !cmp.Equal(got.CapAdd, []string{"NET_ADMIN"}) || got.NetworkMode != "service:"+AgentNetService {
+		t.Errorf("netguard cap_add/network_mode = %v %q", got.CapAdd, got.NetworkMode)
+	}
+	if dep := p.Services[NetGuardService].DependsOn[AgentNetService]; !dep.Restart || !dep.Required {
+		t.Errorf("netguard's dependency on agent-net = %+v; it must follow a restarted namespace", dep)
+	}
+	if got := p.Services[AgentNetService]; len(got.CapAdd) > 0 || !cmp.Equal([]string(got.DNS), []string{"127.0.0.1"}) || !cmp.Equal([]string(got.Command), []string{"hold"}) {
+		t.Errorf("agent-net cap_add/dns/command = %v %v %v", got.CapAdd, got.DNS, got.Command)
 	}
 
 	// Mounts land where the daemons look, from inside dir.

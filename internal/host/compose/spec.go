@@ -34,8 +34,9 @@ type Spec struct {
 	AgentEnvFile string
 	// Images are the sidecar images.
 	Images Images
-	// SidecarUser is the numeric "uid:gid" every sidecar runs as. agent-net
-	// is the exception: it runs as root to rewrite the agent's routes.
+	// SidecarUser is the numeric "uid:gid" every sidecar and agent-net run
+	// as. netguard is the exception: it runs as root to rewrite the
+	// agent's routes.
 	SidecarUser string
 	// EgressSecrets are the secrets egress gets: always contract.CAKeySecret,
 	// plus the routes' tokens.
@@ -50,6 +51,21 @@ type Spec struct {
 	// Runtime is the agent's OCI runtime, "runsc" when Docker has gVisor;
 	// "" leaves Docker's default.
 	Runtime string
+	// Resources limit the agent container. Every field is required: the
+	// caller fills in the defaults, so a bottle is never unlimited.
+	Resources Resources
+}
+
+// Resources limit the agent container.
+type Resources struct {
+	// Memory is the memory limit in bytes; the agent gets no swap beyond
+	// it. At least 6 MiB (Docker's minimum).
+	Memory int64
+	// CPUs is how many CPUs' worth of time the agent may use; at least
+	// 0.01, and Docker refuses more than the machine has.
+	CPUs float64
+	// Pids bounds the agent's processes and threads together; positive.
+	Pids int64
 }
 
 // Images names the sidecar images.
@@ -61,7 +77,8 @@ type Images struct {
 	// Supervise runs the supervise MCP server; needed only with
 	// Spec.Supervise.
 	Supervise string
-	// NetGuard runs agent-net, which owns the agent's network namespace.
+	// NetGuard runs agent-net, which owns the agent's network namespace
+	// ('netguard hold'), and netguard, which locks it down.
 	NetGuard string
 }
 
@@ -138,6 +155,15 @@ func (s Spec) Validate() error {
 		if err := validRuntime(s.Runtime); err != nil {
 			ps.add("Runtime", err)
 		}
+	}
+	if s.Resources.Memory < 6<<20 {
+		ps.addf("Resources.Memory", "%d bytes is below Docker's minimum of 6 MiB", s.Resources.Memory)
+	}
+	if !(s.Resources.CPUs >= 0.01) {
+		ps.addf("Resources.CPUs", "%g is below Docker's minimum of 0.01", s.Resources.CPUs)
+	}
+	if s.Resources.Pids <= 0 {
+		ps.addf("Resources.Pids", "%d leaves the agent's processes unlimited; give a positive limit", s.Resources.Pids)
 	}
 	return ps.err()
 }

@@ -25,6 +25,7 @@ func everything() Spec {
 		GitGateSecrets: []string{"ssh_demo", "known_hosts_demo"},
 		Supervise:      true,
 		Runtime:        "runsc",
+		Resources:      Resources{Memory: 8 << 30, CPUs: 1.5, Pids: 512},
 	}
 }
 
@@ -37,6 +38,7 @@ func egressOnly() Spec {
 		Images:        DefaultImages("local"),
 		SidecarUser:   "1000:1000",
 		EgressSecrets: []string{contract.CAKeySecret},
+		Resources:     Resources{Memory: 4 << 30, CPUs: 2, Pids: 1024},
 	}
 }
 
@@ -109,6 +111,11 @@ func TestValidate(t *testing.T) {
 		{"CA key to gate", func(s *Spec) { s.GitGateSecrets[1] = contract.CAKeySecret }, "GitGateSecrets", "egress only"},
 		{"gate secrets without gate", func(s *Spec) { s.GitGate = false }, "GitGateSecrets", "GitGate is false"},
 		{"runtime", func(s *Spec) { s.Runtime = "runsc --debug" }, "Runtime", "runtime name"},
+		{"no memory limit", func(s *Spec) { s.Resources.Memory = 0 }, "Resources.Memory", "6 MiB"},
+		{"memory below docker's minimum", func(s *Spec) { s.Resources.Memory = 1 << 20 }, "Resources.Memory", "6 MiB"},
+		{"no cpu limit", func(s *Spec) { s.Resources.CPUs = 0 }, "Resources.CPUs", "0.01"},
+		{"no pids limit", func(s *Spec) { s.Resources.Pids = 0 }, "Resources.Pids", "unlimited"},
+		{"pids unlimited", func(s *Spec) { s.Resources.Pids = -1 }, "Resources.Pids", "unlimited"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,15 @@ const (
 	Placeholder  = "placeholder-egress-holds-the-real-token"
 	OverrideFile = "compose.demo.yaml"
 	UpstreamDir  = "upstream"
+)
+
+// The demo agent's limits (the bottle's resources block), smaller than
+// the defaults so the end-to-end tests see the manifest's values reach
+// the container and can fill its process table quickly.
+const (
+	AgentMemory = "1g"
+	AgentCPUs   = "1"
+	AgentPids   = 256
 )
 
 // ImageNames are the images a demo bottle runs, as images/build.sh names
@@ -209,6 +219,7 @@ egress:
       # The demo's "internet" is a private Docker network.
       ssrf_allow: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
 supervise: true
+resources: {memory: ` + AgentMemory + `, cpus: ` + AgentCPUs + `, pids: ` + strconv.Itoa(AgentPids) + `}
 ---
 The demo bottle: one API with a token egress injects, one repo behind the gate.
 `

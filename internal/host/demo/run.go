@@ -29,7 +29,7 @@ func Run(ctx context.Context, out, progress io.Writer, tag string) error {
 	}
 	defer os.RemoveAll(work)
 	fmt.Fprintln(out, "== bot-bottle demo: an agent in a bottle whose only ways out are the sidecars")
-	fmt.Fprintln(out, "   starting bottle bot-bottle-demo (agent, agent-net, egress, git-gate, supervise)")
+	fmt.Fprintln(out, "   starting bottle bot-bottle-demo (agent, agent-net, netguard, egress, git-gate, supervise)")
 	fmt.Fprintln(out, "   beside a pretend internet: api.demo.test (HTTPS, wants a token) and git.demo.test (SSH git)")
 	b, err := Up(ctx, Config{Slug: "demo", WorkDir: work, ImageTag: tag, Log: progress})
 	if err != nil {

@@ -48,6 +48,8 @@ func (r *reader) bottle(name string, top *yaml.Node) *bottleDecl {
 			d.fields.Routes = r.egress(e.value, e.field)
 		case "supervise":
 			d.fields.Supervise, _ = r.boolean(e.value, e.field)
+		case "resources":
+			d.fields.Resources = r.resources(e.value, e.field)
 		}
 	}
 	d.ok = len(*r.problems) == before

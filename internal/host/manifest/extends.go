@@ -11,8 +11,10 @@ import (
 //   - git-gate.user overlays field by field;
 //   - git-gate.repos merges by name, the child's entry replacing the
 //     parent's whole; an explicit empty map clears what was inherited;
-//   - egress, agent_provider and supervise are replaced when the child
-//     declares them and inherited otherwise.
+//   - egress, agent_provider, supervise and resources are replaced when
+//     the child declares them and inherited otherwise (a child's resources
+//     block replaces the parent's whole: a limit it leaves out takes its
+//     default, not the parent's value).
 type resolver struct {
 	decls    map[string]*bottleDecl
 	done     map[string]*Bottle // resolved; nil value: failed
@@ -113,6 +115,7 @@ func merge(parent Bottle, child *bottleDecl) Bottle {
 		Repos:     parent.Repos,
 		Routes:    parent.Routes,
 		Supervise: parent.Supervise,
+		Resources: parent.Resources,
 	}
 	if child.has["agent_provider"] {
 		out.Provider = c.Provider
@@ -122,6 +125,9 @@ func merge(parent Bottle, child *bottleDecl) Bottle {
 	}
 	if child.has["supervise"] {
 		out.Supervise = c.Supervise
+	}
+	if child.has["resources"] {
+		out.Resources = c.Resources
 	}
 	if child.reposDeclared {
 		out.Repos = mergeRepos(parent.Repos, c.Repos)

@@ -24,6 +24,7 @@ git-gate:
   routes:
     - host: parent.example.test
 supervise: true
+resources: {memory: 8g, cpus: 3, pids: 2048}
 `)
 	tests := []struct {
 		name  string
@@ -87,6 +88,16 @@ supervise: true
 		{"supervise replaced when declared", "extends: parent\nsupervise: false\n", func(t *testing.T, b *Bottle) {
 			if b.Supervise {
 				t.Error("supervise inherited despite the child's false")
+			}
+		}},
+		{"resources inherited when not declared", "extends: parent\n", func(t *testing.T, b *Bottle) {
+			if b.Resources != (Resources{Memory: 8 << 30, CPUs: 3, Pids: 2048}) {
+				t.Errorf("resources = %+v, want the parent's", b.Resources)
+			}
+		}},
+		{"resources replaced whole: what the child leaves out is the default", "extends: parent\nresources: {pids: 512}\n", func(t *testing.T, b *Bottle) {
+			if b.Resources != (Resources{Pids: 512}) {
+				t.Errorf("resources = %+v, want only the child's pids (the rest default)", b.Resources)
 			}
 		}},
 	}

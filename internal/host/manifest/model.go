@@ -39,6 +39,8 @@ type Bottle struct {
 	Routes []Route
 	// Supervise runs the supervise MCP server when true.
 	Supervise bool
+	// Resources limit the agent container; zero fields take defaults.
+	Resources Resources
 }
 
 // EnvVar is one entry of a bottle's env.

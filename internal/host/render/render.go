@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,6 +60,10 @@ type Options struct {
 	// Euid and Egid are the operator's ids; nil means os.Geteuid/Getegid.
 	// Tests set them.
 	Euid, Egid *int
+	// HostCPUs is how many CPUs the machine running the bottle has: the
+	// default resources.cpus is at most that, and a larger declared value
+	// is an error (Docker would refuse it). Zero means runtime.NumCPU().
+	HostCPUs int
 }
 
 // Result describes a rendered project.
@@ -163,6 +168,15 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 	p.routes, problems = routesFile(eff.Bottle, getenv, p.secrets, problems)
 	p.gate, problems = gateFile(eff.Bottle, p.secrets, problems)
 	p.agentEnv, problems = agentEnv(eff.Bottle, getenv, opts.Prompt, problems)
+	hostCPUs := opts.HostCPUs
+	if hostCPUs <= 0 {
+		hostCPUs = runtime.NumCPU()
+	}
+	if c := eff.Bottle.Resources.CPUs; c > float64(hostCPUs) {
+		problems = append(problems, fmt.Sprintf("resources.cpus %s is more than this machine's %d CPUs, which Docker refuses; lower it or leave it out (the default is %s, or all CPUs if fewer)",
+			manifest.FormatCPUs(c), hostCPUs, manifest.FormatCPUs(manifest.DefaultCPUs)))
+	}
+	limits := eff.Bottle.Resources.WithDefaults(hostCPUs)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("cannot render agent %q:\n  %s", slug, strings.Join(problems, "\n  "))
 	}
@@ -206,6 +220,7 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 		GitGate:       p.gate != nil,
 		Supervise:     eff.Bottle.Supervise,
 		Runtime:       opts.Runtime,
+		Resources:     compose.Resources{Memory: limits.Memory, CPUs: limits.CPUs, Pids: limits.Pids},
 	}
 	if len(p.agentEnv) > 0 {
 		p.spec.AgentEnvFile = "./" + contract.BottleAgentEnvFile
@@ -377,7 +392,7 @@ func uniqueSorted(in []string) []string {
 
 func (p *plan) result(dir string) *Result {
 	r := &Result{Dir: dir, Slug: p.slug, Project: ProjectPrefix + p.slug}
-	r.Services = []string{"agent", "agent-net", contract.EgressHost}
+	r.Services = []string{compose.AgentService, compose.AgentNetService, compose.NetGuardService, contract.EgressHost}
 	if p.spec.GitGate {
 		r.Services = append(r.Services, contract.GitGateHost)
 	}

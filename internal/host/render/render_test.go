@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
@@ -24,6 +25,12 @@ const testToken = "tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 // home writes a bottle and agent "dev" into a temporary home and returns
 // its effective configuration.
 func home(t *testing.T, identity string) *manifest.Effective {
+	t.Helper()
+	return homeWith(t, identity, "")
+}
+
+// homeWith is home with extra top-level YAML in the bottle.
+func homeWith(t *testing.T, identity, extra string) *manifest.Effective {
 	t.Helper()
 	dir := t.TempDir()
 	for _, d := range []string{"bottles", "agents"} {
@@ -50,7 +57,7 @@ egress:
       methods: [GET]
       ports: [443, 8443]
 supervise: true
----
+` + extra + `---
 `
 	write(t, filepath.Join(dir, "bottles", "dev.md"), bottle)
 	write(t, filepath.Join(dir, "agents", "dev.md"), "---\nbottle: dev\n---\nHello.\n")
@@ -86,7 +93,7 @@ func TestRenderWritesASelfContainedProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Project != "bot-bottle-dev" || strings.Join(res.Services, ",") != "agent,agent-net,egress,git-gate,supervise" {
+	if res.Project != "bot-bottle-dev" || strings.Join(res.Services, ",") != "agent,agent-net,egress,git-gate,netguard,supervise" {
 		t.Errorf("result = %+v", res)
 	}
 	if got, want := strings.Join(res.Secrets, ","), "ca_key,ssh_demo,token_example_api_token"; got != want {
@@ -295,5 +302,39 @@ func TestRenderPromptNeedsATerminal(t *testing.T) {
 	}
 	if asked != "DEPLOY_KEY: Deploy key" || read(t, out, contract.BottleAgentEnvFile) == "" || strings.Contains(read(t, out, contract.BottleComposeFile), "s3cret") {
 		t.Errorf("asked %q; compose.yaml must not hold the prompted value", asked)
+	}
+}
+
+func TestRenderAgentLimits(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "id")
+	write(t, key, testKey)
+	for _, tc := range []struct {
+		name     string
+		yaml     string
+		hostCPUs int
+		want     compose.Resources
+		err      string
+	}{
+		{"defaults", "", 8, compose.Resources{Memory: 4 << 30, CPUs: 2, Pids: 1024}, ""},
+		{"default cpus on a one-CPU machine", "", 1, compose.Resources{Memory: 4 << 30, CPUs: 1, Pids: 1024}, ""},
+		{"declared", "resources: {memory: 512m, cpus: 4, pids: 256}\n", 8, compose.Resources{Memory: 512 << 20, CPUs: 4, Pids: 256}, ""},
+		{"more cpus than the machine", "resources: {cpus: 4}\n", 2, compose.Resources{}, "resources.cpus 4 is more than this machine's 2 CPUs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eff := homeWith(t, key, tc.yaml)
+			p, err := newPlan(eff, Options{Dir: t.TempDir(), Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken}), HostCPUs: tc.hostCPUs})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.spec.Resources != tc.want {
+				t.Errorf("agent limits = %+v, want %+v", p.spec.Resources, tc.want)
+			}
+		})
 	}
 }

@@ -1,11 +1,14 @@
 // Package daemon holds the plumbing the sidecar daemons share: opening
-// their service and admin listeners, running their servers as one group,
-// and reporting required settings that are missing.
+// their service and admin listeners (each accepting only the bottle's own
+// peers, see AllowPeers), running their servers as one group, binding
+// flags to environment variables, and reporting required settings that
+// are missing.
 package daemon
 
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -14,19 +17,31 @@ import (
 // AdminOff is the --admin value that disables the admin port.
 const AdminOff = "off"
 
-// Listen opens the service listener on addr and the admin listener on
-// admin (none when admin is AdminOff). On error nothing stays open.
-func Listen(addr, admin string) (ln, adminLn net.Listener, err error) {
-	if ln, err = net.Listen("tcp", addr); err != nil {
-		return nil, nil, fmt.Errorf("listen %s: %w", addr, err)
+// Endpoint is one of a daemon's listeners: where it listens and who,
+// besides loopback, may connect (see AllowPeers).
+type Endpoint struct {
+	// Addr is the listen address, such as ":8888"; AdminOff for an admin
+	// endpoint that is off.
+	Addr string
+	// Peers may connect besides loopback; empty: loopback only.
+	Peers PeerList
+}
+
+// Listen opens the service listener and the admin listener (none when
+// admin.Addr is AdminOff), each accepting only its peers and logging the
+// ones it refuses to log. On error nothing stays open.
+func Listen(svc, admin Endpoint, log *slog.Logger) (ln, adminLn net.Listener, err error) {
+	if ln, err = net.Listen("tcp", svc.Addr); err != nil {
+		return nil, nil, fmt.Errorf("listen %s: %w", svc.Addr, err)
 	}
-	if admin != AdminOff {
-		if adminLn, err = net.Listen("tcp", admin); err != nil {
+	if admin.Addr != AdminOff {
+		if adminLn, err = net.Listen("tcp", admin.Addr); err != nil {
 			ln.Close()
-			return nil, nil, fmt.Errorf("listen --admin %s: %w", admin, err)
+			return nil, nil, fmt.Errorf("listen --admin %s: %w", admin.Addr, err)
 		}
+		adminLn = AllowPeers(adminLn, NewPeers(admin.Peers), log)
 	}
-	return ln, adminLn, nil
+	return AllowPeers(ln, NewPeers(svc.Peers), log), adminLn, nil
 }
 
 // Group runs a daemon's serve loops; the first one to fail (other than by

@@ -20,11 +20,11 @@ func TestListenClosesWhatItOpenedOnError(t *testing.T) {
 	}
 	addr := free.Addr().String()
 	free.Close()
-	if _, _, err := Listen(addr, taken.Addr().String()); err == nil || !strings.Contains(err.Error(), "--admin") {
+	if _, _, err := Listen(Endpoint{Addr: addr}, Endpoint{Addr: taken.Addr().String()}, nil); err == nil || !strings.Contains(err.Error(), "--admin") {
 		t.Fatalf("Listen with a taken admin port = %v", err)
 	}
 	// The service port was released: it can be opened again.
-	ln, admin, err := Listen(addr, AdminOff)
+	ln, admin, err := Listen(Endpoint{Addr: addr}, Endpoint{Addr: AdminOff}, nil)
 	if err != nil || admin != nil {
 		t.Fatalf("Listen again = %v, admin %v", err, admin)
 	}

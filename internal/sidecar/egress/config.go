@@ -26,6 +26,12 @@ type Config struct {
 	Listen string
 	// Admin is the health/admin address; default ":9901"; "off" disables.
 	Admin string
+	// AllowPeers may use the proxy besides loopback (daemon.AllowPeers);
+	// nil: loopback only.
+	AllowPeers daemon.PeerList
+	// AdminAllowPeers may use the admin port besides loopback; nil:
+	// loopback only.
+	AdminAllowPeers daemon.PeerList
 	// Audit is where audit lines go: a file path, "-" for stdout; "" means
 	// stdout.
 	Audit string
@@ -101,6 +107,8 @@ func newFlagSet(c *Config, resolve *multiFlag, out io.Writer) *daemon.FlagSet {
 	fs.String(&c.SecretsDir, "secrets-dir", contract.EnvEgressSecretsDir, contract.SecretsDir, "directory of secret files named by routes' auth.secret; required")
 	fs.String(&c.Listen, "listen", contract.EnvEgressListen, fmt.Sprintf(":%d", contract.ProxyPort), "proxy address")
 	fs.String(&c.Admin, "admin", contract.EnvEgressAdmin, fmt.Sprintf(":%d", contract.AdminPort), "health/admin address (/healthz, /routes); \"off\" to disable")
+	fs.List(&c.AllowPeers, "allow-peers", contract.EnvEgressAllowPeers, daemon.PeersHelp("the proxy"))
+	fs.List(&c.AdminAllowPeers, "admin-allow-peers", contract.EnvEgressAdminAllowPeers, daemon.PeersHelp("the admin port"))
 	fs.String(&c.Audit, "audit", contract.EnvEgressAudit, "-", "audit log: a file to append JSON lines to, or - for stdout")
 	fs.String(&c.UpstreamCA, "upstream-ca", contract.EnvEgressUpstreamCA, "", "extra PEM roots trusted for upstream TLS")
 	fs.Duration(&c.HandshakeTimeout, "handshake-timeout", contract.EnvEgressHandshakeTimeout, defaultHandshakeTimeout, "CONNECT to finished TLS handshake, and request headers")

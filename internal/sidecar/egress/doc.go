@@ -15,6 +15,11 @@
 // header and idle deadlines. Plain http:// proxy requests reach the same
 // forwarder directly, and only ports the route lists.
 //
+// The proxy and admin listeners accept only loopback and the peers
+// --allow-peers and --admin-allow-peers name (in a bottle: agent-net, and
+// supervise on the admin port); anyone else is reset before a byte is read
+// (daemon.AllowPeers).
+//
 // Each request inside a tunnel is decided by Decide, then: the agent's
 // Authorization and Proxy-Authorization are dropped and the route's
 // credential injected (TLS only); URL, headers and body are DLP-scanned

@@ -49,7 +49,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Building the DLP scanner parses gitleaks' whole configuration; hand
 	// that garbage back to the OS now rather than idling on it.
 	debug.FreeOSMemory()
-	ln, adminLn, err := daemon.Listen(cfg.Listen, cfg.Admin)
+	ln, adminLn, err := daemon.Listen(daemon.Endpoint{Addr: cfg.Listen, Peers: cfg.AllowPeers},
+		daemon.Endpoint{Addr: cfg.Admin, Peers: cfg.AdminAllowPeers}, log)
 	if err != nil {
 		return err
 	}

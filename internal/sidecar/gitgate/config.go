@@ -29,6 +29,12 @@ type Config struct {
 	Listen string
 	// Admin is the health address; default ":9901"; "off" disables it.
 	Admin string
+	// AllowPeers may use the git port besides loopback
+	// (daemon.AllowPeers); nil: loopback only.
+	AllowPeers daemon.PeerList
+	// AdminAllowPeers may use the admin port besides loopback; nil:
+	// loopback only.
+	AdminAllowPeers daemon.PeerList
 	// MaxPack bounds every request body in bytes (after gzip decoding); zero
 	// means DefaultMaxPack.
 	MaxPack int64
@@ -60,6 +66,8 @@ func newFlagSet(c *Config, maxPack *byteSize, out io.Writer) *daemon.FlagSet {
 	fs.String(&c.SecretsDir, "secrets-dir", contract.EnvGitGateSecretsDir, contract.SecretsDir, "directory of the identity keys and known_hosts files the gate file names")
 	fs.String(&c.Listen, "listen", contract.EnvGitGateListen, fmt.Sprintf(":%d", contract.GitHTTPPort), "git smart-HTTP address")
 	fs.String(&c.Admin, "admin", contract.EnvGitGateAdmin, fmt.Sprintf(":%d", contract.AdminPort), "health address (/healthz); \"off\" to disable")
+	fs.List(&c.AllowPeers, "allow-peers", contract.EnvGitGateAllowPeers, daemon.PeersHelp("the git port"))
+	fs.List(&c.AdminAllowPeers, "admin-allow-peers", contract.EnvGitGateAdminAllowPeers, daemon.PeersHelp("the admin port"))
 	fs.Var(maxPack, "max-pack", contract.EnvGitGateMaxPack, "largest request body and pack accepted, in bytes or with a K, M or G suffix (binary units)")
 	return fs
 }

@@ -66,6 +66,10 @@
 // verdict one contract.AuditRecord line on stdout. Neither ever holds a
 // secret: identities are only ever a signer in memory, findings carry no
 // match, and gitleaks' own logger is silenced. /healthz is on --admin.
+// Both ports accept only loopback and the peers --allow-peers and
+// --admin-allow-peers name (in a bottle: agent-net on the git port, nobody
+// on the admin port); anyone else is reset before a byte is read
+// (daemon.AllowPeers).
 //
 // The gate needs the git binary (index-pack, upload-pack, update-ref,
 // gc) on PATH; what is scanned, forwarded and when refs move is decided

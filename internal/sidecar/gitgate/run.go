@@ -30,7 +30,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	ln, adminLn, err := daemon.Listen(cfg.Listen, cfg.Admin)
+	ln, adminLn, err := daemon.Listen(daemon.Endpoint{Addr: cfg.Listen, Peers: cfg.AllowPeers},
+		daemon.Endpoint{Addr: cfg.Admin, Peers: cfg.AdminAllowPeers}, log)
 	if err != nil {
 		return err
 	}

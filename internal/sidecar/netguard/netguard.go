@@ -4,10 +4,10 @@
 // On Docker 20.10 a container on an `internal: true` network still has
 // `default via <gateway>`, and the gateway is the host's own address on the
 // bridge: the agent could reach every host listener through it. netguard
-// runs as the compose service that owns the agent's network namespace
-// (agent-net: root, cap_drop ALL, cap_add NET_ADMIN); the agent joins that
-// namespace with `network_mode: service:agent-net` and without NET_ADMIN,
-// so it can neither see the rules change nor undo them.
+// runs as a compose service (netguard: root, cap_drop ALL, cap_add
+// NET_ADMIN) in the agent's network namespace, which agent-net owns; the
+// agent joins that namespace with `network_mode: service:agent-net` and
+// without NET_ADMIN, so it can neither see the rules change nor undo them.
 //
 // In the main routing table netguard deletes every default route and every
 // route through a gateway, and adds a prohibit host route for each gateway
@@ -22,6 +22,17 @@
 // default or gateway route is left and at least one IPv4 prohibit route is
 // in place.
 //
+// 'netguard hold' owns the namespace and does nothing else: it is PID 1 of
+// the agent-net service, which the agent and the netguard service both
+// join. Docker gives a restarted container a new network namespace, and a
+// container that joined the old one stays there with only loopback; so the
+// namespace belongs to a process with no work that could fail, and netguard
+// itself can crash and be restarted into the same namespace, the agent
+// keeping its network throughout. The routes stay locked while netguard is
+// down: Docker changes them only when a network is connected. hold needs
+// no capability, ignores every signal that would end it by default except
+// SIGTERM and SIGINT (docker stop), and exits 0 on those.
+//
 // netguard reads no environment variables.
 package netguard
 
@@ -32,6 +43,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -53,6 +66,7 @@ const resync = 30 * time.Second
 
 const help = `usage: netguard          lock this network namespace down, then wait for SIGTERM
        netguard check    exit 0 only if the namespace is locked down (healthcheck)
+       netguard hold     own this network namespace: wait for SIGTERM, doing nothing
 
 netguard runs as root with CAP_NET_ADMIN (and no other capability) in the
 container that owns a bottle's network namespace. In the main routing table
@@ -69,6 +83,12 @@ to prohibit (it could not tell the host's address).
 'netguard check' needs no capability. It exits 0 when no default route and
 no gateway route is left and at least one IPv4 prohibit route exists, and 1
 with the reason otherwise.
+
+'netguard hold' needs no capability. It is the process that owns the
+namespace (the agent-net service), so that netguard, in a service of its
+own that joins the namespace, can crash and restart without Docker
+replacing the namespace the agent lives in. It ignores every signal but
+SIGTERM and SIGINT, on which it exits 0.
 
 exit codes:
   0  stopped by SIGTERM/SIGINT (netguard) or locked down (check)
@@ -100,17 +120,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, d deps) e
 		}
 		return err
 	}
+	switch fs.Arg(0) {
+	case "", "check":
+	case "hold":
+		return hold(ctx)
+	default:
+		return fmt.Errorf("unknown argument %q: run 'netguard', 'netguard check' or 'netguard hold'", fs.Arg(0))
+	}
 	h, err := netlink.NewHandleAt(d.ns)
 	if err != nil {
 		return fmt.Errorf("open netlink: %w", err)
 	}
 	defer h.Close()
-	switch fs.Arg(0) {
-	case "":
-	case "check":
+	if fs.Arg(0) == "check" {
 		return check(h, stdout)
-	default:
-		return fmt.Errorf("unknown argument %q: run 'netguard' or 'netguard check'", fs.Arg(0))
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	ok, err := d.hasNetAdmin()
@@ -119,7 +142,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, d deps) e
 	}
 	if !ok {
 		return errors.New("netguard needs CAP_NET_ADMIN to change this namespace's routes: " +
-			"run it as root with cap_add: [NET_ADMIN] (the agent-net service does); refusing to leave the gateway open")
+			"run it as root with cap_add: [NET_ADMIN] (the netguard service does); refusing to leave the gateway open")
 	}
 	res, err := apply(h)
 	if err != nil {
@@ -132,6 +155,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, d deps) e
 	log.Info("netguard: namespace locked to on-link subnets",
 		keyProhibited, res.Prohibited, keyDeleted, res.Deleted, keyKept, res.Kept)
 	return watch(ctx, h, d.ns, log)
+}
+
+// holdIgnored are the signals whose default action would end hold; SIGTERM
+// and SIGINT end it through ctx instead.
+var holdIgnored = []os.Signal{
+	unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPIPE, unix.SIGALRM,
+	unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGVTALRM, unix.SIGPROF,
+	unix.SIGXCPU, unix.SIGXFSZ, unix.SIGIO, unix.SIGPWR, unix.SIGSTKFLT,
+}
+
+// hold waits for ctx to end, ignoring every other signal.
+func hold(ctx context.Context) error {
+	signal.Ignore(holdIgnored...)
+	<-ctx.Done()
+	return nil
 }
 
 // check prints why the namespace is or is not locked down.

@@ -20,6 +20,9 @@ type Config struct {
 	Bottle string
 	// Listen is the MCP server's address; /mcp and /healthz are served there.
 	Listen string
+	// AllowPeers may use the MCP port besides loopback
+	// (daemon.AllowPeers); nil: loopback only.
+	AllowPeers daemon.PeerList
 	// EgressAdmin is egress's admin base URL, read by list-egress-routes.
 	EgressAdmin string
 	// ResponseTimeout bounds how long a call waits for the operator.
@@ -63,6 +66,7 @@ func newFlagSet(c *Config, out io.Writer) *daemon.FlagSet {
 	fs.String(&c.Queue, "queue", contract.EnvSuperviseQueue, contract.QueueDir, "proposal queue directory; required")
 	fs.String(&c.Bottle, "bottle", contract.EnvSuperviseBottle, "", "the bottle's slug; required")
 	fs.String(&c.Listen, "listen", contract.EnvSuperviseListen, fmt.Sprintf(":%d", contract.MCPPort), "MCP address (POST/GET /mcp, GET /healthz)")
+	fs.List(&c.AllowPeers, "allow-peers", contract.EnvSuperviseAllowPeers, daemon.PeersHelp("the MCP port"))
 	fs.String(&c.EgressAdmin, "egress-admin", contract.EnvSuperviseEgressAdmin, fmt.Sprintf("http://%s:%d", contract.EgressHost, contract.AdminPort), "egress admin base URL, for list-egress-routes")
 	fs.Duration(&c.ResponseTimeout, "response-timeout", contract.EnvSuperviseResponseTimeout, contract.DefaultResponseTimeout, "how long a call waits for the operator before answering pending")
 	fs.Int(&c.MaxPending, "max-pending", contract.EnvSuperviseMaxPending, DefaultMaxPending, "how many proposals may wait for the operator at once; more are refused")

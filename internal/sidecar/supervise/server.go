@@ -9,6 +9,10 @@
 // each proposal's fields (see contract.Proposal), how many may be pending
 // at once (--max-pending) and how many may be made per interval (--rate).
 // A call over either limit is refused at once and writes nothing.
+//
+// The MCP port accepts only loopback (the healthcheck) and the peers
+// --allow-peers names (in a bottle: agent-net); anyone else is reset
+// before a byte is read (daemon.AllowPeers).
 package supervise
 
 import (
@@ -17,7 +21,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -29,6 +32,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/daemon"
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
 	"github.com/bot-bottle/bot-bottle/internal/shared/version"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -128,11 +132,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, _, stde
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	ln, _, err := daemon.Listen(daemon.Endpoint{Addr: cfg.Listen, Peers: cfg.AllowPeers}, daemon.Endpoint{Addr: daemon.AdminOff}, log)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		return err
 	}
-	return NewServer(cfg, slog.New(slog.NewJSONHandler(stderr, nil))).Serve(ctx, ln)
+	return NewServer(cfg, log).Serve(ctx, ln)
 }
 
 // sessions issues and checks Mcp-Session-Id values for clients of the
