@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/scaffold/testpki"
+	"github.com/bot-bottle/bot-bottle/internal/scaffold/testutil"
 )
 
 const (
@@ -185,7 +186,7 @@ routes:
 		return b, err
 	}
 	b.audit = filepath.Join(dir, "egress-audit.jsonl")
-	eAddr, err := freeAddr()
+	eAddr, err := testutil.FreeAddr()
 	if err != nil {
 		return b, err
 	}
@@ -215,7 +216,7 @@ routes:
 	if err != nil {
 		return b, err
 	}
-	mAddr, err := freeAddr()
+	mAddr, err := testutil.FreeAddr()
 	if err != nil {
 		return b, err
 	}
@@ -242,7 +243,7 @@ routes:
 		if err != nil {
 			return b, err
 		}
-		tAddr, err := freeAddr()
+		tAddr, err := testutil.FreeAddr()
 		if err != nil {
 			return b, err
 		}

@@ -174,16 +174,6 @@ func moduleRoot(ctx context.Context) (string, error) {
 	return filepath.Dir(mod), nil
 }
 
-// freeAddr returns a loopback address nobody listens on right now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // childEnv is the environment without proxy or egress settings, so only
 // the flags configure the children.
 func childEnv(extra ...string) []string {

@@ -24,7 +24,6 @@ import (
 	"io"
 	"log"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,11 +32,11 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/scaffold/gitsshd"
+	"github.com/bot-bottle/bot-bottle/internal/scaffold/testutil"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -77,7 +76,7 @@ type bench struct {
 	dir     string
 	up      *gitsshd.Server
 	gate    *exec.Cmd
-	gateLog *syncBuffer
+	gateLog *testutil.SyncBuffer
 	gateURL string
 	sshCmd  string              // GIT_SSH_COMMAND for direct access
 	files   map[string][]string // file → its lines on main
@@ -93,7 +92,7 @@ func run(ctx context.Context, o options) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	b := &bench{o: o, dir: dir, gateLog: &syncBuffer{}, files: map[string][]string{}}
+	b := &bench{o: o, dir: dir, gateLog: &testutil.SyncBuffer{}, files: map[string][]string{}}
 	defer b.close()
 	if err := b.setup(ctx); err != nil {
 		return fmt.Errorf("setup: %w", err)
@@ -185,11 +184,11 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := os.WriteFile(cfg, y, 0o600); err != nil {
 		return err
 	}
-	listen, err := freeAddr()
+	listen, err := testutil.FreeAddr()
 	if err != nil {
 		return err
 	}
-	admin, err := freeAddr()
+	admin, err := testutil.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -427,31 +426,4 @@ func cpuModel() string {
 		}
 	}
 	return runtime.GOARCH
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }

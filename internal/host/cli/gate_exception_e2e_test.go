@@ -83,7 +83,7 @@ func TestDLPBlockForRepoApprovedByOperatorLetsThatOnePushThrough(t *testing.T) {
 
 	// A real gitgate process.
 	bin := testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/gitgate")
-	gitAddr, adminAddr := freeAddr(t), freeAddr(t)
+	gitAddr, adminAddr := testutil.FreeAddrT(t), testutil.FreeAddrT(t)
 	var gateLog testutil.SyncBuffer
 	gg := exec.Command(bin, "--config", gateFile, "--data", t.TempDir(), "--secrets-dir", secrets,
 		"--listen", gitAddr, "--admin", adminAddr)

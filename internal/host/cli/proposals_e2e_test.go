@@ -27,16 +27,6 @@ import (
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestEgressBlockApprovedByOperatorOpensTheHost is the whole proposal loop
 // without Docker: a real egress process refuses a host, the agent asks with
 // egress-block over MCP, the operator approves with the CLI, and the same
@@ -83,7 +73,7 @@ func TestEgressBlockApprovedByOperatorOpensTheHost(t *testing.T) {
 
 	// A real egress process.
 	bin := testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/egress")
-	proxyAddr, adminAddr := freeAddr(t), freeAddr(t)
+	proxyAddr, adminAddr := testutil.FreeAddrT(t), testutil.FreeAddrT(t)
 	var egressLog testutil.SyncBuffer
 	eg := exec.Command(bin, "--routes", routes, "--ca-cert", bottleCA.CertPath, "--ca-key", bottleCA.KeyPath,
 		"--secrets-dir", secrets, "--listen", proxyAddr, "--admin", adminAddr, "--audit", filepath.Join(state, "egress-audit.jsonl"),

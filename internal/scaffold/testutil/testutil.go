@@ -6,6 +6,7 @@ package testutil
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path"
@@ -96,4 +97,25 @@ func BottleDir(t testing.TB, home, slug string) contract.BottleDir {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// FreeAddr returns a loopback address nobody listens on right now, for a
+// child process to listen on.
+func FreeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// FreeAddrT is FreeAddr for tests: an error ends the test.
+func FreeAddrT(t testing.TB) string {
+	t.Helper()
+	addr, err := FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }

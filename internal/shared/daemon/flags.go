@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -145,4 +147,20 @@ func setError(fl *flag.Flag, err error) string {
 		}
 	}
 	return err.Error()
+}
+
+// Start begins a daemon's Run: it parses the configuration with parse
+// (which prints --help itself) and makes the daemon's logger, JSON on
+// stderr. ok is false when there is nothing more to do: --help was asked
+// for (err nil) or the configuration is wrong (err says why).
+func Start[C any](parse func(args []string, getenv func(string) string, usage io.Writer) (C, error),
+	args []string, getenv func(string) string, stderr io.Writer) (cfg C, log *slog.Logger, ok bool, err error) {
+	cfg, err = parse(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return cfg, nil, false, nil
+	}
+	if err != nil {
+		return cfg, nil, false, err
+	}
+	return cfg, slog.New(slog.NewJSONHandler(stderr, nil)), true, nil
 }

@@ -119,3 +119,42 @@ func TestBindingsListEveryFlag(t *testing.T) {
 		t.Errorf("bindings %q, want %q", names, want)
 	}
 }
+
+func TestStart(t *testing.T) {
+	parse := func(args []string, getenv func(string) string, usage io.Writer) (settings, error) {
+		var s settings
+		err := flagSet(&s, usage).Parse(args, getenv)
+		if err == nil && s.n < 0 {
+			err = errors.New("--n must not be negative")
+		}
+		return s, err
+	}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		ok     bool
+		errSub string
+	}{
+		{"runs", []string{"--name", "x"}, true, ""},
+		{"help", []string{"--help"}, false, ""},
+		{"bad", []string{"--n", "-1"}, false, "must not be negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			cfg, log, ok, err := Start(parse, tc.args, envOf(nil), &stderr)
+			if ok != tc.ok || (err == nil) != (tc.errSub == "") || (err != nil && !strings.Contains(err.Error(), tc.errSub)) {
+				t.Fatalf("ok=%v err=%v, want ok=%v err containing %q", ok, err, tc.ok, tc.errSub)
+			}
+			if !ok {
+				return
+			}
+			if cfg.name != "x" || log == nil {
+				t.Fatalf("cfg %+v, log %v", cfg, log)
+			}
+			log.Info("hello")
+			if !strings.HasPrefix(stderr.String(), "{") || !strings.Contains(stderr.String(), `"msg":"hello"`) {
+				t.Errorf("log line is not JSON on stderr: %q", stderr.String())
+			}
+		})
+	}
+}

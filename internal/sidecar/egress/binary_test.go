@@ -34,14 +34,6 @@ type child struct {
 	secretsDir  string
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln := listenLoopback(t)
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func startDaemon(t *testing.T, routes string, extra ...string) *child {
 	t.Helper()
 	if testing.Short() {
@@ -49,7 +41,7 @@ func startDaemon(t *testing.T, routes string, extra ...string) *child {
 	}
 	dir := t.TempDir()
 	bin := testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/egress")
-	d := &child{dir: dir, stderr: &testutil.SyncBuffer{}, addr: freeAddr(t), admin: freeAddr(t)}
+	d := &child{dir: dir, stderr: &testutil.SyncBuffer{}, addr: testutil.FreeAddrT(t), admin: testutil.FreeAddrT(t)}
 	d.ca = newTestCA(t, dir, "bottle-ca")
 	d.upCA = newTestCA(t, dir, "upstream-ca")
 	d.secretsDir = filepath.Join(dir, "secrets")

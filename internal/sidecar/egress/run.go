@@ -2,8 +2,6 @@ package egress
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,14 +23,10 @@ const shutdownGrace = 10 * time.Second
 // Run is egress's main: parse flags (and their env vars), load the
 // policy, serve until ctx ends, reload on SIGHUP.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := ParseConfig(args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
+	cfg, log, ok, err := daemon.Start(ParseConfig, args, getenv, stderr)
+	if !ok {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	audit := stdout
 	if cfg.Audit != "" && cfg.Audit != "-" {
 		f, err := os.OpenFile(cfg.Audit, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)

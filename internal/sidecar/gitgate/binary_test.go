@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -36,16 +35,6 @@ type child struct {
 func binary(t testing.TB) string {
 	t.Helper()
 	return testutil.BuildCommand(t, "github.com/bot-bottle/bot-bottle/cmd/gitgate")
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startDaemon runs the gitgate binary for the repos on u, configured
@@ -84,7 +73,7 @@ func startDaemonAuditTo(t testing.TB, u *sshUpstream, names []string, audit io.W
 		t.Fatal(err)
 	}
 	d := &child{stderr: &testutil.SyncBuffer{}, stdout: &testutil.SyncBuffer{}, data: filepath.Join(dir, "data")}
-	listen, admin := freeAddr(t), freeAddr(t)
+	listen, admin := testutil.FreeAddrT(t), testutil.FreeAddrT(t)
 	d.url, d.admin = "http://"+listen, "http://"+admin
 	d.cmd = exec.Command(bin, extra...)
 	d.cmd.Env = []string{

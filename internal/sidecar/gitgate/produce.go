@@ -263,14 +263,8 @@ func isScannedFile(m filemode.FileMode) bool {
 // file scans the lines f's new version adds relative to every version it
 // was compared with.
 func (p *producer) file(f changedFile, origin finding) error {
-	blob, err := object.GetBlob(p.s, f.to)
-	if err != nil {
-		return err
-	}
-	if binary, err := isBinary(blob); err != nil || binary {
-		if binary {
-			p.binary++
-		}
+	blob, err := p.textBlob(f.to)
+	if blob == nil || err != nil {
 		return err
 	}
 	if blob.Size > maxDiffBlob {
@@ -334,16 +328,27 @@ func (p *producer) file(f changedFile, origin finding) error {
 	return nil
 }
 
-// wholeBlob scans every line of the blob h unless it is binary.
-func (p *producer) wholeBlob(h plumbing.Hash, path string, origin finding) error {
+// textBlob returns the blob h, or nil when it is binary (counted in
+// p.binary: binary blobs are not scanned line by line).
+func (p *producer) textBlob(h plumbing.Hash) (*object.Blob, error) {
 	blob, err := object.GetBlob(p.s, h)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if binary, err := isBinary(blob); err != nil || binary {
+	binary, err := isBinary(blob)
+	if err != nil || binary {
 		if binary {
 			p.binary++
 		}
+		return nil, err
+	}
+	return blob, nil
+}
+
+// wholeBlob scans every line of the blob h unless it is binary.
+func (p *producer) wholeBlob(h plumbing.Hash, path string, origin finding) error {
+	blob, err := p.textBlob(h)
+	if blob == nil || err != nil {
 		return err
 	}
 	if blob.Size <= chunkSize {

@@ -2,10 +2,7 @@ package gitgate
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"io"
-	"log/slog"
 
 	"github.com/bot-bottle/bot-bottle/internal/shared/daemon"
 )
@@ -14,14 +11,10 @@ import (
 // file and keys, serve until ctx ends. Logs go to stderr as JSON; push
 // audit lines to stdout.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := ParseConfig(args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
+	cfg, log, ok, err := daemon.Start(ParseConfig, args, getenv, stderr)
+	if !ok {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	gate, err := readGateFile(cfg.ConfigFile)
 	if err != nil {
 		return err

@@ -20,7 +20,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -125,14 +124,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // Run is supervise's main.
 func Run(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) error {
-	cfg, err := ParseConfig(args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
+	cfg, log, ok, err := daemon.Start(ParseConfig, args, getenv, stderr)
+	if !ok {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	ln, _, err := daemon.Listen(daemon.Endpoint{Addr: cfg.Listen, Peers: cfg.AllowPeers}, daemon.Endpoint{Addr: daemon.AdminOff}, log)
 	if err != nil {
 		return err
