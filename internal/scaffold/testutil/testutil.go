@@ -119,3 +119,52 @@ func FreeAddrT(t testing.TB) string {
 	}
 	return addr
 }
+
+// imagesBuilt records, per image list, one run of images/build.sh.
+var imagesBuilt sync.Map // string → *build
+
+// DockerImages makes sure the bot-bottle images names are built with tag
+// (images/build.sh, a no-op when nothing changed), once per test process,
+// and returns their references ("bot-bottle/NAME:TAG"). Without a Docker
+// engine the test is skipped, saying why.
+func DockerImages(t testing.TB, tag string, names ...string) []string {
+	t.Helper()
+	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		t.Skipf("no Docker engine reachable (docker info: %v: %s)", err, bytes.TrimSpace(out))
+	}
+	key := tag + " " + strings.Join(names, " ")
+	v, _ := imagesBuilt.LoadOrStore(key, &build{})
+	b := v.(*build)
+	b.once.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			b.err = err
+			return
+		}
+		cmd := exec.Command("bash", append([]string{filepath.Join(root, "images", "build.sh"), "--tag", tag}, names...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("images/build.sh: %v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	refs := make([]string, len(names))
+	for i, n := range names {
+		refs[i] = "bot-bottle/" + n + ":" + tag
+	}
+	return refs
+}
+
+// moduleRoot is the directory of the module's go.mod.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the bot-bottle module")
+	}
+	return filepath.Dir(mod), nil
+}
