@@ -57,11 +57,14 @@ func agentLeaks(p *types.Project, dir string) []string {
 			r := rel(v.Source)
 			switch {
 			case name == AgentService && r == contract.BottleCACertFile && v.Target == contract.AgentCACertPath && v.ReadOnly && v.Type == types.VolumeTypeBind:
-				// The public CA certificate: the one allowed mount.
+				// The public CA certificate: the one allowed bind mount.
+			case name == AgentService && v.Type == types.VolumeTypeVolume && v.Source == WorkspaceVolume:
+				// The workspace: a named volume of its own, holding the
+				// copy of the operator's directory, no host path.
 			case r == contract.BottleSecretsDir || strings.HasPrefix(r, contract.BottleSecretsDir+"/"):
 				leak("%s mounts the secrets directory: %s -> %s", name, v.Source, v.Target)
 			default:
-				leak("%s mounts %s -> %s; the agent may see only %s", name, v.Source, v.Target, contract.AgentCACertPath)
+				leak("%s mounts %s -> %s; the agent may see only %s and its workspace volume", name, v.Source, v.Target, contract.AgentCACertPath)
 			}
 		}
 	}

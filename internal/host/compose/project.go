@@ -93,6 +93,9 @@ func Project(s Spec) (*types.Project, error) {
 	if len(p.Secrets) == 0 {
 		p.Secrets = nil
 	}
+	if s.Workspace != "" {
+		p.Volumes = types.Volumes{WorkspaceVolume: {Labels: labels(s)}}
+	}
 	return p, nil
 }
 
@@ -345,9 +348,31 @@ func agentService(s Spec) types.ServiceConfig {
 	svc.CPUS = float32(s.Resources.CPUs)
 	svc.PidsLimit = s.Resources.Pids
 	svc.Runtime = s.Runtime
+	if s.Workspace != "" {
+		svc.Volumes = append(svc.Volumes, types.ServiceVolumeConfig{
+			Type: types.VolumeTypeVolume, Source: WorkspaceVolume, Target: s.Workspace,
+		})
+		svc.WorkingDir = s.Workspace
+	}
+	// The container's own process only idles: the agent runs in a
+	// `docker compose exec` session (up's attach), so ending that session
+	// never takes the container, its workspace or provisioning with it.
+	// docker-init is PID 1 so the idle process stops at once on SIGTERM.
+	svc.Entrypoint = types.ShellCommand{"sleep", "infinity"}
+	svc.Command = nil
+	init := true
+	svc.Init = &init
+	grace := types.Duration(agentStopGrace)
+	svc.StopGracePeriod = &grace
 	svc.Tty = true
 	svc.StdinOpen = true
-	noInit := false
-	svc.Init = &noInit
 	return svc
 }
+
+// WorkspaceVolume is the named volume (project-scoped) the workspace is
+// copied onto: it outlives the agent container and goes with `down`.
+const WorkspaceVolume = "workspace"
+
+// agentStopGrace is how long the agent container gets to stop: its only
+// process is the idle one, which stops at once.
+const agentStopGrace = 2 * time.Second

@@ -97,14 +97,18 @@ func TestMarshalEscapesDollars(t *testing.T) {
 
 func TestMarshalOmitsNoise(t *testing.T) {
 	out := string(generate(t, everything()))
-	for _, noise := range []string{": null", ": []", ": {}", `: ""`, "content:", "entrypoint:"} {
+	for _, noise := range []string{": null", ": []", ": {}", `: ""`, "content:"} {
 		if strings.Contains(out, noise) {
 			t.Errorf("output contains %q:\n%s", noise, out)
 		}
 	}
-	// Only agent-net has a command: "netguard hold".
+	// Only agent-net has a command ("netguard hold"), only the agent an
+	// entrypoint (its idle process).
 	if n := strings.Count(out, "command:"); n != 1 {
 		t.Errorf("output has %d commands, want agent-net's alone:\n%s", n, out)
+	}
+	if n := strings.Count(out, "entrypoint:"); n != 1 {
+		t.Errorf("output has %d entrypoints, want the agent's alone:\n%s", n, out)
 	}
 }
 
@@ -118,7 +122,7 @@ func TestPathsAreRelative(t *testing.T) {
 		}
 		for _, svc := range p.Services {
 			for _, v := range svc.Volumes {
-				if !strings.HasPrefix(v.Source, "./") {
+				if v.Type == types.VolumeTypeBind && !strings.HasPrefix(v.Source, "./") {
 					t.Errorf("%s: %s mounts %q, not a path relative to the project directory", name, svc.Name, v.Source)
 				}
 			}

@@ -153,8 +153,22 @@ func checkLoaded(t *testing.T, s Spec, dir string, p *types.Project) {
 	if diff := cmp.Diff(wantDeps, gotDeps); diff != "" {
 		t.Errorf("agent depends_on (-want +got):\n%s", diff)
 	}
-	if agent.Image != s.AgentImage || agent.Runtime != s.Runtime || !agent.Tty || !agent.StdinOpen || agent.Init == nil || *agent.Init {
+	if agent.Image != s.AgentImage || agent.Runtime != s.Runtime || !agent.Tty || !agent.StdinOpen || agent.Init == nil || !*agent.Init {
 		t.Errorf("agent image/runtime/tty/stdin/init = %q %q %v %v %v", agent.Image, agent.Runtime, agent.Tty, agent.StdinOpen, agent.Init)
+	}
+	// The agent's own process idles; sessions are docker compose exec.
+	if strings.Join(agent.Entrypoint, " ") != "sleep infinity" || agent.WorkingDir != s.Workspace {
+		t.Errorf("agent entrypoint %q, working dir %q; want sleep infinity and %q", agent.Entrypoint, agent.WorkingDir, s.Workspace)
+	}
+	if s.Workspace != "" {
+		vol, ok := p.Volumes[WorkspaceVolume]
+		mounted := false
+		for _, v := range agent.Volumes {
+			mounted = mounted || (v.Type == types.VolumeTypeVolume && v.Source == WorkspaceVolume && v.Target == s.Workspace)
+		}
+		if !ok || !mounted || vol.Labels[contract.LabelBottle] != s.Slug {
+			t.Errorf("workspace volume %+v (declared %v), mounted at %s: %v", vol, ok, s.Workspace, mounted)
+		}
 	}
 	env := envMap(agent.Environment)
 	for k, v := range s.AgentEnv {
@@ -227,6 +241,9 @@ func checkLoaded(t *testing.T, s Spec, dir string, p *types.Project) {
 			filepath.Join(dir, "audit.jsonl") + " " + contract.AuditDir + "/audit.jsonl rw",
 		},
 		AgentService: {filepath.Join(dir, "config", "ca.crt") + " " + contract.AgentCACertPath + " ro"},
+	}
+	if s.Workspace != "" {
+		wantMounts[AgentService] = append(wantMounts[AgentService], WorkspaceVolume+" "+s.Workspace+" rw")
 	}
 	if s.GitGate {
 		wantMounts[contract.GitGateHost] = []string{

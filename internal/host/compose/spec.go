@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +49,10 @@ type Spec struct {
 	GitGateSecrets []string
 	// Supervise adds the supervise service.
 	Supervise bool
+	// Workspace is where the agent's workspace volume is mounted in the
+	// agent container, which also starts its sessions there: an absolute
+	// path such as "/home/agent/workspace". "" means no workspace volume.
+	Workspace string
 	// Runtime is the agent's OCI runtime, "runsc" when Docker has gVisor;
 	// "" leaves Docker's default.
 	Runtime string
@@ -151,6 +156,11 @@ func (s Spec) Validate() error {
 		ps.addf("GitGateSecrets", "must not include %q; the CA private key goes to egress only", contract.CAKeySecret)
 	}
 
+	if s.Workspace != "" {
+		if err := validWorkspace(s.Workspace); err != nil {
+			ps.add("Workspace", err)
+		}
+	}
 	if s.Runtime != "" {
 		if err := validRuntime(s.Runtime); err != nil {
 			ps.add("Runtime", err)
@@ -302,6 +312,18 @@ func isDecimal(s string) bool {
 	}
 	_, err := strconv.ParseUint(s, 10, 32)
 	return err == nil
+}
+
+// validWorkspace accepts a clean absolute path other than "/", without
+// control characters (it becomes a mount target and the working directory).
+func validWorkspace(p string) error {
+	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
+		return fmt.Errorf("%q must be a clean absolute path below /, as in %q", p, "/home/agent/workspace")
+	}
+	if strings.IndexFunc(p, isControl) >= 0 || strings.ContainsAny(p, ":,") {
+		return fmt.Errorf("%q contains a control character, ':' or ','; a mount target cannot", p)
+	}
+	return nil
 }
 
 // validRuntime accepts a runtime name such as "runsc".

@@ -26,6 +26,7 @@ func everything() Spec {
 		Supervise:      true,
 		Runtime:        "runsc",
 		Resources:      Resources{Memory: 8 << 30, CPUs: 1.5, Pids: 512},
+		Workspace:      "/home/agent/workspace",
 	}
 }
 
@@ -111,6 +112,10 @@ func TestValidate(t *testing.T) {
 		{"CA key to gate", func(s *Spec) { s.GitGateSecrets[1] = contract.CAKeySecret }, "GitGateSecrets", "egress only"},
 		{"gate secrets without gate", func(s *Spec) { s.GitGate = false }, "GitGateSecrets", "GitGate is false"},
 		{"runtime", func(s *Spec) { s.Runtime = "runsc --debug" }, "Runtime", "runtime name"},
+		{"workspace relative", func(s *Spec) { s.Workspace = "workspace" }, "Workspace", "absolute"},
+		{"workspace root", func(s *Spec) { s.Workspace = "/" }, "Workspace", "absolute"},
+		{"workspace unclean", func(s *Spec) { s.Workspace = "/home/a/../b" }, "Workspace", "clean"},
+		{"workspace volume syntax", func(s *Spec) { s.Workspace = "/w:ro" }, "Workspace", "':'"},
 		{"no memory limit", func(s *Spec) { s.Resources.Memory = 0 }, "Resources.Memory", "6 MiB"},
 		{"memory below docker's minimum", func(s *Spec) { s.Resources.Memory = 1 << 20 }, "Resources.Memory", "6 MiB"},
 		{"no cpu limit", func(s *Spec) { s.Resources.CPUs = 0 }, "Resources.CPUs", "0.01"},
