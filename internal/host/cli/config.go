@@ -133,10 +133,13 @@ func (v resourcesView) String() string {
 }
 
 type providerView struct {
-	Template               string `json:"template"`
-	Dockerfile             string `json:"dockerfile,omitempty"`
-	AuthToken              string `json:"auth_token,omitempty"`
-	ForwardHostCredentials bool   `json:"forward_host_credentials"`
+	Template               string   `json:"template"`
+	Image                  string   `json:"image,omitempty"`
+	Dockerfile             string   `json:"dockerfile,omitempty"`
+	Command                []string `json:"command,omitempty"`
+	PromptArg              string   `json:"prompt_arg,omitempty"`
+	AuthToken              string   `json:"auth_token,omitempty"`
+	ForwardHostCredentials bool     `json:"forward_host_credentials"`
 }
 
 type envView struct {
@@ -184,8 +187,8 @@ func newConfigView(eff *manifest.Effective, d *display) configView {
 		Bottle: bottleView{
 			Name: b.Name, File: d.path(b.File), Extends: nonNil(b.Extends), Supervise: b.Supervise,
 			Resources: newResourcesView(b.Resources),
-			Provider: providerView{Template: b.Provider.Template, Dockerfile: b.Provider.Dockerfile,
-				ForwardHostCredentials: b.Provider.ForwardHostCredentials},
+			Provider: providerView{Template: b.Provider.Template, Image: b.Provider.Image, Dockerfile: d.path(b.Provider.Dockerfile),
+				Command: b.Provider.Command, PromptArg: b.Provider.PromptArg, ForwardHostCredentials: b.Provider.ForwardHostCredentials},
 			Env: []envView{}, Routes: []routeView{}, Repos: []repoView{},
 		},
 	}
@@ -270,6 +273,15 @@ func (v configView) writeText(w io.Writer) error {
 		provider += ", forwards host credentials"
 	}
 	row(&b, 1, "provider", provider)
+	if p.Image != "" {
+		row(&b, 1, "image", p.Image)
+	}
+	if len(p.Command) > 0 {
+		row(&b, 1, "command", shellQuote(p.Command))
+	}
+	if p.PromptArg != "" {
+		row(&b, 1, "prompt arg", p.PromptArg+" PROMPT-FILE (added when the prompt is not empty)")
+	}
 	row(&b, 1, "supervise", onOff(bt.Supervise))
 	row(&b, 1, "resources", bt.Resources.String())
 
