@@ -44,7 +44,8 @@ type Options struct {
 	// Images are the sidecar images; the zero value means
 	// compose.DefaultImages(DefaultImageTag).
 	Images compose.Images
-	// AgentImage overrides the agent image the provider template implies.
+	// AgentImage overrides the agent image the provider implies (see the
+	// AgentImage function); empty: that image.
 	AgentImage string
 	// Getenv reads the operator's environment (token_ref and ${VAR}
 	// values); nil means os.Getenv.
@@ -177,6 +178,13 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 			manifest.FormatCPUs(c), hostCPUs, manifest.FormatCPUs(manifest.DefaultCPUs)))
 	}
 	limits := eff.Bottle.Resources.WithDefaults(hostCPUs)
+	agentImage := opts.AgentImage
+	if agentImage == "" {
+		var err error
+		if agentImage, err = AgentImage(eff.Bottle); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("cannot render agent %q:\n  %s", slug, strings.Join(problems, "\n  "))
 	}
@@ -198,10 +206,6 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 	images := opts.Images
 	if images == (compose.Images{}) {
 		images = compose.DefaultImages(DefaultImageTag)
-	}
-	agentImage := opts.AgentImage
-	if agentImage == "" {
-		agentImage = "bot-bottle/agent-" + eff.Bottle.Provider.Template + ":" + DefaultImageTag
 	}
 	literal := map[string]string{}
 	for _, v := range eff.Bottle.Env {
@@ -307,14 +311,11 @@ func gateFile(b manifest.Bottle, secrets map[string][]byte, problems []string) (
 // readIdentity reads an SSH private key file, expanding a leading "~/".
 // The error names the file, never its content.
 func readIdentity(path string) ([]byte, error) {
-	if rest, ok := strings.CutPrefix(path, "~/"); ok {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return nil, fmt.Errorf("identity %s: cannot find your home directory: %w", path, err)
-		}
-		path = filepath.Join(home, rest)
+	expanded, err := expandHome(path)
+	if err != nil {
+		return nil, fmt.Errorf("identity %s: %w", path, err)
 	}
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(expanded)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w; point identity at the SSH private key the gate should push with", err)
 	}
