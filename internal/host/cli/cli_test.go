@@ -31,10 +31,11 @@ func run(t *testing.T, cwd string, vars map[string]string, args ...string) resul
 	}
 	var out, errb bytes.Buffer
 	env := Env{
-		Getenv: func(k string) string { return vars[k] },
-		Getwd:  func() (string, error) { return cwd, nil },
-		Stdin:  strings.NewReader(""),
-		Stdout: &out, Stderr: &errb,
+		Getenv:    func(k string) string { return vars[k] },
+		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+		Getwd:     func() (string, error) { return cwd, nil },
+		Stdin:     strings.NewReader(""),
+		Stdout:    &out, Stderr: &errb,
 	}
 	code := Main(context.Background(), args, env)
 	return result{out.String(), errb.String(), code}

@@ -97,7 +97,7 @@ func (r *reader) env(n *yaml.Node, field string) []EnvVar {
 			r.add(e.value, e.field, err.Error(), "")
 			continue
 		}
-		out = append(out, EnvVar{Name: e.key, Value: v})
+		out = append(out, EnvVar{Name: e.key, Value: v, File: r.file, Line: r.line(e.keyN)})
 	}
 	sortEnv(out)
 	return out

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -144,6 +145,26 @@ func TestExtendsCustomProvider(t *testing.T) {
 		if diff := cmp.Diff(want, m.Bottles[name].Provider); diff != "" {
 			t.Errorf("bottle %s provider (-want +got):\n%s", name, diff)
 		}
+	}
+}
+
+// An inherited env entry is reported where its bottle wrote it, so an
+// unset ${VAR} at launch points at the right file and line.
+func TestExtendsEnvKeepsWhereEachEntryIsWritten(t *testing.T) {
+	home := writeTree(t, map[string]string{
+		"bottles/a.md": fm("env:\n  FROM_A: ${A}\n  BOTH: a\n"),
+		"bottles/b.md": fm("extends: a\nsupervise: true\nenv:\n  BOTH: ${B}\n"),
+	})
+	m, ps := loadTree(t, home, "")
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	got := map[string]string{}
+	for _, e := range m.Bottles["b"].Env {
+		got[e.Name] = fmt.Sprintf("%s:%d", filepath.Base(e.File), e.Line)
+	}
+	if diff := cmp.Diff(map[string]string{"FROM_A": "a.md:3", "BOTH": "b.md:5"}, got); diff != "" {
+		t.Errorf("env entries' places (-want +got):\n%s", diff)
 	}
 }
 

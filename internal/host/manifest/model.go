@@ -47,6 +47,11 @@ type Bottle struct {
 type EnvVar struct {
 	Name  string
 	Value EnvValue
+	// File and Line say where the entry is written (with extends, the
+	// bottle that declared it), for messages about its value at launch;
+	// zero when unknown.
+	File string
+	Line int
 }
 
 // EnvKind says where an env value comes from.
