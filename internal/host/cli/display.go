@@ -36,6 +36,16 @@ func (d *display) path(p string) string {
 	return p
 }
 
+// dir is path for a directory the reader must recognise, such as a
+// repository: the working directory itself is shown in full (~/… under
+// the user's home) rather than as ".".
+func (d *display) dir(p string) string {
+	if p != "" && d.cwd != "" && filepath.Clean(p) == filepath.Clean(d.cwd) {
+		return (&display{userHome: d.userHome}).path(p)
+	}
+	return d.path(p)
+}
+
 func (d *display) problem(p manifest.Problem) string {
 	p.File = d.path(p.File)
 	return p.String()
