@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -52,10 +54,16 @@ func runConfig(_ context.Context, env Env, g *globals, opts configOptions) error
 	}
 	view := newConfigView(eff, d)
 	if opts.json {
-		enc := json.NewEncoder(env.Stdout)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
-		return enc.Encode(view)
+		if err := enc.Encode(view); err != nil {
+			return err
+		}
+		// encoding/json leaves C1 and bidirectional controls as they are.
+		_, err := env.Stdout.Write(termtext.JSON(buf.Bytes()))
+		return err
 	}
 	return view.writeText(env.Stdout)
 }
@@ -231,7 +239,7 @@ func nonNil(s []string) []string {
 func (v configView) writeText(w io.Writer) error {
 	var b strings.Builder
 	a, bt := v.Agent, v.Bottle
-	fmt.Fprintf(&b, "agent %s\n", a.Name)
+	fmt.Fprintf(&b, "agent %s\n", esc(a.Name))
 	row(&b, 1, "file", fmt.Sprintf("%s (%s)", a.File, a.Source))
 	if a.Overrides != "" {
 		row(&b, 1, "overrides", a.Overrides)
@@ -252,11 +260,11 @@ func (v configView) writeText(w io.Writer) error {
 		lines := strings.Split(a.Prompt, "\n")
 		row(&b, 1, "prompt", plural(len(lines), "line"))
 		for _, l := range lines {
-			fmt.Fprintln(&b, strings.TrimRight("    | "+l, " "))
+			fmt.Fprintln(&b, strings.TrimRight("    | "+esc(l), " "))
 		}
 	}
 
-	fmt.Fprintf(&b, "\nbottle %s\n", bt.Name)
+	fmt.Fprintf(&b, "\nbottle %s\n", esc(bt.Name))
 	row(&b, 1, "file", bt.File)
 	if len(bt.Extends) > 0 {
 		row(&b, 1, "extends", strings.Join(bt.Extends, " -> "))
@@ -298,7 +306,7 @@ func (v configView) writeText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "  egress routes:\n")
 		for _, r := range bt.Routes {
-			fmt.Fprintf(&b, "    %s\n", r.Host)
+			fmt.Fprintf(&b, "    %s\n", esc(r.Host))
 			if r.TLSPassthrough {
 				row(&b, 3, "tls", "passthrough (tunnelled, not inspected)")
 			}
@@ -320,7 +328,7 @@ func (v configView) writeText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "  git-gate repos:\n")
 		for _, r := range bt.Repos {
-			fmt.Fprintf(&b, "    %s\n", r.Name)
+			fmt.Fprintf(&b, "    %s\n", esc(r.Name))
 			row(&b, 3, "upstream", r.URL)
 			row(&b, 3, "agent url", r.AgentURL)
 			row(&b, 3, "identity", r.Identity)
@@ -331,9 +339,12 @@ func (v configView) writeText(w io.Writer) error {
 	return err
 }
 
+// row writes "key: value", both escaped: either may come from a manifest,
+// and an agent's (its prompt, its git identity) may come from a cloned
+// repository.
 func row(b *strings.Builder, depth int, key, value string) {
 	indent := strings.Repeat("  ", depth)
-	fmt.Fprintf(b, "%s%-*s %s\n", indent, 14-2*(depth-1), key+":", value)
+	fmt.Fprintf(b, "%s%-*s %s\n", indent, 14-2*(depth-1), esc(key)+":", esc(value))
 }
 
 // portsText says which ports a route reaches and how: the ports listed,
