@@ -38,7 +38,7 @@ func TestBinary(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"home from the environment", []string{"validate"}, []string{"BOT_BOTTLE_HOME=" + examples}, 0, "ok: 2 bottles", ""},
+		{"home from the environment", []string{"validate"}, []string{"BOT_BOTTLE_HOME=" + examples}, 0, "ok: 3 bottles", ""},
 		{"flag beats the environment", []string{"--home", examples, "config", "demo"}, []string{"BOT_BOTTLE_HOME=/nonexistent"}, 0, "agent demo", ""},
 		{"problems exit 1, one line each", []string{"--home", broken, "validate"}, nil, 1, "", "problems in 7 files"},
 		{"usage errors exit 2", []string{"config"}, nil, 2, "", "config takes 1 argument"},

@@ -18,6 +18,10 @@ import (
 type Env struct {
 	// Getenv reads an environment variable.
 	Getenv func(string) string
+	// LookupEnv reads an environment variable and says whether it is set
+	// (a manifest's ${VAR} may be set empty, never unset); nil: Getenv,
+	// with an empty value taken as unset.
+	LookupEnv func(string) (string, bool)
 	// Getwd returns the working directory.
 	Getwd func() (string, error)
 	// Stdin, Stdout and Stderr are the standard streams.
@@ -27,7 +31,15 @@ type Env struct {
 
 // OSEnv is the real process environment.
 func OSEnv() Env {
-	return Env{Getenv: os.Getenv, Getwd: os.Getwd, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	return Env{Getenv: os.Getenv, LookupEnv: os.LookupEnv, Getwd: os.Getwd, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// lookupEnv returns LookupEnv, or one made of Getenv.
+func (e Env) lookupEnv() func(string) (string, bool) {
+	if e.LookupEnv != nil {
+		return e.LookupEnv
+	}
+	return func(k string) (string, bool) { v := e.Getenv(k); return v, v != "" }
 }
 
 // Exit codes.

@@ -31,10 +31,11 @@ func run(t *testing.T, cwd string, vars map[string]string, args ...string) resul
 	}
 	var out, errb bytes.Buffer
 	env := Env{
-		Getenv: func(k string) string { return vars[k] },
-		Getwd:  func() (string, error) { return cwd, nil },
-		Stdin:  strings.NewReader(""),
-		Stdout: &out, Stderr: &errb,
+		Getenv:    func(k string) string { return vars[k] },
+		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+		Getwd:     func() (string, error) { return cwd, nil },
+		Stdin:     strings.NewReader(""),
+		Stdout:    &out, Stderr: &errb,
 	}
 	code := Main(context.Background(), args, env)
 	return result{out.String(), errb.String(), code}
@@ -82,6 +83,10 @@ func TestGoldenOutputs(t *testing.T) {
 		{"config-demo.txt", repo, []string{"--home", "examples", "config", "demo"}, 0, "stdout", ""},
 		{"config-demo.json", repo, []string{"--home", "examples", "config", "demo", "--json"}, 0, "stdout", ""},
 		{"config-reviewer.txt", repo, []string{"--home", "examples", "config", "reviewer"}, 0, "stdout", ""},
+		{"config-shell.txt", repo, []string{"--home", "examples", "config", "shell"}, 0, "stdout", ""},
+		{"config-shell.json", repo, []string{"--home", "examples", "config", "shell", "--json"}, 0, "stdout", ""},
+		{"config-custom.txt", here, []string{"--home", "testdata/custom-home", "config", "builder"}, 0, "stdout", ""},
+		{"config-custom.json", here, []string{"--home", "testdata/custom-home", "config", "builder", "--json"}, 0, "stdout", ""},
 		{"validate-broken.txt", here, []string{"--home", "testdata/broken-home", "validate"}, 1, "stderr", ""},
 		{"config-broken.txt", here, []string{"--home", "testdata/broken-home", "config", "helper"}, 1, "stderr", ""},
 	}
@@ -173,7 +178,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"validate takes no args", []string{"validate", "x"}, nil, 2, "", "validate takes 0 argument(s)"},
 		{"unknown agent suggests", []string{"--home", "examples", "config", "dmeo"}, nil, 1, "", `did you mean "demo"`},
 		{"empty home says what to do", []string{"--home", "nonexistent-dir", "validate"}, nil, 1, "", "no manifests found"},
-		{"home from the environment", []string{"validate"}, map[string]string{"BOT_BOTTLE_HOME": filepath.Join(repo, "examples")}, 0, "ok: 2 bottles", ""},
+		{"home from the environment", []string{"validate"}, map[string]string{"BOT_BOTTLE_HOME": filepath.Join(repo, "examples")}, 0, "ok: 3 bottles", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

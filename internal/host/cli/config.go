@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -52,10 +54,16 @@ func runConfig(_ context.Context, env Env, g *globals, opts configOptions) error
 	}
 	view := newConfigView(eff, d)
 	if opts.json {
-		enc := json.NewEncoder(env.Stdout)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
-		return enc.Encode(view)
+		if err := enc.Encode(view); err != nil {
+			return err
+		}
+		// encoding/json leaves C1 and bidirectional controls as they are.
+		_, err := env.Stdout.Write(termtext.JSON(buf.Bytes()))
+		return err
 	}
 	return view.writeText(env.Stdout)
 }
@@ -133,10 +141,13 @@ func (v resourcesView) String() string {
 }
 
 type providerView struct {
-	Template               string `json:"template"`
-	Dockerfile             string `json:"dockerfile,omitempty"`
-	AuthToken              string `json:"auth_token,omitempty"`
-	ForwardHostCredentials bool   `json:"forward_host_credentials"`
+	Template               string   `json:"template"`
+	Image                  string   `json:"image,omitempty"`
+	Dockerfile             string   `json:"dockerfile,omitempty"`
+	Command                []string `json:"command,omitempty"`
+	PromptArg              string   `json:"prompt_arg,omitempty"`
+	AuthToken              string   `json:"auth_token,omitempty"`
+	ForwardHostCredentials bool     `json:"forward_host_credentials"`
 }
 
 type envView struct {
@@ -184,8 +195,8 @@ func newConfigView(eff *manifest.Effective, d *display) configView {
 		Bottle: bottleView{
 			Name: b.Name, File: d.path(b.File), Extends: nonNil(b.Extends), Supervise: b.Supervise,
 			Resources: newResourcesView(b.Resources),
-			Provider: providerView{Template: b.Provider.Template, Dockerfile: b.Provider.Dockerfile,
-				ForwardHostCredentials: b.Provider.ForwardHostCredentials},
+			Provider: providerView{Template: b.Provider.Template, Image: b.Provider.Image, Dockerfile: d.path(b.Provider.Dockerfile),
+				Command: b.Provider.Command, PromptArg: b.Provider.PromptArg, ForwardHostCredentials: b.Provider.ForwardHostCredentials},
 			Env: []envView{}, Routes: []routeView{}, Repos: []repoView{},
 		},
 	}
@@ -228,7 +239,7 @@ func nonNil(s []string) []string {
 func (v configView) writeText(w io.Writer) error {
 	var b strings.Builder
 	a, bt := v.Agent, v.Bottle
-	fmt.Fprintf(&b, "agent %s\n", a.Name)
+	fmt.Fprintf(&b, "agent %s\n", esc(a.Name))
 	row(&b, 1, "file", fmt.Sprintf("%s (%s)", a.File, a.Source))
 	if a.Overrides != "" {
 		row(&b, 1, "overrides", a.Overrides)
@@ -249,11 +260,11 @@ func (v configView) writeText(w io.Writer) error {
 		lines := strings.Split(a.Prompt, "\n")
 		row(&b, 1, "prompt", plural(len(lines), "line"))
 		for _, l := range lines {
-			fmt.Fprintln(&b, strings.TrimRight("    | "+l, " "))
+			fmt.Fprintln(&b, strings.TrimRight("    | "+esc(l), " "))
 		}
 	}
 
-	fmt.Fprintf(&b, "\nbottle %s\n", bt.Name)
+	fmt.Fprintf(&b, "\nbottle %s\n", esc(bt.Name))
 	row(&b, 1, "file", bt.File)
 	if len(bt.Extends) > 0 {
 		row(&b, 1, "extends", strings.Join(bt.Extends, " -> "))
@@ -270,6 +281,15 @@ func (v configView) writeText(w io.Writer) error {
 		provider += ", forwards host credentials"
 	}
 	row(&b, 1, "provider", provider)
+	if p.Image != "" {
+		row(&b, 1, "image", p.Image)
+	}
+	if len(p.Command) > 0 {
+		row(&b, 1, "command", shellQuote(p.Command))
+	}
+	if p.PromptArg != "" {
+		row(&b, 1, "prompt arg", p.PromptArg+" PROMPT-FILE (added when the prompt is not empty)")
+	}
 	row(&b, 1, "supervise", onOff(bt.Supervise))
 	row(&b, 1, "resources", bt.Resources.String())
 
@@ -286,7 +306,7 @@ func (v configView) writeText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "  egress routes:\n")
 		for _, r := range bt.Routes {
-			fmt.Fprintf(&b, "    %s\n", r.Host)
+			fmt.Fprintf(&b, "    %s\n", esc(r.Host))
 			if r.TLSPassthrough {
 				row(&b, 3, "tls", "passthrough (tunnelled, not inspected)")
 			}
@@ -308,7 +328,7 @@ func (v configView) writeText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "  git-gate repos:\n")
 		for _, r := range bt.Repos {
-			fmt.Fprintf(&b, "    %s\n", r.Name)
+			fmt.Fprintf(&b, "    %s\n", esc(r.Name))
 			row(&b, 3, "upstream", r.URL)
 			row(&b, 3, "agent url", r.AgentURL)
 			row(&b, 3, "identity", r.Identity)
@@ -319,9 +339,12 @@ func (v configView) writeText(w io.Writer) error {
 	return err
 }
 
+// row writes "key: value", both escaped: either may come from a manifest,
+// and an agent's (its prompt, its git identity) may come from a cloned
+// repository.
 func row(b *strings.Builder, depth int, key, value string) {
 	indent := strings.Repeat("  ", depth)
-	fmt.Fprintf(b, "%s%-*s %s\n", indent, 14-2*(depth-1), key+":", value)
+	fmt.Fprintf(b, "%s%-*s %s\n", indent, 14-2*(depth-1), esc(key)+":", esc(value))
 }
 
 // portsText says which ports a route reaches and how: the ports listed,

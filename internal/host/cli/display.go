@@ -36,6 +36,16 @@ func (d *display) path(p string) string {
 	return p
 }
 
+// dir is path for a directory the reader must recognise, such as a
+// repository: the working directory itself is shown in full (~/… under
+// the user's home) rather than as ".".
+func (d *display) dir(p string) string {
+	if p != "" && d.cwd != "" && filepath.Clean(p) == filepath.Clean(d.cwd) {
+		return (&display{userHome: d.userHome}).path(p)
+	}
+	return d.path(p)
+}
+
 func (d *display) problem(p manifest.Problem) string {
 	p.File = d.path(p.File)
 	return p.String()
@@ -60,4 +70,23 @@ func plural(n int, word string) string {
 		return fmt.Sprintf("1 %s", word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// shellQuote writes argv as a POSIX shell would read it back: a word of
+// only safe characters as it is, any other in single quotes. It is for
+// showing a command, not for running one; escape it with termtext before
+// printing, as an argument may hold any character.
+func shellQuote(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i] = a
+		if a == "" || strings.IndexFunc(a, func(r rune) bool { return !shellSafe(r) }) >= 0 {
+			words[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+func shellSafe(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r)
 }

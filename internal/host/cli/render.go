@@ -14,6 +14,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
+	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -41,7 +42,9 @@ not exist or be empty):
                     from the environment variable its token_ref names) and
                     each repo's SSH identity, one 0400 file each, given only
                     to the sidecar that needs it
-  agent.env         env values from ${VAR} and ?prompt entries, if any
+  agent.env         0600; env values from ${VAR} and ?prompt entries, if any
+                    (a ${VAR} not set in your environment is an error; set
+                    empty, it is an empty value)
   README.md         how to start it
 
 Then "docker compose up -d" in DIR starts the bottle; no bot-bottle binary is
@@ -79,6 +82,7 @@ func runRender(ctx context.Context, env Env, g *globals, opts renderOptions) err
 		Images:     compose.DefaultImages(opts.imageTag),
 		AgentImage: opts.agentImage,
 		Getenv:     env.Getenv,
+		LookupEnv:  env.lookupEnv(),
 		Prompt:     terminalPrompt(env),
 		Runtime:    runtime,
 	})
@@ -124,7 +128,7 @@ func terminalPrompt(env Env) func(name, question string) (string, error) {
 		return nil
 	}
 	return func(name, question string) (string, error) {
-		fmt.Fprintf(env.Stderr, "%s (%s, not echoed): ", question, name)
+		fmt.Fprintf(env.Stderr, "%s (%s, not echoed): ", termtext.Line(question), name)
 		b, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(env.Stderr)
 		if err != nil {

@@ -31,6 +31,15 @@ func TestRenderCommand(t *testing.T) {
 	if r.code != exitError || !strings.Contains(r.stderr, "$EXAMPLE_API_TOKEN, which is not set") {
 		t.Errorf("without the token: code %d, stderr %q", r.code, r.stderr)
 	}
+	if want := "env TICKET (" + filepath.Join(home, "bottles", "dev.md") + ":10): $JIRA_TICKET is not set"; !strings.Contains(r.stderr, want) {
+		t.Errorf("without $JIRA_TICKET: stderr lacks %q:\n%s", want, r.stderr)
+	}
+	// Set empty, $JIRA_TICKET is a value: render goes on to the prompt.
+	r = run(t, t.TempDir(), map[string]string{"HOME": userHome, "EXAMPLE_API_TOKEN": "tok_example_0123456789abcdef", "JIRA_TICKET": ""},
+		"--home", home, "render", "demo", "-o", out, "--runtime", "default")
+	if r.code != exitError || strings.Contains(r.stderr, "JIRA_TICKET") || !strings.Contains(r.stderr, "no terminal to ask on") {
+		t.Errorf("$JIRA_TICKET set empty: code %d, stderr %q", r.code, r.stderr)
+	}
 
 	vars := map[string]string{"HOME": userHome, "EXAMPLE_API_TOKEN": "tok_example_0123456789abcdef", "JIRA_TICKET": "BB-1"}
 	r = run(t, t.TempDir(), vars, "--home", home, "render", "demo", "-o", out, "--runtime", "default")

@@ -2,9 +2,12 @@ package manifest
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 	"go.yaml.in/yaml/v3"
@@ -94,7 +97,7 @@ func (r *reader) env(n *yaml.Node, field string) []EnvVar {
 			r.add(e.value, e.field, err.Error(), "")
 			continue
 		}
-		out = append(out, EnvVar{Name: e.key, Value: v})
+		out = append(out, EnvVar{Name: e.key, Value: v, File: r.file, Line: r.line(e.keyN)})
 	}
 	sortEnv(out)
 	return out
@@ -130,48 +133,214 @@ func sortEnv(env []EnvVar) {
 
 func (r *reader) provider(n *yaml.Node, field string) Provider {
 	p := Provider{Template: TemplateClaude}
-	entries, _ := r.mapping(n, field)
-	var authN, fwdN *yaml.Node
+	entries, ok := r.mapping(n, field)
+	// nodes holds each key's value node, for problems about how the keys
+	// combine, which can only be judged once the template is known.
+	nodes := map[string]*yaml.Node{}
+	badTemplate := false
 	for _, e := range r.knownKeys(entries, "agent_provider", providerKeys, nil) {
 		switch e.key {
 		case "template":
-			s, ok := r.nonEmptyStr(e.value, e.field)
-			if !ok {
+			s, good := r.nonEmptyStr(e.value, e.field)
+			if !good {
+				badTemplate = true
 				continue
 			}
-			if s != TemplateClaude && s != TemplateCodex {
-				hint := "use claude or codex"
-				if sg := suggest(s, []string{TemplateClaude, TemplateCodex}); sg != "" {
-					hint = fmt.Sprintf("did you mean %q? (claude or codex)", sg)
+			if !slices.Contains(templates, s) {
+				badTemplate = true
+				hint := "use " + templateList
+				if sg := suggest(s, templates); sg != "" {
+					hint = fmt.Sprintf("did you mean %q? (%s)", sg, templateList)
 				}
 				r.add(e.value, e.field, fmt.Sprintf("unknown template %q", s), hint)
 				continue
 			}
 			p.Template = s
+			nodes[e.key] = e.value
 		case "dockerfile":
-			p.Dockerfile, _ = r.nonEmptyStr(e.value, e.field)
+			if s, good := r.nonEmptyStr(e.value, e.field); good {
+				p.Dockerfile = r.localPath(s)
+				nodes[e.key] = e.value
+			}
+		case "image":
+			s, good := r.nonEmptyStr(e.value, e.field)
+			if !good {
+				continue
+			}
+			if err := validImageRef(s); err != nil {
+				r.add(e.value, e.field, err.msg, err.hint)
+				continue
+			}
+			p.Image = s
+			nodes[e.key] = e.value
+		case "command":
+			if argv, good := r.command(e.value, e.field); good {
+				p.Command = argv
+				nodes[e.key] = e.value
+			}
+		case "prompt_arg":
+			if s, good := r.nonEmptyStr(e.value, e.field); good {
+				if err := checkPromptArg(s); err != nil {
+					r.add(e.value, e.field, err.Error(), "write the flag alone, e.g. --prompt-file; the launcher adds the prompt file's path as the next argument")
+					continue
+				}
+				p.PromptArg = s
+				nodes[e.key] = e.value
+			}
 		case "auth_token":
-			if s, ok := r.nonEmptyStr(e.value, e.field); ok {
+			if s, good := r.nonEmptyStr(e.value, e.field); good {
 				if !envNameRE.MatchString(s) {
 					r.add(e.value, e.field, fmt.Sprintf("%q is not an environment variable name", s),
 						"auth_token names the host variable that holds the token (e.g. CLAUDE_CODE_OAUTH_TOKEN), never the token itself")
 					continue
 				}
-				p.AuthToken, authN = s, e.value
+				p.AuthToken = s
+				nodes[e.key] = e.value
 			}
 		case "forward_host_credentials":
-			if v, ok := r.boolean(e.value, e.field); ok {
-				p.ForwardHostCredentials, fwdN = v, e.value
+			if v, good := r.boolean(e.value, e.field); good {
+				p.ForwardHostCredentials = v
+				if v {
+					nodes[e.key] = e.value
+				}
 			}
 		}
 	}
+	if badTemplate || !ok {
+		// Which keys go together depends on the template: with no
+		// template to judge by, its own problem is the one to fix.
+		return p
+	}
 	if p.AuthToken != "" && p.Template != TemplateClaude {
-		r.add(authN, joinField(field, "auth_token"), "is only supported with template claude", "remove it or set template: claude")
+		r.add(nodes["auth_token"], joinField(field, "auth_token"), "is only supported with template claude", "remove it or set template: claude")
 	}
 	if p.ForwardHostCredentials && p.Template != TemplateCodex {
-		r.add(fwdN, joinField(field, "forward_host_credentials"), "is only supported with template codex", "remove it or set template: codex")
+		r.add(nodes["forward_host_credentials"], joinField(field, "forward_host_credentials"), "is only supported with template codex", "remove it or set template: codex")
+	}
+	if p.Template != TemplateCustom {
+		for _, k := range customOnlyKeys {
+			if nodes[k] != nil {
+				r.add(nodes[k], joinField(field, k), "is only for template custom; the "+p.Template+" template brings its own",
+					"remove it, or set template: custom to run an agent image of your own")
+			}
+		}
+		return p
+	}
+	// A custom agent needs an image to run and a command to run in it;
+	// what is missing is reported where "template: custom" asks for it.
+	switch {
+	case nodes["image"] != nil && nodes["dockerfile"] != nil:
+		r.add(nodes["image"], joinField(field, "image"), "is set together with dockerfile; a custom provider takes one of them",
+			"keep image to run an image that exists, or dockerfile to have up build one")
+	case !hasKey(entries, "image", "dockerfile"):
+		r.add(nodes["template"], field, "template custom needs image or dockerfile",
+			"add image: NAME[:TAG] (e.g. bot-bottle/agent-test:local), or dockerfile: PATH to build one")
+	}
+	if !hasKey(entries, "command") {
+		r.add(nodes["template"], field, "template custom needs command, the program to run in the agent container",
+			"add command: [PROGRAM, ARG...], e.g. command: [sh]")
 	}
 	return p
+}
+
+// hasKey reports whether any of keys is among entries, valid or not: a key
+// whose value was wrong already has its problem, and is not also missing.
+func hasKey(entries []entry, keys ...string) bool {
+	for _, e := range entries {
+		if slices.Contains(keys, e.key) {
+			return true
+		}
+	}
+	return false
+}
+
+// localPath resolves a path written in this file: "~/..." is kept for
+// the consumer to expand in the operator's home (as identity is), an
+// absolute path is cleaned, and a relative one is taken from the
+// directory of the file it is written in, so a parent bottle's path means
+// the same in every bottle that extends it.
+func (r *reader) localPath(s string) string {
+	switch {
+	case strings.HasPrefix(s, "~/"):
+		return s
+	case filepath.IsAbs(s):
+		return filepath.Clean(s)
+	}
+	return filepath.Join(filepath.Dir(r.file), s)
+}
+
+// command decodes a custom provider's command: a non-empty list of
+// non-empty arguments, the argv the agent is started with (an empty
+// argument is almost always a YAML slip, such as a stray comma). As in
+// env, a number or boolean is taken as written: [sleep, 5] is "sleep" "5".
+func (r *reader) command(n *yaml.Node, field string) ([]string, bool) {
+	if !r.plain(n, field) {
+		return nil, false
+	}
+	switch {
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
+		hint := "write it as a list: [PROGRAM, ARG...]"
+		if words := strings.Fields(n.Value); len(words) > 0 && !strings.ContainsAny(n.Value, "'\"\\$`") {
+			hint = "write it as a list, as no shell splits it: [" + strings.Join(quoteAll(words), ", ") + "]"
+		}
+		r.add(n, field, "must be a list of arguments, not a string", hint)
+		return nil, false
+	case n.Kind != yaml.SequenceNode:
+		r.add(n, field, "must be a list of arguments, not "+contract.DescribeYAML(n), "write it as [PROGRAM, ARG...], e.g. [sh]")
+		return nil, false
+	case len(n.Content) == 0:
+		r.add(n, field, "must not be empty", "name the program to run, e.g. command: [sh]")
+		return nil, false
+	}
+	argv := make([]string, 0, len(n.Content))
+	ok := true
+	for i, item := range n.Content {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case !r.plain(item, f):
+			ok = false
+		case item.Kind != yaml.ScalarNode || isNull(item):
+			r.add(item, f, "must be an argument, not "+contract.DescribeYAML(item), "quote it if you mean the text")
+			ok = false
+		case item.Value == "":
+			r.add(item, f, "must not be empty", "remove it, or write the argument meant")
+			ok = false
+		case strings.ContainsRune(item.Value, 0):
+			r.add(item, f, "contains a NUL character, which no argument can hold", "remove it")
+			ok = false
+		default:
+			argv = append(argv, item.Value)
+		}
+	}
+	return argv, ok
+}
+
+// quoteAll quotes each word for YAML when it needs it.
+func quoteAll(words []string) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = w
+		if strings.ContainsAny(w, ",[]{}:#&*!|>%@") {
+			out[i] = strconv.Quote(w)
+		}
+	}
+	return out
+}
+
+// checkPromptArg accepts a command-line flag: it starts with '-', and is
+// one argument that the prompt file's path can follow.
+func checkPromptArg(s string) error {
+	switch {
+	case !strings.HasPrefix(s, "-"):
+		return fmt.Errorf("%q is not a flag; prompt_arg names the option that takes the prompt file's path, starting with '-'", s)
+	case s == "-" || s == "--":
+		return fmt.Errorf("%q is not a flag of its own; name the option that takes the prompt file's path", s)
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return fmt.Errorf("%q contains whitespace or a control character; prompt_arg is one flag", s)
+	case strings.Contains(s, "="):
+		return fmt.Errorf("%q contains '='; the path is passed as the next argument, not joined to the flag", s)
+	}
+	return nil
 }
 
 func (r *reader) gitUser(n *yaml.Node, field string) GitUser {

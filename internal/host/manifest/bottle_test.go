@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,6 +24,7 @@ func TestBottleProblems(t *testing.T) {
 		return "git-gate:\n  repos:\n    demo:\n" + extra
 	}
 	route := func(lines string) string { return "egress:\n  routes:\n    - " + lines }
+	custom := func(lines string) string { return "agent_provider:\n  template: custom\n" + lines }
 	tests := []struct {
 		name  string
 		yaml  string
@@ -49,7 +51,40 @@ func TestBottleProblems(t *testing.T) {
 		{"env not a mapping", "env: [A]\n", []want{{2, "env", "must be a mapping"}}},
 
 		{"provider unknown template suggests", "agent_provider:\n  template: claud\n", []want{{3, "agent_provider.template", `did you mean "claude"`}}},
-		{"provider unknown key", "agent_provider:\n  image: x\n", []want{{3, "agent_provider.image", "unknown key"}}},
+		{"provider unknown key suggests", "agent_provider:\n  imgae: x\n", []want{{3, "agent_provider.imgae", `did you mean "image"`}}},
+		{"unknown template suggests custom", "agent_provider:\n  template: custon\n  image: x\n", []want{{3, "agent_provider.template", `did you mean "custom"? (claude, codex or custom)`}}},
+		{"image needs template custom", "agent_provider:\n  image: bot-bottle/agent-test:local\n", []want{{3, "agent_provider.image", "only for template custom; the claude template brings its own; remove it, or set template: custom"}}},
+		{"command needs template custom", "agent_provider:\n  template: codex\n  command: [codex]\n", []want{{4, "agent_provider.command", "only for template custom; the codex template"}}},
+		{"prompt_arg needs template custom", "agent_provider:\n  prompt_arg: --prompt\n  template: claude\n", []want{{3, "agent_provider.prompt_arg", "only for template custom"}}},
+		{"custom without image or dockerfile", custom("  command: [sh]\n"), []want{{3, "agent_provider", "template custom needs image or dockerfile; add image: NAME[:TAG]"}}},
+		{"custom without command", custom("  image: bot-bottle/agent-test:local\n"), []want{{3, "agent_provider", "template custom needs command"}}},
+		{"custom with image and dockerfile", custom("  image: a/b\n  dockerfile: ./Dockerfile\n  command: [sh]\n"), []want{{4, "agent_provider.image", "together with dockerfile; a custom provider takes one of them"}}},
+		{"custom with auth_token", custom("  image: a/b\n  command: [sh]\n  auth_token: TOKEN\n"), []want{{6, "agent_provider.auth_token", "only supported with template claude"}}},
+		{"custom with forward_host_credentials", custom("  image: a/b\n  command: [sh]\n  forward_host_credentials: true\n"), []want{{6, "agent_provider.forward_host_credentials", "only supported with template codex"}}},
+		{"custom with a bad image is not also missing one", custom("  image: \"\"\n  command: [sh]\n"), []want{{4, "agent_provider.image", "must not be empty"}}},
+		{"image with a space", custom("  image: bot-bottle/agent test\n  command: [sh]\n"), []want{{4, "agent_provider.image", "contains whitespace or a control character"}}},
+		{"image with a control character", custom("  image: \"agent\\e[2J\"\n  command: [sh]\n"), []want{{4, "agent_provider.image", "control character"}}},
+		{"image read as an option", custom("  image: --privileged\n  command: [sh]\n"), []want{{4, "agent_provider.image", "starts with '-', which a command line reads as an option"}}},
+		{"image with capitals", custom("  image: Bot-Bottle/Agent-Test:local\n  command: [sh]\n"), []want{{4, "agent_provider.image", `upper-case letters in its name, which Docker refuses; did you mean "bot-bottle/agent-test:local"?`}}},
+		{"image whose capitals make a registry", custom("  image: MyOrg/agent\n  command: [sh]\n"), []want{{4, "agent_provider.image", `take for a registry host; did you mean "myorg/agent"?`}}},
+		{"image with two colons", custom("  image: agent::1\n  command: [sh]\n"), []want{{4, "agent_provider.image", `"agent::1" is not an image reference; write [REGISTRY/]NAME[:TAG][@DIGEST]`}}},
+		{"image with a bad digest", custom("  image: agent@sha256:xyz\n  command: [sh]\n"), []want{{4, "agent_provider.image", "not an image reference"}}},
+		{"image a list", custom("  image: [a]\n  command: [sh]\n"), []want{{4, "agent_provider.image", "must be a string"}}},
+		{"command a string suggests the list", custom("  image: a/b\n  command: agent --yes --model x\n"), []want{{5, "agent_provider.command", "not a string; write it as a list, as no shell splits it: [agent, --yes, --model, x]"}}},
+		{"command a quoted shell line", custom("  image: a/b\n  command: sh -c 'echo hi'\n"), []want{{5, "agent_provider.command", "write it as a list: [PROGRAM, ARG...]"}}},
+		{"command empty", custom("  image: a/b\n  command: []\n"), []want{{5, "agent_provider.command", "must not be empty; name the program to run"}}},
+		{"command null", custom("  image: a/b\n  command:\n"), []want{{5, "agent_provider.command", "must be a list of arguments, not"}}},
+		{"command a mapping", custom("  image: a/b\n  command: {sh: x}\n"), []want{{5, "agent_provider.command", "must be a list of arguments"}}},
+		{"command empty argument", custom("  image: a/b\n  command:\n    - sh\n    - \"\"\n"), []want{{7, "agent_provider.command[1]", "must not be empty"}}},
+		{"command argument with NUL", custom("  image: a/b\n  command: [sh, \"a\\0b\"]\n"), []want{{5, "agent_provider.command[1]", "NUL"}}},
+		{"command nested list", custom("  image: a/b\n  command: [sh, [x]]\n"), []want{{5, "agent_provider.command[1]", "must be an argument, not a list"}}},
+		{"command null argument", custom("  image: a/b\n  command: [sh, ~]\n"), []want{{5, "agent_provider.command[1]", "must be an argument"}}},
+		{"prompt_arg not a flag", custom("  image: a/b\n  command: [sh]\n  prompt_arg: prompt-file\n"), []want{{6, "agent_provider.prompt_arg", "is not a flag"}}},
+		{"prompt_arg a bare dash", custom("  image: a/b\n  command: [sh]\n  prompt_arg: \"-\"\n"), []want{{6, "agent_provider.prompt_arg", "not a flag of its own"}}},
+		{"prompt_arg end of options", custom("  image: a/b\n  command: [sh]\n  prompt_arg: \"--\"\n"), []want{{6, "agent_provider.prompt_arg", "not a flag of its own"}}},
+		{"prompt_arg with a value", custom("  image: a/b\n  command: [sh]\n  prompt_arg: --prompt=\n"), []want{{6, "agent_provider.prompt_arg", "contains '='; the path is passed as the next argument"}}},
+		{"prompt_arg with a space", custom("  image: a/b\n  command: [sh]\n  prompt_arg: --prompt file\n"), []want{{6, "agent_provider.prompt_arg", "whitespace"}}},
+		{"prompt_arg a list", custom("  image: a/b\n  command: [sh]\n  prompt_arg: [--p]\n"), []want{{6, "agent_provider.prompt_arg", "must be a string"}}},
 		{"auth_token is claude only", "agent_provider:\n  template: codex\n  auth_token: TOK\n", []want{{4, "agent_provider.auth_token", "only supported with template claude"}}},
 		{"auth_token must be a var name", "agent_provider:\n  auth_token: sk-ant-abc\n", []want{{3, "agent_provider.auth_token", "never the token itself"}}},
 		{"forward_host_credentials is codex only", "agent_provider:\n  forward_host_credentials: true\n", []want{{3, "agent_provider.forward_host_credentials", "only supported with template codex"}}},
@@ -189,15 +224,15 @@ supervise: true
 	want := &Bottle{
 		Name: "b", File: b.File,
 		Env: []EnvVar{
-			{"ASK", EnvValue{Kind: EnvPrompt, Prompt: "Your deploy key"}},
-			{"ASK_BARE", EnvValue{Kind: EnvPrompt}},
-			{"DOLLAR", EnvValue{Kind: EnvLiteral, Literal: "cost ${NOT_A_VAR}"}},
-			{"HOST", EnvValue{Kind: EnvHost, HostVar: "HOME_TOKEN"}},
-			{"LIT", EnvValue{Kind: EnvLiteral, Literal: "plain"}},
-			{"NUM", EnvValue{Kind: EnvLiteral, Literal: "8080"}},
-			{"QMARK", EnvValue{Kind: EnvLiteral, Literal: "?not a prompt"}},
+			{"ASK", EnvValue{Kind: EnvPrompt, Prompt: "Your deploy key"}, b.File, 5},
+			{"ASK_BARE", EnvValue{Kind: EnvPrompt}, b.File, 6},
+			{"DOLLAR", EnvValue{Kind: EnvLiteral, Literal: "cost ${NOT_A_VAR}"}, b.File, 9},
+			{"HOST", EnvValue{Kind: EnvHost, HostVar: "HOME_TOKEN"}, b.File, 7},
+			{"LIT", EnvValue{Kind: EnvLiteral, Literal: "plain"}, b.File, 3},
+			{"NUM", EnvValue{Kind: EnvLiteral, Literal: "8080"}, b.File, 4},
+			{"QMARK", EnvValue{Kind: EnvLiteral, Literal: "?not a prompt"}, b.File, 8},
 		},
-		Provider: Provider{Template: "codex", Dockerfile: "./Dockerfile.agent", ForwardHostCredentials: true},
+		Provider: Provider{Template: "codex", Dockerfile: filepath.Join(filepath.Dir(b.File), "Dockerfile.agent"), ForwardHostCredentials: true},
 		GitUser:  GitUser{Name: "Bot", Email: "bot@example.test"},
 		Repos: []Repo{
 			{Name: "alpha", URL: "ssh://git@10.0.0.5/a.git", SSH: contract.SSHURL{User: "git", Host: "10.0.0.5", Port: 22, Path: "/a.git"},
@@ -218,6 +253,45 @@ supervise: true
 	}
 	if len(warns) != 1 || !strings.Contains(warns[0].Msg, "pipelock block is deprecated") || warns[0].Line != 37 {
 		t.Errorf("want one deprecation warning for the pipelock block on line 37, got %v", warns)
+	}
+}
+
+func TestCustomProviderFields(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       Provider
+	}{
+		{"image and command", "template: custom\n  image: bot-bottle/agent-test:local\n  command: [sh, -c, \"echo hi\"]\n",
+			Provider{Template: "custom", Image: "bot-bottle/agent-test:local", Command: []string{"sh", "-c", "echo hi"}}},
+		{"numbers and booleans taken as written", "template: custom\n  image: a/b\n  command: [sleep, 5, true, 1.50]\n",
+			Provider{Template: "custom", Image: "a/b", Command: []string{"sleep", "5", "true", "1.50"}}},
+		{"prompt_arg", "template: custom\n  image: a/b\n  command: [agent]\n  prompt_arg: --system-prompt-file\n",
+			Provider{Template: "custom", Image: "a/b", Command: []string{"agent"}, PromptArg: "--system-prompt-file"}},
+		{"relative dockerfile is taken from the bottle's directory", "template: custom\n  dockerfile: images/Dockerfile\n  command: [sh]\n",
+			Provider{Template: "custom", Dockerfile: "BOTTLES/images/Dockerfile", Command: []string{"sh"}}},
+		{"dot-dot in a dockerfile path", "template: custom\n  dockerfile: ../agent/Dockerfile\n  command: [sh]\n",
+			Provider{Template: "custom", Dockerfile: "HOME/agent/Dockerfile", Command: []string{"sh"}}},
+		{"absolute dockerfile is cleaned", "template: custom\n  dockerfile: /srv//agent/./Dockerfile\n  command: [sh]\n",
+			Provider{Template: "custom", Dockerfile: "/srv/agent/Dockerfile", Command: []string{"sh"}}},
+		{"home dockerfile is kept for the builder", "template: custom\n  dockerfile: ~/agent/Dockerfile\n  command: [sh]\n",
+			Provider{Template: "custom", Dockerfile: "~/agent/Dockerfile", Command: []string{"sh"}}},
+		{"registry with a port, tag and digest", "template: custom\n  image: registry.example.test:5000/team/agent:v1.2@sha256:" + strings.Repeat("ab", 32) + "\n  command: [agent]\n",
+			Provider{Template: "custom", Image: "registry.example.test:5000/team/agent:v1.2@sha256:" + strings.Repeat("ab", 32), Command: []string{"agent"}}},
+		{"ipv6 registry and a capitalised host", "template: custom\n  image: \"[fd00::1]:5000/agent\"\n  command: [agent]\n",
+			Provider{Template: "custom", Image: "[fd00::1]:5000/agent", Command: []string{"agent"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, ps, _ := loadBottle(t, "agent_provider:\n  "+tt.yaml)
+			if len(ps) > 0 {
+				t.Fatalf("unexpected problems:\n%s", Problems(ps))
+			}
+			bottles := filepath.Dir(b.File)
+			tt.want.Dockerfile = strings.NewReplacer("BOTTLES", bottles, "HOME", filepath.Dir(bottles)).Replace(tt.want.Dockerfile)
+			if diff := cmp.Diff(tt.want, b.Provider); diff != "" {
+				t.Errorf("provider (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

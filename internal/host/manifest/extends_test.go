@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -81,8 +83,15 @@ resources: {memory: 8g, cpus: 3, pids: 2048}
 			}
 		}},
 		{"provider replaced whole", "extends: parent\nagent_provider: {dockerfile: ./D}\n", func(t *testing.T, b *Bottle) {
-			if b.Provider != (Provider{Template: "claude", Dockerfile: "./D"}) {
-				t.Errorf("provider = %+v, want the child's block with its defaults", b.Provider)
+			want := Provider{Template: "claude", Dockerfile: filepath.Join(filepath.Dir(b.File), "D")}
+			if diff := cmp.Diff(want, b.Provider); diff != "" {
+				t.Errorf("provider (-want +got), want the child's block with its defaults:\n%s", diff)
+			}
+		}},
+		{"custom provider replaced whole by a template", "extends: parent\nagent_provider: {template: claude}\n", func(t *testing.T, b *Bottle) {
+			// The parent here is codex; the custom case is TestExtendsCustomProvider.
+			if diff := cmp.Diff(Provider{Template: "claude"}, b.Provider); diff != "" {
+				t.Errorf("provider (-want +got):\n%s", diff)
 			}
 		}},
 		{"supervise replaced when declared", "extends: parent\nsupervise: false\n", func(t *testing.T, b *Bottle) {
@@ -110,6 +119,52 @@ resources: {memory: 8g, cpus: 3, pids: 2048}
 			}
 			tt.check(t, m.Bottles["child"])
 		})
+	}
+}
+
+// A custom provider is one block: a child that names another template
+// keeps none of its image, command or prompt_arg, and a child that says
+// nothing inherits all of it.
+func TestExtendsCustomProvider(t *testing.T) {
+	home := writeTree(t, map[string]string{
+		"bottles/custom.md":  fm("agent_provider:\n  template: custom\n  image: example.test/agent:1\n  command: [agent, --yes]\n  prompt_arg: --prompt-file\n"),
+		"bottles/inherit.md": fm("extends: custom\nsupervise: true\n"),
+		"bottles/claude.md":  fm("extends: custom\nagent_provider: {template: claude}\n"),
+		"bottles/rebuilt.md": fm("extends: custom\nagent_provider:\n  template: custom\n  dockerfile: Dockerfile.agent\n  command: [sh]\n"),
+	})
+	m, ps := loadTree(t, home, "")
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	custom := Provider{Template: "custom", Image: "example.test/agent:1", Command: []string{"agent", "--yes"}, PromptArg: "--prompt-file"}
+	for name, want := range map[string]Provider{
+		"inherit": custom,
+		"claude":  {Template: "claude"},
+		"rebuilt": {Template: "custom", Dockerfile: filepath.Join(home, "bottles", "Dockerfile.agent"), Command: []string{"sh"}},
+	} {
+		if diff := cmp.Diff(want, m.Bottles[name].Provider); diff != "" {
+			t.Errorf("bottle %s provider (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+// An inherited env entry is reported where its bottle wrote it, so an
+// unset ${VAR} at launch points at the right file and line.
+func TestExtendsEnvKeepsWhereEachEntryIsWritten(t *testing.T) {
+	home := writeTree(t, map[string]string{
+		"bottles/a.md": fm("env:\n  FROM_A: ${A}\n  BOTH: a\n"),
+		"bottles/b.md": fm("extends: a\nsupervise: true\nenv:\n  BOTH: ${B}\n"),
+	})
+	m, ps := loadTree(t, home, "")
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	got := map[string]string{}
+	for _, e := range m.Bottles["b"].Env {
+		got[e.Name] = fmt.Sprintf("%s:%d", filepath.Base(e.File), e.Line)
+	}
+	if diff := cmp.Diff(map[string]string{"FROM_A": "a.md:3", "BOTH": "b.md:5"}, got); diff != "" {
+		t.Errorf("env entries' places (-want +got):\n%s", diff)
 	}
 }
 

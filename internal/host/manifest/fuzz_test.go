@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,6 +17,8 @@ var fuzzSeeds = []string{
 	"---\negress:\n  routes:\n    - host: a.example.test\n      ports: [443, 8443]\n    - host: b.example.test\n      tls_passthrough: true\n      ports: [8443, 0x1BB, \"80\", 8443]\n---\n",
 	"---\ngit-gate:\n  user: {name: a}\n  repos:\n    r:\n      url: ssh://git@h:22/p.git\n      identity: k\n      host_key: " + testHostKey + "\n---\n",
 	"---\nagent_provider: {template: codex, forward_host_credentials: true}\nextends: x\n---\n",
+	"---\nagent_provider:\n  template: custom\n  image: bot-bottle/agent-test:local\n  command: [sh, -c, \"echo hi\", 5]\n  prompt_arg: --prompt-file\n---\n",
+	"---\nagent_provider: {template: custom, dockerfile: ./D, command: sh -c x, prompt_arg: \"--p=\"}\n---\n",
 	"---\nbottle: dev\nskills: [a]\ngit-gate: {user: {email: e}}\nmodel: x\n---\nprompt\n",
 	"---\na: &x [1]\nb: *x\n\"k\\nl\": 1\n---\n",
 	"---\n[unclosed\n---\n",
@@ -60,6 +63,7 @@ func FuzzManifestFile(f *testing.F) {
 			r.agent("a", top, body)
 			if d.ok {
 				checkContractRoutes(t, d.fields.Routes)
+				checkProvider(t, d.fields.Provider)
 			}
 		}
 		for _, p := range append(problems, warnings...) {
@@ -69,6 +73,67 @@ func FuzzManifestFile(f *testing.F) {
 			}
 			if p.File != "f.md" || p.Line < 0 || p.Msg == "" {
 				t.Fatalf("problem lacks file or message: %+v", p)
+			}
+		}
+	})
+}
+
+// checkProvider checks what a cleanly loaded provider promises the
+// launcher: a custom one has exactly one of image and dockerfile and a
+// command it can exec; the templates have none of the custom fields.
+func checkProvider(t *testing.T, p Provider) {
+	t.Helper()
+	if p.Template != TemplateCustom {
+		if p.Image != "" || p.Command != nil || p.PromptArg != "" {
+			t.Fatalf("template %s loaded with custom fields: %+v", p.Template, p)
+		}
+		return
+	}
+	if (p.Image == "") == (p.Dockerfile == "") || len(p.Command) == 0 {
+		t.Fatalf("custom provider without exactly one image source and a command: %+v", p)
+	}
+	for _, a := range p.Command {
+		if a == "" || strings.ContainsRune(a, 0) {
+			t.Fatalf("custom command argument %q cannot be exec'd", a)
+		}
+	}
+	if p.PromptArg != "" && (!strings.HasPrefix(p.PromptArg, "-") || strings.ContainsAny(p.PromptArg, "= \t\n")) {
+		t.Fatalf("prompt_arg %q is not one flag", p.PromptArg)
+	}
+}
+
+// FuzzImageRef checks the image reference validator. Invariants: an
+// accepted reference is one printable ASCII word that cannot be read as an
+// option; every "did you mean" it offers is itself accepted.
+func FuzzImageRef(f *testing.F) {
+	for _, s := range []string{"bot-bottle/agent-test:local", "a", "Bot-Bottle/Agent:local", "MyOrg/agent", "localhost:5000/a/b:c",
+		"[fd00::1]:5000/a", "a@sha256:" + strings.Repeat("0", 64), "a::1", "-x", "a b", "a\x1b", "A", "a__b/c..d", "a/B:Tag"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := validImageRef(s)
+		if err == nil {
+			for _, r := range s {
+				if r <= ' ' || r >= 0x7f {
+					t.Fatalf("accepted %q, which holds %q", s, r)
+				}
+			}
+			if s == "" || s[0] == '-' {
+				t.Fatalf("accepted %q", s)
+			}
+			return
+		}
+		if err.msg == "" || strings.ContainsAny(err.msg+err.hint, "\n\r") {
+			t.Fatalf("problem for %q is not one line: %+v", s, err)
+		}
+		if fix, ok := strings.CutPrefix(err.hint, "did you mean "); ok {
+			q, _, _ := strings.Cut(fix, "?")
+			fixed, uerr := strconv.Unquote(q)
+			if uerr != nil {
+				t.Fatalf("hint %q does not quote its fix", err.hint)
+			}
+			if again := validImageRef(fixed); again != nil {
+				t.Fatalf("the fix %q offered for %q is refused too: %s", fixed, s, again.msg)
 			}
 		}
 	})

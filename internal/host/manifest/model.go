@@ -47,6 +47,11 @@ type Bottle struct {
 type EnvVar struct {
 	Name  string
 	Value EnvValue
+	// File and Line say where the entry is written (with extends, the
+	// bottle that declared it), for messages about its value at launch;
+	// zero when unknown.
+	File string
+	Line int
 }
 
 // EnvKind says where an env value comes from.
@@ -99,10 +104,26 @@ func (v EnvValue) Display() string {
 
 // Provider is a bottle's agent_provider block.
 type Provider struct {
-	// Template is "claude" or "codex".
+	// Template is "claude", "codex" or "custom".
 	Template string
-	// Dockerfile is a custom agent image Dockerfile; empty: the template's.
+	// Dockerfile is a Dockerfile `up` builds the agent image from; empty:
+	// the template's image, or Image for custom. A path written relative
+	// is resolved against the directory of the bottle file it is written
+	// in; one starting "~/" is kept as written, for the builder to expand
+	// in the operator's home.
 	Dockerfile string
+	// Image is the agent image a custom provider runs (custom only);
+	// empty: Dockerfile builds it.
+	Image string
+	// Command is the argv a custom provider starts the agent with (custom
+	// only, where it is never empty); nil for the templates, which bring
+	// their own.
+	Command []string
+	// PromptArg is the flag a custom agent takes its prompt file's path
+	// with (custom only): the launcher appends PromptArg and the path to
+	// Command when the prompt is not empty. Empty: the prompt file is not
+	// named on the command line.
+	PromptArg string
 	// AuthToken names the host env var holding the provider's OAuth token
 	// (claude only); empty: none.
 	AuthToken string
@@ -114,7 +135,15 @@ type Provider struct {
 const (
 	TemplateClaude = "claude"
 	TemplateCodex  = "codex"
+	// TemplateCustom runs any agent image: Provider.Image or one built
+	// from Provider.Dockerfile, started with Provider.Command.
+	TemplateCustom = "custom"
 )
+
+// templates lists the provider templates, as the schema accepts them.
+var templates = []string{TemplateClaude, TemplateCodex, TemplateCustom}
+
+const templateList = "claude, codex or custom"
 
 // GitUser is a commit identity (git config user.name / user.email).
 type GitUser struct {

@@ -5,16 +5,19 @@ import "regexp"
 // The keys each section accepts. Anything else is a problem with a
 // did-you-mean hint: a typo must never silently become an empty setting.
 var (
-	bottleKeys    = []string{"env", "extends", "agent_provider", "git-gate", "egress", "supervise", "resources"}
-	providerKeys  = []string{"template", "dockerfile", "auth_token", "forward_host_credentials"}
-	gitGateKeys   = []string{"user", "repos"}
-	gitUserKeys   = []string{"name", "email"}
-	repoKeys      = []string{"url", "identity", "host_key"}
-	egressKeys    = []string{"routes"}
-	routeKeys     = []string{"host", "path_allowlist", "methods", "ports", "auth", "tls_passthrough", "ssrf_allow", "dlp_allow", "dlp_strict", "pipelock", "role"}
-	authKeys      = []string{"scheme", "token_ref"}
-	resourcesKeys = []string{"memory", "cpus", "pids"}
-	pipelockKeys  = []string{"tls_passthrough", "ssrf_ip_allowlist"}
+	bottleKeys   = []string{"env", "extends", "agent_provider", "git-gate", "egress", "supervise", "resources"}
+	providerKeys = []string{"template", "image", "dockerfile", "command", "prompt_arg", "auth_token", "forward_host_credentials"}
+	// customOnlyKeys are the agent_provider keys only template custom
+	// takes: the claude and codex templates bring their image and command.
+	customOnlyKeys = []string{"image", "command", "prompt_arg"}
+	gitGateKeys    = []string{"user", "repos"}
+	gitUserKeys    = []string{"name", "email"}
+	repoKeys       = []string{"url", "identity", "host_key"}
+	egressKeys     = []string{"routes"}
+	routeKeys      = []string{"host", "path_allowlist", "methods", "ports", "auth", "tls_passthrough", "ssrf_allow", "dlp_allow", "dlp_strict", "pipelock", "role"}
+	authKeys       = []string{"scheme", "token_ref"}
+	resourcesKeys  = []string{"memory", "cpus", "pids"}
+	pipelockKeys   = []string{"tls_passthrough", "ssrf_ip_allowlist"}
 
 	agentOwnKeys = []string{"bottle", "skills", "git-gate"}
 	// claudeCodeKeys are Claude Code subagent frontmatter fields. They are

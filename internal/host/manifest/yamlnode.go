@@ -21,11 +21,15 @@ type reader struct {
 }
 
 func (r *reader) add(n *yaml.Node, field, msg, hint string) {
-	line := 0
-	if n != nil && n.Line > 0 {
-		line = n.Line + r.lineBase
+	*r.problems = append(*r.problems, Problem{File: r.file, Line: r.line(n), Field: field, Msg: msg, Hint: hint})
+}
+
+// line returns the file line of n; 0 when unknown.
+func (r *reader) line(n *yaml.Node) int {
+	if n == nil || n.Line <= 0 {
+		return 0
 	}
-	*r.problems = append(*r.problems, Problem{File: r.file, Line: line, Field: field, Msg: msg, Hint: hint})
+	return n.Line + r.lineBase
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)

@@ -7,6 +7,19 @@
 // Secret values are read from the host (environment variables named by
 // token_ref, SSH identity files) and written only under secrets/; they are
 // never in compose.yaml, the agent's environment, or an error message.
+//
+// The agent's own env is resolved by ResolveEnv before anything starts:
+// literal values as written, ${VAR} from the operator's environment (a
+// variable not set is an error naming it and the manifest line), ?prompt
+// values asked on the terminal. Literal values are in compose.yaml, as in
+// the manifest. The resolved ${VAR} and ?prompt values go to one place
+// only: agent.env, a 0600 file in the project directory that compose
+// reads as the agent's env_file, and that `down` deletes. They never
+// appear on a command line (bot-bottle's or docker's), in compose.yaml,
+// in a sidecar's environment (so not in its `docker inspect`), in a log
+// line, in metadata.json or in an error message; ResolvedEnv formats and
+// logs as names and origins only. The agent's own environment holds them,
+// by design.
 package render
 
 import (
@@ -44,14 +57,24 @@ type Options struct {
 	// Images are the sidecar images; the zero value means
 	// compose.DefaultImages(DefaultImageTag).
 	Images compose.Images
-	// AgentImage overrides the agent image the provider template implies.
+	// AgentImage overrides the agent image the provider implies (see the
+	// AgentImage function); empty: that image.
 	AgentImage string
-	// Getenv reads the operator's environment (token_ref and ${VAR}
-	// values); nil means os.Getenv.
+	// Getenv reads the operator's environment for token_ref values; nil
+	// means os.Getenv.
 	Getenv func(string) string
+	// Env is the agent's env as ResolveEnv resolved it before anything
+	// started; nil: Render resolves it, with LookupEnv and Prompt, once
+	// every other check has passed.
+	Env *ResolvedEnv
+	// LookupEnv reads the operator's environment for ${VAR} values,
+	// telling a variable set empty from one not set; nil means
+	// os.LookupEnv, or Getenv when that is set (an empty value then
+	// counts as not set).
+	LookupEnv func(string) (string, bool)
 	// Prompt asks the operator for a `?prompt` env value without echoing
 	// it; nil means prompted values are an error (no terminal).
-	Prompt func(name, question string) (string, error)
+	Prompt Prompter
 	// Runtime is the container runtime for the agent ("runsc" when Docker
 	// has it); empty means Docker's default.
 	Runtime string
@@ -167,7 +190,6 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 	var problems []string
 	p.routes, problems = routesFile(eff.Bottle, getenv, p.secrets, problems)
 	p.gate, problems = gateFile(eff.Bottle, p.secrets, problems)
-	p.agentEnv, problems = agentEnv(eff.Bottle, getenv, opts.Prompt, problems)
 	hostCPUs := opts.HostCPUs
 	if hostCPUs <= 0 {
 		hostCPUs = runtime.NumCPU()
@@ -177,6 +199,14 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 			manifest.FormatCPUs(c), hostCPUs, manifest.FormatCPUs(manifest.DefaultCPUs)))
 	}
 	limits := eff.Bottle.Resources.WithDefaults(hostCPUs)
+	agentImage := opts.AgentImage
+	if agentImage == "" {
+		var err error
+		if agentImage, err = AgentImage(eff.Bottle); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	p.agentEnv, problems = agentEnv(eff.Bottle, opts, problems)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("cannot render agent %q:\n  %s", slug, strings.Join(problems, "\n  "))
 	}
@@ -198,10 +228,6 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 	images := opts.Images
 	if images == (compose.Images{}) {
 		images = compose.DefaultImages(DefaultImageTag)
-	}
-	agentImage := opts.AgentImage
-	if agentImage == "" {
-		agentImage = "bot-bottle/agent-" + eff.Bottle.Provider.Template + ":" + DefaultImageTag
 	}
 	literal := map[string]string{}
 	for _, v := range eff.Bottle.Env {
@@ -307,14 +333,11 @@ func gateFile(b manifest.Bottle, secrets map[string][]byte, problems []string) (
 // readIdentity reads an SSH private key file, expanding a leading "~/".
 // The error names the file, never its content.
 func readIdentity(path string) ([]byte, error) {
-	if rest, ok := strings.CutPrefix(path, "~/"); ok {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return nil, fmt.Errorf("identity %s: cannot find your home directory: %w", path, err)
-		}
-		path = filepath.Join(home, rest)
+	expanded, err := expandHome(path)
+	if err != nil {
+		return nil, fmt.Errorf("identity %s: %w", path, err)
 	}
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(expanded)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w; point identity at the SSH private key the gate should push with", err)
 	}
@@ -324,38 +347,49 @@ func readIdentity(path string) ([]byte, error) {
 	return data, nil
 }
 
-func agentEnv(b manifest.Bottle, getenv func(string) string, prompt func(string, string) (string, error), problems []string) ([]envLine, []string) {
+// agentEnv returns the env values the agent.env file holds: those read
+// from the host or asked at launch (literals are in compose.yaml). With
+// no resolved env given, it resolves one, asking nothing while other
+// problems would fail the render anyway.
+func agentEnv(b manifest.Bottle, opts Options, problems []string) ([]envLine, []string) {
+	env := opts.Env
+	if env == nil {
+		lookup := opts.LookupEnv
+		if lookup == nil && opts.Getenv != nil {
+			lookup = func(k string) (string, bool) { v := opts.Getenv(k); return v, v != "" }
+		}
+		if len(problems) > 0 {
+			return nil, append(problems, hostEnvProblems(b, orOS(lookup))...)
+		}
+		var envProblems []string
+		if env, envProblems = resolveEnv(b, lookup, opts.Prompt); len(envProblems) > 0 {
+			return nil, append(problems, envProblems...)
+		}
+	}
 	var out []envLine
-	for _, v := range b.Env {
-		var value string
-		switch v.Value.Kind {
-		case manifest.EnvLiteral:
-			continue
-		case manifest.EnvHost:
-			value = getenv(v.Value.HostVar)
-		case manifest.EnvPrompt:
-			if prompt == nil {
-				problems = append(problems, fmt.Sprintf("env %s is asked at launch (?prompt) but there is no terminal to ask on; run from a terminal", v.Name))
-				continue
-			}
-			q := v.Value.Prompt
-			if q == "" {
-				q = v.Name
-			}
-			s, err := prompt(v.Name, q)
-			if err != nil {
-				problems = append(problems, fmt.Sprintf("env %s: %v", v.Name, err))
-				continue
-			}
-			value = s
-		}
-		if strings.ContainsAny(value, "\r\n'") {
-			problems = append(problems, fmt.Sprintf("env %s: the value contains a newline or a single quote, which the compose env file cannot hold", v.Name))
+	for _, o := range EnvOrigins(b) {
+		if o.Kind == manifest.EnvLiteral {
 			continue
 		}
-		out = append(out, envLine{v.Name, value})
+		value, ok := env.Values[o.Name]
+		if !ok {
+			problems = append(problems, o.where()+" has no resolved value; resolve the env of this configuration with ResolveEnv")
+			continue
+		}
+		if msg := envFileProblem(value); msg != "" {
+			problems = append(problems, o.where()+": the value "+msg)
+			continue
+		}
+		out = append(out, envLine{o.Name, value})
 	}
 	return out, problems
+}
+
+func orOS(lookup func(string) (string, bool)) func(string) (string, bool) {
+	if lookup == nil {
+		return os.LookupEnv
+	}
+	return lookup
 }
 
 func egressSecrets(f *contract.RoutesFile) []string {

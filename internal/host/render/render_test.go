@@ -218,7 +218,7 @@ func TestRenderAsRootHandsSidecarFilesToTheSidecarUser(t *testing.T) {
 	key := filepath.Join(t.TempDir(), "id")
 	write(t, key, testKey)
 	out := filepath.Join(t.TempDir(), "p")
-	if _, err := Render(home(t, key), Options{Dir: out, Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken})}); err != nil {
+	if _, err := Render(home(t, key), Options{Dir: out, Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken, "JIRA_TICKET": "BB-7"})}); err != nil {
 		t.Fatal(err)
 	}
 	for rel, wantUID := range map[string]int{"secrets/ca_key": SidecarUID, contract.BottleSecretsDir: SidecarUID, contract.BottleGitDataDir: SidecarUID, contract.BottleQueueDir: SidecarUID, contract.BottleAuditFile: SidecarUID, "config/routes.yaml": 0, contract.BottleComposeFile: 0} {
@@ -242,7 +242,7 @@ func TestRenderFailsWithEveryProblemAndWritesNothing(t *testing.T) {
 	if err == nil {
 		t.Fatal("render succeeded without the token and the key")
 	}
-	for _, want := range []string{"$EXAMPLE_API_TOKEN, which is not set", "git-gate repo demo", "missing-key"} {
+	for _, want := range []string{"$EXAMPLE_API_TOKEN, which is not set", "git-gate repo demo", "missing-key", "env TICKET (" + eff.Bottle.File + ":4): $JIRA_TICKET is not set"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
@@ -261,7 +261,7 @@ func TestRenderRefusesANonEmptyDirectory(t *testing.T) {
 	write(t, key, testKey)
 	out := t.TempDir()
 	write(t, filepath.Join(out, "notes.txt"), "mine")
-	_, err := Render(home(t, key), Options{Dir: out, Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken})})
+	_, err := Render(home(t, key), Options{Dir: out, Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken, "JIRA_TICKET": "BB-7"})})
 	if err == nil || !strings.Contains(err.Error(), "is not empty") {
 		t.Fatalf("err = %v", err)
 	}
@@ -273,7 +273,7 @@ func TestRenderRefusesANonEmptyDirectory(t *testing.T) {
 func TestRenderIdentityMustBeAPrivateKey(t *testing.T) {
 	pub := filepath.Join(t.TempDir(), "id.pub")
 	write(t, pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC test\n")
-	_, err := Render(home(t, pub), Options{Dir: filepath.Join(t.TempDir(), "p"), Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken})})
+	_, err := Render(home(t, pub), Options{Dir: filepath.Join(t.TempDir(), "p"), Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken, "JIRA_TICKET": "BB-7"})})
 	if err == nil || !strings.Contains(err.Error(), "not the .pub file") {
 		t.Fatalf("err = %v", err)
 	}
@@ -322,7 +322,7 @@ func TestRenderAgentLimits(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			eff := homeWith(t, key, tc.yaml)
-			p, err := newPlan(eff, Options{Dir: t.TempDir(), Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken}), HostCPUs: tc.hostCPUs})
+			p, err := newPlan(eff, Options{Dir: t.TempDir(), Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken, "JIRA_TICKET": "BB-7"}), HostCPUs: tc.hostCPUs})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)
