@@ -86,12 +86,24 @@ type Metadata struct {
 	Image string `json:"image"`
 	// Cwd is the host directory copied in as the workspace; "" for none.
 	Cwd string `json:"cwd,omitempty"`
+	// AgentUser is who the agent runs as in its container, and Workspace
+	// its workspace there.
+	AgentUser User   `json:"agent_user"`
+	Workspace string `json:"workspace"`
 	// ComposeProject is the compose project's name.
 	ComposeProject string    `json:"compose_project"`
 	StartedAt      time.Time `json:"started_at"`
 	// BotBottleVersion is the version of bot-bottle that started it.
 	BotBottleVersion string `json:"bot_bottle_version"`
 	State            State  `json:"state"`
+}
+
+// User is the agent's user in its container.
+type User struct {
+	UID  int    `json:"uid"`
+	GID  int    `json:"gid"`
+	Name string `json:"name,omitempty"`
+	Home string `json:"home"`
 }
 
 // Validate checks what list, resume and down rely on.

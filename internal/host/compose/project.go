@@ -348,6 +348,7 @@ func agentService(s Spec) types.ServiceConfig {
 	svc.CPUS = float32(s.Resources.CPUs)
 	svc.PidsLimit = s.Resources.Pids
 	svc.Runtime = s.Runtime
+	svc.User = s.AgentUser
 	if s.Workspace != "" {
 		svc.Volumes = append(svc.Volumes, types.ServiceVolumeConfig{
 			Type: types.VolumeTypeVolume, Source: WorkspaceVolume, Target: s.Workspace,

@@ -49,6 +49,12 @@ type Spec struct {
 	GitGateSecrets []string
 	// Supervise adds the supervise service.
 	Supervise bool
+	// AgentUser is who the agent container runs as: a numeric "uid" (the
+	// image's passwd entry then gives the group) or "uid:gid"; "" keeps
+	// the image's USER. bot-bottle up sets the bare uid where it can,
+	// because Docker's copy into a container (the workspace) needs a user
+	// it can look up.
+	AgentUser string
 	// Workspace is where the agent's workspace volume is mounted in the
 	// agent container, which also starts its sessions there: an absolute
 	// path such as "/home/agent/workspace". "" means no workspace volume.
@@ -156,6 +162,14 @@ func (s Spec) Validate() error {
 		ps.addf("GitGateSecrets", "must not include %q; the CA private key goes to egress only", contract.CAKeySecret)
 	}
 
+	if s.AgentUser != "" {
+		uid, gid, hasGID := strings.Cut(s.AgentUser, ":")
+		if !isDecimal(uid) || (hasGID && !isDecimal(gid)) {
+			ps.addf("AgentUser", "%q is not a numeric uid or uid:gid, as in %q", s.AgentUser, "1000")
+		} else if uid == "0" {
+			ps.addf("AgentUser", "%q is root; the agent runs as an unprivileged user", s.AgentUser)
+		}
+	}
 	if s.Workspace != "" {
 		if err := validWorkspace(s.Workspace); err != nil {
 			ps.add("Workspace", err)

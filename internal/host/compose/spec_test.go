@@ -27,6 +27,7 @@ func everything() Spec {
 		Runtime:        "runsc",
 		Resources:      Resources{Memory: 8 << 30, CPUs: 1.5, Pids: 512},
 		Workspace:      "/home/agent/workspace",
+		AgentUser:      "1000",
 	}
 }
 
@@ -112,6 +113,8 @@ func TestValidate(t *testing.T) {
 		{"CA key to gate", func(s *Spec) { s.GitGateSecrets[1] = contract.CAKeySecret }, "GitGateSecrets", "egress only"},
 		{"gate secrets without gate", func(s *Spec) { s.GitGate = false }, "GitGateSecrets", "GitGate is false"},
 		{"runtime", func(s *Spec) { s.Runtime = "runsc --debug" }, "Runtime", "runtime name"},
+		{"agent user by name", func(s *Spec) { s.AgentUser = "agent" }, "AgentUser", "numeric"},
+		{"agent user root", func(s *Spec) { s.AgentUser = "0:0" }, "AgentUser", "root"},
 		{"workspace relative", func(s *Spec) { s.Workspace = "workspace" }, "Workspace", "absolute"},
 		{"workspace root", func(s *Spec) { s.Workspace = "/" }, "Workspace", "absolute"},
 		{"workspace unclean", func(s *Spec) { s.Workspace = "/home/a/../b" }, "Workspace", "clean"},

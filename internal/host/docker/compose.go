@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,6 +29,13 @@ func (c *Compose) args(sub ...string) []string {
 		"--project-directory", string(c.Dir),
 		"-f", filepath.Join(string(c.Dir), contract.BottleComposeFile),
 		"-p", c.Project}, sub...)
+}
+
+// Command returns `docker compose SUB...` for the project, not started,
+// for a caller that wires its standard streams itself (an attached
+// session).
+func (c *Compose) Command(ctx context.Context, sub ...string) *exec.Cmd {
+	return c.Runner.Command(ctx, c.args(sub...)...)
 }
 
 // Run runs `docker compose SUB...` for the project, its output going to

@@ -76,7 +76,7 @@ func TestErrorCarriesTheTailOfStderr(t *testing.T) {
 // engine-wide listing groups containers by bottle, and down leaves
 // nothing.
 func TestComposeOnTheEngine(t *testing.T) {
-	img := testutil.DockerImages(t, "local", "agent-test")[0]
+	img := testutilImages(t, "agent-test")[0]
 	slug := "dockertest-" + strings.ToLower(strings.ReplaceAll(time.Now().Format("150405.000"), ".", ""))
 	dir := contract.BottleDir(t.TempDir())
 	compose := `name: ` + "bot-bottle-" + slug + `
@@ -154,4 +154,8 @@ services:
 	if _, err := os.Stat(filepath.Join(string(dir), contract.BottleComposeFile)); err != nil {
 		t.Fatal("down removed the compose file")
 	}
+}
+
+func testutilImages(t *testing.T, names ...string) []string {
+	return testutil.DockerImages(t, "local", names...)
 }

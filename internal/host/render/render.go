@@ -83,6 +83,13 @@ type Options struct {
 	// Euid and Egid are the operator's ids; nil means os.Geteuid/Getegid.
 	// Tests set them.
 	Euid, Egid *int
+	// Slug is the bottle's slug; empty means the agent's name (what
+	// `render -o` uses; `up` mints "<agent>-<5 random>").
+	Slug string
+	// AgentUser and Workspace are compose.Spec's: who the agent container
+	// runs as and where its workspace volume is; empty: the image's USER
+	// and no workspace volume.
+	AgentUser, Workspace string
 	// HostCPUs is how many CPUs the machine running the bottle has: the
 	// default resources.cpus is at most that, and a larger declared value
 	// is an error (Docker would refuse it). Zero means runtime.NumCPU().
@@ -136,6 +143,41 @@ func Render(eff *manifest.Effective, opts Options) (*Result, error) {
 	return plan.result(opts.Dir), nil
 }
 
+// RenewSecrets writes a stopped bottle's secrets again into its directory
+// dir, as Render would for eff, leaving the rest (the compose project, the
+// routes and gate files with what the operator approved since, the queue,
+// the audit log, the gate's mirrors) as it is: a fresh CA, every token
+// and SSH key read again from the host, the agent's env values resolved
+// again. opts.Dir and opts.Slug are ignored; the agent must be restarted
+// (its trust store provisioned) to trust the new CA.
+func RenewSecrets(eff *manifest.Effective, dir contract.BottleDir, slug string, opts Options) error {
+	opts.Slug = slug
+	plan, err := newPlan(eff, opts)
+	if err != nil {
+		return err
+	}
+	if err := RemoveSecrets(dir); err != nil {
+		return err
+	}
+	w := writer{root: string(dir), owner: plan.owner}
+	w.dir(contract.BottleSecretsDir, 0o700, true)
+	plan.writeSecrets(&w)
+	return w.err
+}
+
+// RemoveSecrets deletes what a stopped bottle must not keep on disk: every
+// file under secrets/ (the CA key, tokens, SSH keys) and the agent's env
+// values. Missing files are not an error.
+func RemoveSecrets(dir contract.BottleDir) error {
+	var errs []error
+	for _, p := range []string{dir.Path(contract.BottleSecretsDir), dir.Path(contract.BottleAgentEnvFile)} {
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // checkTarget refuses a directory that holds anything: rendering never
 // overwrites an operator's files.
 func checkTarget(dir string) error {
@@ -183,6 +225,9 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 		now = opts.Now
 	}
 	slug := eff.Agent.Name
+	if opts.Slug != "" {
+		slug = opts.Slug
+	}
 	if err := contract.ValidSlug(slug); err != nil {
 		return nil, fmt.Errorf("agent %q cannot name a bottle: %w; rename %s", slug, err, eff.Agent.File)
 	}
@@ -246,6 +291,8 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 		GitGate:       p.gate != nil,
 		Supervise:     eff.Bottle.Supervise,
 		Runtime:       opts.Runtime,
+		AgentUser:     opts.AgentUser,
+		Workspace:     opts.Workspace,
 		Resources:     compose.Resources{Memory: limits.Memory, CPUs: limits.CPUs, Pids: limits.Pids},
 	}
 	if len(p.agentEnv) > 0 {

@@ -338,3 +338,65 @@ func TestRenderAgentLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretsLeaveAndComeBack: RemoveSecrets takes every secret and env
+// value off the disk and leaves the rest; RenewSecrets writes them again,
+// read anew from the host, with a new CA, and keeps what the operator
+// approved in the routes file since the bottle was rendered.
+func TestSecretsLeaveAndComeBack(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "id_ed25519")
+	write(t, key, testKey)
+	eff := home(t, key)
+	dir := contract.BottleDir(filepath.Join(t.TempDir(), "dev-abcde"))
+	uid, gid := 1000, 1000
+	opts := Options{Dir: string(dir), Slug: "dev-abcde", Getenv: env(map[string]string{"EXAMPLE_API_TOKEN": testToken, "JIRA_TICKET": "BB-7"}), Euid: &uid, Egid: &gid}
+	if _, err := Render(eff, opts); err != nil {
+		t.Fatal(err)
+	}
+	oldCA := read(t, string(dir), contract.BottleCACertFile)
+	approved := read(t, string(dir), contract.BottleRoutesFile) + "  - host: approved.example.test\n"
+	if err := os.WriteFile(dir.RoutesFile(), []byte(approved), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := RemoveSecrets(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []string{contract.BottleSecretsDir, contract.BottleAgentEnvFile} {
+		if _, err := os.Stat(dir.Path(gone)); !os.IsNotExist(err) {
+			t.Errorf("%s is still there after RemoveSecrets (%v)", gone, err)
+		}
+	}
+	if err := filepath.WalkDir(string(dir), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, _ := os.ReadFile(p)
+		if strings.Contains(string(data), testToken) || strings.Contains(string(data), "PRIVATE KEY") || strings.Contains(string(data), "BB-7") {
+			t.Errorf("%s still holds a secret or an env value", p)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	opts.Getenv = env(map[string]string{"EXAMPLE_API_TOKEN": testToken + "-new", "JIRA_TICKET": "BB-8"})
+	if err := RenewSecrets(eff, dir, "dev-abcde", opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, string(dir), "secrets/token_example_api_token"); got != testToken+"-new" {
+		t.Errorf("token = %q, want the host's value now", got)
+	}
+	if got := read(t, string(dir), contract.BottleAgentEnvFile); !strings.Contains(got, "TICKET='BB-8'") {
+		t.Errorf("agent.env = %q", got)
+	}
+	if read(t, string(dir), contract.BottleCACertFile) == oldCA {
+		t.Error("the CA was not renewed")
+	}
+	if got := read(t, string(dir), contract.BottleRoutesFile); got != approved {
+		t.Errorf("the routes file lost what was approved:\n%s", got)
+	}
+	if fi, err := os.Stat(dir.Path("secrets/ca_key")); err != nil || fi.Mode().Perm() != 0o400 {
+		t.Errorf("ca_key: %v %v", fi, err)
+	}
+}

@@ -59,19 +59,8 @@ func (p *plan) write(root string) error {
 		}
 		w.file(contract.BottleGateFile, gate, 0o644, false)
 	}
-	w.file(contract.BottleCACertFile, p.ca.certPEM, 0o644, false)
-	for name, value := range p.secrets {
-		w.file(contract.BottleSecretsDir+"/"+name, value, 0o400, true)
-	}
+	p.writeSecrets(&w)
 	w.file(contract.BottleAuditFile, nil, 0o600, true)
-	if len(p.agentEnv) > 0 {
-		var b strings.Builder
-		b.WriteString("# The agent's env values read from your environment or asked at render time.\n")
-		for _, e := range p.agentEnv {
-			fmt.Fprintf(&b, "%s='%s'\n", e.name, e.value)
-		}
-		w.file(contract.BottleAgentEnvFile, []byte(b.String()), 0o600, false)
-	}
 
 	proj, err := compose.Project(p.spec)
 	if err != nil {
@@ -150,4 +139,22 @@ func (p *plan) readme() string {
 	}
 	b.WriteString("- `audit.jsonl` gets one line per request egress handled.\n")
 	return b.String()
+}
+
+// writeSecrets writes what a bottle must not keep on disk once it stops:
+// the CA (its certificate beside its key, which a new key replaces), the
+// secrets, and the agent's env values.
+func (p *plan) writeSecrets(w *writer) {
+	w.file(contract.BottleCACertFile, p.ca.certPEM, 0o644, false)
+	for name, value := range p.secrets {
+		w.file(contract.BottleSecretsDir+"/"+name, value, 0o400, true)
+	}
+	if len(p.agentEnv) > 0 {
+		var b strings.Builder
+		b.WriteString("# The agent's env values read from your environment or asked at launch.\n")
+		for _, e := range p.agentEnv {
+			fmt.Fprintf(&b, "%s='%s'\n", e.name, e.value)
+		}
+		w.file(contract.BottleAgentEnvFile, []byte(b.String()), 0o600, false)
+	}
 }

@@ -1,0 +1,132 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/bot-bottle/bot-bottle/internal/host/bottle"
+	"github.com/bot-bottle/bot-bottle/internal/host/compose"
+	"github.com/bot-bottle/bot-bottle/internal/host/docker"
+	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/host/render"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// Open returns the bottle slug as its directory records it. An unknown
+// slug is an error that lists the known ones.
+func (m *Manager) Open(slug string) (*Bottle, error) {
+	d, meta, err := bottle.Find(m.Home, slug)
+	if err != nil {
+		return nil, err
+	}
+	u := meta.AgentUser
+	return &Bottle{
+		Dir: d, Meta: meta,
+		Compose:   &docker.Compose{Runner: m.Docker, Dir: d, Project: meta.ComposeProject},
+		User:      docker.ImageUser{UID: u.UID, GID: u.GID, Name: u.Name, Home: u.Home},
+		Workspace: meta.Workspace,
+	}, nil
+}
+
+// Running reports whether b's agent container runs.
+func (m *Manager) Running(ctx context.Context, b *Bottle) (bool, error) {
+	svcs, err := b.Compose.PS(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, s := range svcs {
+		if s.Service == compose.AgentService {
+			return s.State == "running", nil
+		}
+	}
+	return false, nil
+}
+
+// Down stops the bottle slug and removes its containers and networks.
+// Its secrets (tokens, keys, the agent's env values) always leave the
+// disk. Without keepState its workspace volume and its directory go too;
+// with it, both stay and Resume brings the bottle back.
+func (m *Manager) Down(ctx context.Context, slug string, keepState bool) error {
+	b, err := m.Open(slug)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	m.logf("down: stopping %s", b.Compose.Project)
+	if err := b.Compose.Down(ctx, m.Progress, !keepState); err != nil {
+		errs = append(errs, fmt.Errorf("remove the containers: %w", err))
+	}
+	if err := render.RemoveSecrets(b.Dir); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		// Keep the directory: it is what the next down needs to retry.
+		_ = bottle.SetState(b.Dir, bottle.StateFailed)
+		return errors.Join(errs...)
+	}
+	if keepState {
+		if err := bottle.SetState(b.Dir, bottle.StateStopped); err != nil {
+			return err
+		}
+		m.logf("down: %s stopped; its state and workspace are kept in %s (bot-bottle resume %s)", slug, b.Dir, slug)
+		return nil
+	}
+	if err := os.RemoveAll(string(b.Dir)); err != nil {
+		return fmt.Errorf("remove %s: %w", b.Dir, err)
+	}
+	m.logf("down: %s removed", slug)
+	return nil
+}
+
+// Resumption is what starting a stopped bottle again needs.
+type Resumption struct {
+	// Eff is the bottle's agent as its manifests say now.
+	Eff *manifest.Effective
+	// Env is the agent's env, resolved again.
+	Env *render.ResolvedEnv
+	// Getenv reads route tokens; nil: os.Getenv.
+	Getenv func(string) string
+	// HostCPUs: see Launch.
+	HostCPUs int
+}
+
+// Resume brings the stopped bottle slug back as it was: its secrets read
+// again from the host, a new CA, its containers started, its agent
+// provisioned again, with the workspace volume and what the operator
+// approved kept. A running bottle is returned as it is.
+func (m *Manager) Resume(ctx context.Context, slug string, r Resumption) (*Bottle, error) {
+	b, err := m.Open(slug)
+	if err != nil {
+		return nil, err
+	}
+	if running, err := m.Running(ctx, b); err != nil {
+		return nil, step("ask docker about the bottle", err)
+	} else if running {
+		return b, nil
+	}
+	if _, err := os.Stat(b.Dir.Path(contract.BottleComposeFile)); err != nil {
+		return nil, fmt.Errorf("bottle %s has no compose project in %s; remove it with 'bot-bottle down %s'", slug, b.Dir, slug)
+	}
+	err = render.RenewSecrets(r.Eff, b.Dir, slug, render.Options{
+		AgentImage: b.Meta.Image, Env: r.Env, Getenv: r.Getenv, HostCPUs: r.HostCPUs,
+		AgentUser: agentUser(b.User), Workspace: b.Workspace,
+	})
+	if err != nil {
+		return nil, step("read the secrets again", err)
+	}
+	if err := m.up(ctx, b, ""); err != nil {
+		return nil, err
+	}
+	if m.Provision != nil {
+		if err := m.Provision(ctx, b, r.Eff); err != nil {
+			return nil, step("provision", err)
+		}
+	}
+	b.Meta.State = bottle.StateRunning
+	if err := bottle.Write(b.Dir, b.Meta); err != nil {
+		return nil, step("record the bottle", err)
+	}
+	return b, nil
+}
