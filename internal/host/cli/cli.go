@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
+	"golang.org/x/term"
 )
 
 // Env is what the CLI needs from the process. Tests pass their own.
@@ -27,11 +28,19 @@ type Env struct {
 	// Stdin, Stdout and Stderr are the standard streams.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Terminal is the operator's terminal when standard input is one (for
+	// questions, secrets asked with echo off, and attaching an agent);
+	// nil: none, and a command that needs one says so.
+	Terminal *os.File
 }
 
 // OSEnv is the real process environment.
 func OSEnv() Env {
-	return Env{Getenv: os.Getenv, LookupEnv: os.LookupEnv, Getwd: os.Getwd, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	env := Env{Getenv: os.Getenv, LookupEnv: os.LookupEnv, Getwd: os.Getwd, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		env.Terminal = os.Stdin
+	}
+	return env
 }
 
 // lookupEnv returns LookupEnv, or one made of Getenv.
@@ -55,6 +64,12 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// exitStatus makes Main exit with code, printing nothing more: `up` and
+// `resume` return their agent's exit status.
+type exitStatus struct{ code int }
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
 // reportedError means the command already printed its problems; Main only
 // sets the exit code.
 type reportedError struct{ err error }
@@ -77,6 +92,10 @@ func Main(ctx context.Context, args []string, env Env) int {
 	var rep reportedError
 	if errors.As(err, &rep) {
 		return exitError
+	}
+	var st exitStatus
+	if errors.As(err, &st) {
+		return st.code
 	}
 	// Errors can quote files and records someone else wrote (a queued
 	// proposal, a repository's manifest): escape them for the terminal.

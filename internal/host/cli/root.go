@@ -56,11 +56,23 @@ What an agent may reach is declared in Markdown manifests with YAML frontmatter:
 		newValidateCmd(env, g),
 		newConfigCmd(env, g),
 		newRenderCmd(env, g),
+		newUpCmd(env, g),
+		newDownCmd(env, g),
+		newResumeCmd(env, g),
 		newDemoCmd(env),
 		newProposalsCmd(env, g, pdeps),
 		newVersionCmd(env),
 	)
 	return root
+}
+
+// resolvedHome is the bot-bottle home the globals point at.
+func (g *globals) resolvedHome(env Env) (string, error) {
+	cwd, err := env.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find the working directory: %w", err)
+	}
+	return manifest.ResolveHome(g.home, env.Getenv, cwd)
 }
 
 // load reads the manifests the globals point at, prints the warnings, and

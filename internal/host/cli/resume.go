@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bot-bottle/bot-bottle/internal/host/lifecycle"
+	"github.com/bot-bottle/bot-bottle/internal/host/render"
+)
+
+type resumeOptions struct {
+	slug   string
+	detach bool
+}
+
+func newResumeCmd(env Env, g *globals) *cobra.Command {
+	opts := resumeOptions{}
+	cmd := &cobra.Command{
+		Use:   "resume SLUG",
+		Short: "Attach to a running bottle, or start a stopped one again and attach",
+		Long: `Resume attaches your terminal to the agent of the bottle SLUG. A bottle that
+is not running (after 'down --keep-state', or a reboot) is started again
+first, as it was: its workspace, proposal queue, audit log and the routes you
+approved are kept; its secrets are read again from your environment and
+files, ?prompt values are asked again, and the agent is provisioned again.
+When the agent exits, the bottle is torn down unless work in it would be
+lost, as with up.`,
+		Example: `  bot-bottle resume dev-x3k9q`,
+		Args:    exactArgs("SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.slug = args[0]
+			return runResume(cmd.Context(), env, g, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.detach, "detach", false, "start the bottle if it is stopped, without attaching")
+	return cmd
+}
+
+func runResume(ctx context.Context, env Env, g *globals, opts resumeOptions) error {
+	home, err := g.resolvedHome(env)
+	if err != nil {
+		return err
+	}
+	mgr := newManager(env, home)
+	b, err := mgr.Open(opts.slug)
+	if err != nil {
+		return err
+	}
+	m, _, err := g.load(env)
+	if err != nil {
+		return err
+	}
+	eff, err := m.Effective(b.Meta.Agent)
+	if err != nil {
+		return fmt.Errorf("bottle %s runs agent %q: %w", opts.slug, b.Meta.Agent, err)
+	}
+	running, err := mgr.Running(ctx, b)
+	if err != nil {
+		return err
+	}
+	if !running {
+		resolved, err := render.ResolveEnv(eff, env.lookupEnv(), secretPrompter(env))
+		if err != nil {
+			return err
+		}
+		if b, err = mgr.Resume(ctx, opts.slug, lifecycle.Resumption{Eff: eff, Env: resolved, Getenv: env.Getenv, HostCPUs: runtime.NumCPU()}); err != nil {
+			return fmt.Errorf("bottle %s did not start again: %w", opts.slug, err)
+		}
+		fmt.Fprintf(env.Stderr, "bottle %s is up again\n", opts.slug)
+	}
+	if opts.detach {
+		return nil
+	}
+	return attachAndSettle(ctx, env, mgr, b, eff)
+}
