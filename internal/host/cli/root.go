@@ -59,6 +59,7 @@ What an agent may reach is declared in Markdown manifests with YAML frontmatter:
 		newDemoCmd(env),
 		newProposalsCmd(env, g, pdeps),
 		newListCmd(env, g, odeps),
+		newLogsCmd(env, g, odeps),
 		newVersionCmd(env),
 	)
 	return root
