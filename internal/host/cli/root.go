@@ -60,6 +60,7 @@ What an agent may reach is declared in Markdown manifests with YAML frontmatter:
 		newProposalsCmd(env, g, pdeps),
 		newListCmd(env, g, odeps),
 		newLogsCmd(env, g, odeps),
+		newDoctorCmd(env, g, odeps),
 		newVersionCmd(env),
 	)
 	return root
