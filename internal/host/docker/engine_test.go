@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -186,7 +187,12 @@ volumes:
 		t.Fatal(err)
 	}
 	c := &Compose{Dir: dir, Project: "bot-bottle-" + slug}
-	t.Cleanup(func() { _ = c.Down(t.Context(), nil, true) })
+	t.Cleanup(func() {
+		// t.Context() is already cancelled when cleanups run.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = c.Down(ctx, nil, true)
+	})
 	if err := c.Up(t.Context(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -205,5 +211,20 @@ volumes:
 	}
 	if all, err := r.BottleResources(t.Context()); err != nil || all[slug] != nil {
 		t.Fatalf("after down: %+v, %v", all[slug], err)
+	}
+}
+
+// TestVersionWithoutAnEngine: a docker CLI that prints no server version
+// and exits 0 (as a client with an unreachable context may) is an error,
+// not an engine of version "".
+func TestVersionWithoutAnEngine(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "docker")
+	script := "#!/bin/sh\ncat <<'EOF'\n" + string(readFixture(t, "version-no-engine.json")) + "\nEOF\n"
+	if err := os.WriteFile(bin, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	v, err := Runner{Bin: bin}.Version(t.Context())
+	if err == nil || v.Server != nil || v.Client.Version != "28.2.2" {
+		t.Fatalf("version %+v, %v", v, err)
 	}
 }
