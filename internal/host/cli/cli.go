@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"golang.org/x/term"
 )
@@ -80,7 +82,11 @@ func (e reportedError) Unwrap() error { return e.err }
 // Main runs bot-bottle with args (without the program name) and returns the
 // process exit code.
 func Main(ctx context.Context, args []string, env Env) int {
-	root := newRootCmd(env)
+	return execute(ctx, newRootCmd(env), args, env)
+}
+
+// execute runs root with args and returns the process exit code.
+func execute(ctx context.Context, root *cobra.Command, args []string, env Env) int {
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)

@@ -74,17 +74,26 @@ func plural(n int, word string) string {
 
 // shellQuote writes argv as a POSIX shell would read it back: a word of
 // only safe characters as it is, any other in single quotes. It is for
-// showing a command, not for running one; escape it with termtext before
-// printing, as an argument may hold any character.
+// showing a command (a fix to paste, an agent's argv), not for running
+// one; escape it with termtext before printing, as an argument may hold
+// any character.
 func shellQuote(argv []string) string {
 	words := make([]string, len(argv))
 	for i, a := range argv {
-		words[i] = a
-		if a == "" || strings.IndexFunc(a, func(r rune) bool { return !shellSafe(r) }) >= 0 {
-			words[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
+		words[i] = shellWord(a)
 	}
 	return strings.Join(words, " ")
+}
+
+// shellWord is one word of shellQuote. A path under the home written
+// "~/..." stays unquoted, so it still expands when pasted; any other '~'
+// is quoted.
+func shellWord(a string) string {
+	rest := strings.TrimPrefix(a, "~/")
+	if rest != "" && strings.IndexFunc(rest, func(r rune) bool { return !shellSafe(r) }) < 0 {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }
 
 func shellSafe(r rune) bool {

@@ -16,10 +16,10 @@ type globals struct {
 }
 
 func newRootCmd(env Env) *cobra.Command {
-	return newRootCmdWith(env, &proposalsDeps{})
+	return newRootCmdWith(env, &proposalsDeps{}, &opsDeps{})
 }
 
-func newRootCmdWith(env Env, pdeps *proposalsDeps) *cobra.Command {
+func newRootCmdWith(env Env, pdeps *proposalsDeps, odeps *opsDeps) *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:   "bot-bottle",
@@ -61,6 +61,9 @@ What an agent may reach is declared in Markdown manifests with YAML frontmatter:
 		newResumeCmd(env, g),
 		newDemoCmd(env),
 		newProposalsCmd(env, g, pdeps),
+		newListCmd(env, g, odeps),
+		newLogsCmd(env, g, odeps),
+		newDoctorCmd(env, g, odeps),
 		newVersionCmd(env),
 	)
 	return root

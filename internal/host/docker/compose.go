@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
@@ -132,4 +135,32 @@ func (c *Compose) ContainerID(ctx context.Context, service string) (string, erro
 		return "", err
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// maxComposeFile bounds the compose file Services reads; a bottle's is a
+// few kilobytes.
+const maxComposeFile = 1 << 20
+
+// Services are the names of the services the project's compose file
+// declares, sorted. It reads the file rather than asking compose, which
+// would also need every env file the project names.
+func (c *Compose) Services() ([]string, error) {
+	path := filepath.Join(string(c.Dir), contract.BottleComposeFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var file struct {
+		Services map[string]yaml.Node `yaml:"services"`
+	}
+	if err := yaml.NewDecoder(io.LimitReader(f, maxComposeFile)).Decode(&file); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	names := make([]string, 0, len(file.Services))
+	for name := range file.Services {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names, nil
 }
