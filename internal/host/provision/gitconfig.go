@@ -127,9 +127,10 @@ func rankOf(i, port int) int {
 // spelling of its upstream (see Spellings), so that git sends the real
 // URL, as the agent or a copied workspace's origin writes it, to the
 // gate. Repos are written in name order. Where two repos' upstreams share
-// a spelling, the lower rank keeps it; at equal rank it is left out for
-// both and returned in ambiguous, except that two repos with the same
-// upstream are an error. Names and emails are quoted for git; one holding
+// a spelling, the lower rank keeps it; at equal rank neither does: it is
+// rewritten to itself (so that no shorter spelling of another repo turns
+// it into a wrong gate URL) and returned in ambiguous. Two repos with the
+// same upstream are an error. Names and emails are quoted for git; one holding
 // a line break or another control character is refused.
 func GitConfig(id GitIdentity, repos []GateRepo) (text string, ambiguous []string, err error) {
 	var b strings.Builder
@@ -203,6 +204,18 @@ func GitConfig(id GitIdentity, repos []GateRepo) (text string, ambiguous []strin
 		ambiguous = append(ambiguous, url)
 	}
 	slices.Sort(ambiguous)
+	if len(ambiguous) > 0 {
+		// Rewriting a spelling to itself keeps git from applying a shorter
+		// spelling of another repo to it, which would make a wrong gate URL.
+		b.WriteString("# Spellings the upstreams of two gate repos share: left as they are.\n")
+		for _, url := range ambiguous {
+			q, err := quoteValue(url)
+			if err != nil {
+				return "", nil, err
+			}
+			fmt.Fprintf(&b, "[url %s]\n\tinsteadOf = %s\n", q, q)
+		}
+	}
 	return b.String(), ambiguous, nil
 }
 
@@ -279,7 +292,7 @@ func writeGitConfig(ctx context.Context, t Target, a Agent, id GitIdentity, repo
 	}
 	line := fmt.Sprintf("%s written (%s)", dst, strings.Join(what, "; "))
 	if len(ambiguous) > 0 {
-		line += fmt.Sprintf("; left out, shared by two upstreams: %s", strings.Join(ambiguous, " "))
+		line += fmt.Sprintf("; not rewritten, shared by two upstreams: %s", strings.Join(ambiguous, " "))
 	}
 	return line, nil
 }

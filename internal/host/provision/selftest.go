@@ -187,7 +187,7 @@ func httpsAuthority(host string) (string, error) {
 	if strings.Contains(host, "*") {
 		return "", fmt.Errorf("self-test host %q is a wildcard; name one host", host)
 	}
-	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && a.Is6() {
+	if a, err := netip.ParseAddr(host); err == nil && a.Is6() {
 		return "[" + a.String() + "]", nil
 	}
 	return host, nil
