@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -64,10 +66,11 @@ mv -f -- "$tmp" "$dst"
 
 // trustCA puts the bottle CA, mounted at contract.AgentCACertPath, into
 // CABundlePath, as root: with update-ca-certificates when the image has
-// it, and by appending it when the image has not or the tool left it out.
+// it in a system directory (root runs nothing else), and by appending it
+// when the image has not or the tool left it out.
 func trustCA(ctx context.Context, t Target, a Agent) (string, error) {
 	how := ""
-	if a.Has("update-ca-certificates") {
+	if inSystemPath(a.Tools["update-ca-certificates"]) {
 		if _, err := script(ctx, t, Root, nil, "update-ca-certificates", `update-ca-certificates >/dev/null`); err != nil {
 			return "", err
 		}
@@ -96,9 +99,9 @@ func trustCA(ctx context.Context, t Target, a Agent) (string, error) {
 	case how != "":
 		return fmt.Sprintf("CA trusted in %s (update-ca-certificates)", CABundlePath), nil
 	case changed:
-		return fmt.Sprintf("CA trusted in %s (appended; the image has no update-ca-certificates)", CABundlePath), nil
+		return fmt.Sprintf("CA trusted in %s (appended; no update-ca-certificates to run)", CABundlePath), nil
 	}
-	return fmt.Sprintf("CA trusted in %s (already there; the image has no update-ca-certificates)", CABundlePath), nil
+	return fmt.Sprintf("CA trusted in %s (already there; no update-ca-certificates to run)", CABundlePath), nil
 }
 
 // AddCA returns bundle (a PEM bundle, possibly empty) with certPEM's
@@ -213,4 +216,11 @@ func hasCert(bundle, der []byte) bool {
 			return true
 		}
 	}
+}
+
+// inSystemPath reports whether program (as Identify found it) is in one
+// of SystemPath's directories.
+func inSystemPath(program string) bool {
+	dir, _ := path.Split(program)
+	return dir != "" && slices.Contains(strings.Split(SystemPath, ":"), path.Clean(dir))
 }

@@ -187,7 +187,7 @@ func poll(t *testing.T, limit time.Duration, what string, cond func() bool) {
 // agent starts a container of image as the compose project's agent
 // service would run it, trusting caCert as the bottle CA, and returns its
 // Target.
-func (r *rig) agent(t *testing.T, name, image, caCert string) DockerExec {
+func (r *rig) agent(t *testing.T, name, image, caCert string, extra ...string) DockerExec {
 	t.Helper()
 	args := []string{"run", "-d", "--name", r.id + "-" + name, "--label", "bbprov=1",
 		"--network", r.network,
@@ -199,6 +199,7 @@ func (r *rig) agent(t *testing.T, name, image, caCert string) DockerExec {
 	for k, v := range CAEnv() {
 		args = append(args, "-e", k+"="+v)
 	}
+	args = append(args, extra...)
 	id := docker(t, append(args, image)...)
 	t.Cleanup(func() { _, _ = dockerErr("rm", "-f", "-v", id) })
 	return DockerExec{Container: id}
@@ -296,7 +297,7 @@ func TestRunProvisionsTheTestAgent(t *testing.T) {
 	t.Logf("Run:\n%s", progress.String())
 	lines := strings.Split(strings.TrimSuffix(progress.String(), "\n"), "\n")
 	wantLines := []string{
-		"provision: CA trusted in /etc/ssl/certs/ca-certificates.crt (appended; the image has no update-ca-certificates)",
+		"provision: CA trusted in /etc/ssl/certs/ca-certificates.crt (appended; no update-ca-certificates to run)",
 		"provision: self-test passed: TLS to selftest.bbprov.test through egress verified against the system trust store (probe)",
 		"provision: prompt written to /home/agent/.bot-bottle-prompt.txt (0600, 13 bytes)",
 		"provision: skills copied to /home/agent/.bot-bottle/skills: review (from " + plan.Skills[0].Dir + "), notes (from " + plan.Skills[1].Dir + ")",
@@ -388,7 +389,7 @@ func TestRunProvisionsTheTestAgent(t *testing.T) {
 	if err := Run(ctx, d, a, plan); err != nil {
 		t.Fatalf("second Run: %v", err)
 	}
-	if !strings.Contains(progress.String(), "(already there; the image has no update-ca-certificates)") {
+	if !strings.Contains(progress.String(), "(already there; no update-ca-certificates to run)") {
 		t.Errorf("second Run's CA line: %s", progress.String())
 	}
 	if after := snapshot(); after != before {
@@ -431,7 +432,11 @@ func TestSelfTestFailsWhenTheAgentDoesNotTrustEgress(t *testing.T) {
 	if err := os.Chmod(other.CertPath, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := r.agent(t, "untrusting", agentTestImage, other.CertPath)
+	// probe trusts the file BOT_BOTTLE_CA_CERT names besides the system
+	// store, and in a bottle that is the bottle CA: point it at the right
+	// one here, to show that only the system trust store counts.
+	d := r.agent(t, "untrusting", agentTestImage, other.CertPath,
+		"-v", r.bottleCA.CertPath+":/run/bbprov-bottle-ca.crt:ro", "-e", contract.EnvAgentCACert+"=/run/bbprov-bottle-ca.crt")
 	ctx := t.Context()
 	a, err := Identify(ctx, d)
 	if err != nil {

@@ -145,7 +145,7 @@ func TestRunStepsInOrder(t *testing.T) {
 		t.Errorf("commands (-want +got):\n%s", diff)
 	}
 	wantLines := []string{
-		"provision: CA trusted in /etc/ssl/certs/ca-certificates.crt (appended; the image has no update-ca-certificates)",
+		"provision: CA trusted in /etc/ssl/certs/ca-certificates.crt (appended; no update-ca-certificates to run)",
 		"provision: self-test passed: TLS to api.example.test through egress verified against the system trust store (curl)",
 		"provision: prompt written to /home/agent/.bot-bottle-prompt.txt (0600, 14 bytes)",
 		"provision: skills copied to /home/agent/.bot-bottle/skills: review (from " + plan.Skills[0].Dir + ")",
@@ -301,6 +301,7 @@ func TestTrustCA(t *testing.T) {
 	tests := []struct {
 		name      string
 		ucc       bool
+		uccPath   string // where Identify found it, if not /usr/sbin
 		uccAdds   bool
 		bundle    []byte
 		preAdded  bool
@@ -314,13 +315,19 @@ func TestTrustCA(t *testing.T) {
 			wantLine:  "CA trusted in /etc/ssl/certs/ca-certificates.crt (update-ca-certificates left it out; appended)",
 			wantTrail: []string{"0:0 update-ca-certificates", "0:0 read-ca", "0:0 write-bundle"}},
 		{name: "no tool: appended", bundle: root,
-			wantLine:  "CA trusted in /etc/ssl/certs/ca-certificates.crt (appended; the image has no update-ca-certificates)",
+			wantLine:  "CA trusted in /etc/ssl/certs/ca-certificates.crt (appended; no update-ca-certificates to run)",
 			wantTrail: []string{"0:0 read-ca", "0:0 write-bundle"}},
 		{name: "no tool, no bundle: created", bundle: nil,
-			wantLine:  "CA trusted in /etc/ssl/certs/ca-certificates.crt (appended; the image has no update-ca-certificates)",
+			wantLine:  "CA trusted in /etc/ssl/certs/ca-certificates.crt (appended; no update-ca-certificates to run)",
+			wantTrail: []string{"0:0 read-ca", "0:0 write-bundle"}},
+		{name: "a tool the agent put in its own PATH is not run as root", uccPath: "/home/agent/bin/update-ca-certificates", uccAdds: true, bundle: root,
+			wantLine:  "CA trusted in /etc/ssl/certs/ca-certificates.crt (appended; no update-ca-certificates to run)",
+			wantTrail: []string{"0:0 read-ca", "0:0 write-bundle"}},
+		{name: "nor a builtin's bare name", uccPath: "update-ca-certificates", uccAdds: true, bundle: root,
+			wantLine:  "CA trusted in /etc/ssl/certs/ca-certificates.crt (appended; no update-ca-certificates to run)",
 			wantTrail: []string{"0:0 read-ca", "0:0 write-bundle"}},
 		{name: "no tool, already there: nothing written", bundle: root, preAdded: true,
-			wantLine:  "CA trusted in /etc/ssl/certs/ca-certificates.crt (already there; the image has no update-ca-certificates)",
+			wantLine:  "CA trusted in /etc/ssl/certs/ca-certificates.crt (already there; no update-ca-certificates to run)",
 			wantTrail: []string{"0:0 read-ca"}},
 	}
 	for _, tt := range tests {
@@ -333,6 +340,9 @@ func TestTrustCA(t *testing.T) {
 			a := Agent{UID: 1000, GID: 1000, Home: "/h", Tools: map[string]string{}}
 			if tt.ucc {
 				a.Tools["update-ca-certificates"] = "/usr/sbin/update-ca-certificates"
+			}
+			if tt.uccPath != "" {
+				a.Tools["update-ca-certificates"] = tt.uccPath
 			}
 			line, err := trustCA(context.Background(), f, a)
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 )
@@ -66,7 +67,9 @@ func (d DockerExec) Exec(ctx context.Context, user string, stdin io.Reader, argv
 	// container, and the container id is ours, not the agent's.
 	args = append(args, d.Container)
 	args = append(args, argv...)
-	return run(ctx, exec.CommandContext(ctx, docker, args...), user, stdin, argv)
+	cmd := exec.CommandContext(ctx, docker, args...)
+	cmd.WaitDelay = 5 * time.Second // for the output pipes, once ctx is done
+	return run(ctx, cmd, user, stdin, argv)
 }
 
 // run runs cmd with bounded output and turns a failure into an *ExecError
