@@ -258,6 +258,7 @@ func TestRunProvisionsTheTestAgent(t *testing.T) {
 	d := r.agent(t, "agent", agentTestImage, r.bottleCA.CertPath)
 	ctx := t.Context()
 
+	start := time.Now()
 	a, err := Identify(ctx, d)
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +295,7 @@ func TestRunProvisionsTheTestAgent(t *testing.T) {
 	if err := Run(ctx, d, a, plan); err != nil {
 		t.Fatalf("Run: %v\n%s", err, progress.String())
 	}
-	t.Logf("Run:\n%s", progress.String())
+	t.Logf("Identify and Run in %v:\n%s", time.Since(start).Round(time.Millisecond), progress.String())
 	lines := strings.Split(strings.TrimSuffix(progress.String(), "\n"), "\n")
 	wantLines := []string{
 		"provision: CA trusted in /etc/ssl/certs/ca-certificates.crt (appended; no update-ca-certificates to run)",
@@ -347,7 +348,7 @@ func TestRunProvisionsTheTestAgent(t *testing.T) {
 	skills := sh(t, d, "", `cd ~/.bot-bottle/skills && find . | sort | while read -r f; do stat -c '%u:%g %A %n' "$f"; done`)
 	deep := "./review/" + strings.Repeat("d", 60)
 	wantSkills := strings.Join([]string{
-		"1000:1000 drwxr-xr-x .",
+		"1000:1000 drwx------ .",
 		"1000:1000 drwxr-xr-x ./notes",
 		"1000:1000 -rw-r--r-- ./notes/SKILL.md",
 		"1000:1000 drwxr-xr-x ./review",

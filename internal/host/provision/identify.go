@@ -21,9 +21,10 @@ type Agent struct {
 	// Home is the user's home directory: an absolute, clean path other
 	// than "/".
 	Home string
-	// Tools maps each of Tools found in the image to where `command -v`
-	// found it (an absolute path, or a bare name for a shell builtin or
-	// busybox applet). Missing tools are absent.
+	// Tools maps each program Identify looked for and found (of
+	// update-ca-certificates, tar, curl, wget, git, python3, node, openssl,
+	// probe) to where `command -v` found it: an absolute path, or a bare
+	// name for a shell builtin or busybox applet. Missing ones are absent.
 	Tools map[string]string
 }
 
@@ -45,10 +46,10 @@ const WorkspaceDirName = "workspace"
 // Root is the Target user for commands run as root.
 const Root = "0:0"
 
-// Tools are the programs Identify looks for: update-ca-certificates for
+// toolNames are the programs Identify looks for: update-ca-certificates for
 // the CA step, tar for the skills, and the TLS clients the self-test can
 // use (probe is the test image's).
-var Tools = []string{"update-ca-certificates", "tar", "curl", "wget", "git", "python3", "node", "openssl", "probe"}
+var toolNames = []string{"update-ca-certificates", "tar", "curl", "wget", "git", "python3", "node", "openssl", "probe"}
 
 // identifyScript prints what Identify needs, one key=value per line. PATH
 // puts the system directories first, then the user's own: a tool only the
@@ -69,13 +70,14 @@ done
 
 // Identify learns, from inside the container, who the agent is: the
 // container's own user (the image's USER), its ids, name and home ($HOME,
-// else its passwd entry), and which of Tools the image has. An agent
+// else its passwd entry), and which of the programs provisioning can use
+// the image has (Agent.Tools). An agent
 // running as root, without a home, or in an image without /bin/sh is an
 // error.
 func Identify(ctx context.Context, t Target) (Agent, error) {
 	// The user's PATH comes in through the environment docker exec gives
 	// the command; script() replaces PATH, so keep it first.
-	argv := append([]string{shell, "-c", "USER_PATH=${PATH:-}\nset -eu\nPATH=" + SystemPath + "\nexport PATH\n" + identifyScript, "identify"}, Tools...)
+	argv := append([]string{shell, "-c", "USER_PATH=${PATH:-}\nset -eu\nPATH=" + SystemPath + "\nexport PATH\n" + identifyScript, "identify"}, toolNames...)
 	out, err := t.Exec(ctx, "", nil, argv...)
 	if err != nil {
 		return Agent{}, fmt.Errorf("identify the agent user: %w", err)
@@ -99,7 +101,7 @@ func parseIdentity(out []byte) (Agent, error) {
 		}
 		fields[k] = v
 		if tool, ok := strings.CutPrefix(k, "tool."); ok {
-			if !slices.Contains(Tools, tool) {
+			if !slices.Contains(toolNames, tool) {
 				return Agent{}, fmt.Errorf("identify: unexpected tool %q", tool)
 			}
 			if err := validToolPath(v); err != nil {

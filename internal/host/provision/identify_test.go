@@ -90,7 +90,7 @@ func TestIdentifyAsksTheContainersOwnUser(t *testing.T) {
 	if len(gotArgv) < 4 || gotArgv[0] != "/bin/sh" || gotArgv[1] != "-c" || gotArgv[3] != "identify" {
 		t.Fatalf("argv = %q", gotArgv)
 	}
-	if diff := cmp.Diff(Tools, gotArgv[4:]); diff != "" {
+	if diff := cmp.Diff(toolNames, gotArgv[4:]); diff != "" {
 		t.Errorf("tools asked for (-want +got):\n%s", diff)
 	}
 }

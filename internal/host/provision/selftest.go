@@ -20,7 +20,7 @@ const selfTestTimeout = "20"
 // agent's environment), and succeeds on any HTTP answer: only a
 // connection, proxy or certificate error fails.
 type tlsClient struct {
-	// tool is the program, one of Tools.
+	// tool is the program, one of toolNames.
 	tool string
 	// note says, in the "looked for" list of a failure, what the client
 	// must be.

@@ -254,11 +254,12 @@ func fileKind(m fs.FileMode) string {
 // extractSkillsScript replaces each skill named in $2... under $1 with
 // the one in the tar on standard input: it unpacks into a new directory
 // beside them and moves each skill into place, so a skill is either the
-// old one or the new one, and skills not named are left alone.
+// old one or the new one, and skills not named are left alone. The
+// directories it makes above the skills are 0700, like WriteAgentFile's.
 const extractSkillsScript = `base=$1
 shift
+(umask 077 && mkdir -p -- "$base")
 umask 022
-mkdir -p -- "$base"
 tmp=$(mktemp -d "$base/.bot-bottle-tmp.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
 tar -x -f - -C "$tmp"
