@@ -1,12 +1,14 @@
 package compose
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/bot-bottle/bot-bottle/internal/host/provision"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -47,9 +49,6 @@ const (
 	netguardBin    = "/usr/local/bin/netguard"
 	sidecarInitBin = "/usr/local/bin/sidecar-init"
 )
-
-// envNodeCACerts makes Node trust the bottle CA in addition to its own.
-const envNodeCACerts = "NODE_EXTRA_CA_CERTS"
 
 const stopGracePeriod = 10 * time.Second
 
@@ -319,13 +318,16 @@ func agentService(s Spec) types.ServiceConfig {
 	}
 	proxy := "http://" + contract.EgressHost + ":" + strconv.Itoa(contract.ProxyPort)
 	np := strings.Join(noProxy, ",")
-	for k, v := range map[string]string{
+	wiring := map[string]string{
 		"HTTPS_PROXY": proxy, "https_proxy": proxy,
 		"HTTP_PROXY": proxy, "http_proxy": proxy,
 		"NO_PROXY": np, "no_proxy": np,
 		contract.EnvAgentCACert: contract.AgentCACertPath,
-		envNodeCACerts:          contract.AgentCACertPath,
-	} {
+	}
+	// TLS clients trust the bottle CA through the system bundle
+	// provisioning adds it to (Node through the CA file alone).
+	maps.Copy(wiring, provision.CAEnv())
+	for k, v := range wiring {
 		svc.Environment[k] = &v
 	}
 	if s.AgentEnvFile != "" {

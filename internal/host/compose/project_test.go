@@ -158,6 +158,10 @@ func TestProjectShape(t *testing.T) {
 		"NO_PROXY": "git-gate,supervise,localhost,127.0.0.1", "no_proxy": "git-gate,supervise,localhost,127.0.0.1",
 		"BOT_BOTTLE_CA_CERT":  contract.AgentCACertPath,
 		"NODE_EXTRA_CA_CERTS": contract.AgentCACertPath,
+		"SSL_CERT_FILE":       "/etc/ssl/certs/ca-certificates.crt",
+		"REQUESTS_CA_BUNDLE":  "/etc/ssl/certs/ca-certificates.crt",
+		"CURL_CA_BUNDLE":      "/etc/ssl/certs/ca-certificates.crt",
+		"GIT_SSL_CAINFO":      "/etc/ssl/certs/ca-certificates.crt",
 		"LANG":                "C.UTF-8", "TICKET": "BB-7", "PRICE": "costs $5 or ${CENTS}",
 	}
 	if diff := cmp.Diff(wantEnv, envMap(agent.Environment)); diff != "" {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bot-bottle/bot-bottle/internal/host/provision"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -28,7 +29,8 @@ type Spec struct {
 	AgentImage string
 	// AgentEnv is the agent's literal, non-secret environment. Names must not
 	// collide with the wiring the generator sets itself (the proxy
-	// variables, in any case, and every BOT_BOTTLE_ name); see Validate.
+	// variables, in any case, every BOT_BOTTLE_ name, and the CA variables
+	// of provision.CAEnv); see Validate.
 	AgentEnv map[string]string
 	// AgentEnvFile is an optional env_file for the agent, a file directly
 	// in the project directory written "./agent.env"; "" means none.
@@ -283,7 +285,7 @@ func validAgentEnvName(name string) error {
 	if strings.HasPrefix(upper, "BOT_BOTTLE_") {
 		return fmt.Errorf("%s is reserved: BOT_BOTTLE_ variables are bot-bottle's wiring", name)
 	}
-	if name == envNodeCACerts {
+	if _, ok := provision.CAEnv()[name]; ok {
 		return fmt.Errorf("%s is wired by bot-bottle to the bottle CA certificate and cannot be set", name)
 	}
 	return nil

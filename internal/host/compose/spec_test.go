@@ -88,6 +88,8 @@ func TestValidate(t *testing.T) {
 		{"BOT_BOTTLE_", func(s *Spec) { s.AgentEnv["BOT_BOTTLE_CA_CERT"] = "/x" }, "AgentEnv[BOT_BOTTLE_CA_CERT]", "reserved"},
 		{"bot_bottle_ lower", func(s *Spec) { s.AgentEnv["bot_bottle_x"] = "1" }, "AgentEnv[bot_bottle_x]", "reserved"},
 		{"NODE_EXTRA_CA_CERTS", func(s *Spec) { s.AgentEnv["NODE_EXTRA_CA_CERTS"] = "/x" }, "AgentEnv[NODE_EXTRA_CA_CERTS]", "CA certificate"},
+		{"SSL_CERT_FILE", func(s *Spec) { s.AgentEnv["SSL_CERT_FILE"] = "/x" }, "AgentEnv[SSL_CERT_FILE]", "CA certificate"},
+		{"GIT_SSL_CAINFO", func(s *Spec) { s.AgentEnv["GIT_SSL_CAINFO"] = "/x" }, "AgentEnv[GIT_SSL_CAINFO]", "CA certificate"},
 		{"bad env name", func(s *Spec) { s.AgentEnv["1X"] = "1" }, "AgentEnv[1X]", "not a variable name"},
 		{"env name with =", func(s *Spec) { s.AgentEnv["A=B"] = "1" }, "AgentEnv[A=B]", "not a variable name"},
 		{"env NUL", func(s *Spec) { s.AgentEnv["X"] = "a\x00b" }, "AgentEnv[X]", "NUL"},
