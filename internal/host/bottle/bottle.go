@@ -90,12 +90,23 @@ type Metadata struct {
 	// its workspace there.
 	AgentUser User   `json:"agent_user"`
 	Workspace string `json:"workspace"`
+	// Copied is the workspace's git state when it was copied in, so that
+	// what came from the host is never counted as work the bottle would
+	// lose; nil when the workspace was not a git repository.
+	Copied *GitState `json:"copied,omitempty"`
 	// ComposeProject is the compose project's name.
 	ComposeProject string    `json:"compose_project"`
 	StartedAt      time.Time `json:"started_at"`
 	// BotBottleVersion is the version of bot-bottle that started it.
 	BotBottleVersion string `json:"bot_bottle_version"`
 	State            State  `json:"state"`
+}
+
+// GitState is a git workspace's branch and tag tips and the tree of its
+// working files (tracked and untracked, as `git add -A` would stage them).
+type GitState struct {
+	Tips []string `json:"tips"`
+	Tree string   `json:"tree"`
 }
 
 // User is the agent's user in its container.

@@ -44,8 +44,7 @@ func runResume(ctx context.Context, env Env, g *globals, opts resumeOptions) err
 	if err != nil {
 		return err
 	}
-	mgr := newManager(env, home)
-	b, err := mgr.Open(opts.slug)
+	b, err := newManager(env, home, nil).Open(opts.slug)
 	if err != nil {
 		return err
 	}
@@ -57,6 +56,11 @@ func runResume(ctx context.Context, env Env, g *globals, opts resumeOptions) err
 	if err != nil {
 		return fmt.Errorf("bottle %s runs agent %q: %w", opts.slug, b.Meta.Agent, err)
 	}
+	skills, err := resolveSkills(env, home, eff)
+	if err != nil {
+		return err
+	}
+	mgr := newManager(env, home, skills)
 	running, err := mgr.Running(ctx, b)
 	if err != nil {
 		return err

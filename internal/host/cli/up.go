@@ -17,6 +17,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/internal/host/bottle"
 	"github.com/bot-bottle/bot-bottle/internal/host/lifecycle"
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/host/provision"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -105,6 +106,10 @@ func runUp(ctx context.Context, env Env, g *globals, opts upOptions) error {
 			return err
 		}
 	}
+	skills, err := resolveSkills(env, home, eff)
+	if err != nil {
+		return err
+	}
 	slug, err := bottle.NewSlug(eff.Agent.Name)
 	if err != nil {
 		return err
@@ -151,7 +156,7 @@ func runUp(ctx context.Context, env Env, g *globals, opts upOptions) error {
 		}
 	}
 
-	mgr := newManager(env, home)
+	mgr := newManager(env, home, skills)
 	b, err := mgr.Start(ctx, lifecycle.Launch{
 		Slug: slug, Eff: eff, Env: resolved, Getenv: env.Getenv, Cwd: cwd, MaxWorkspace: maxWS,
 		AgentImage: opts.agentImage, Runtime: opts.runtime,
@@ -204,9 +209,20 @@ func launchArgv(eff *manifest.Effective, promptFile string) []string {
 }
 
 // newManager is the lifecycle manager the commands share: steps and
-// docker's progress on stderr.
-func newManager(env Env, home string) *lifecycle.Manager {
-	return &lifecycle.Manager{Home: home, Log: env.Stderr, Progress: env.Stderr}
+// docker's progress on stderr, agents provisioned with skills.
+func newManager(env Env, home string, skills []provision.Skill) *lifecycle.Manager {
+	return &lifecycle.Manager{Home: home, Log: env.Stderr, Progress: env.Stderr,
+		Provision: lifecycle.Provisioner(skills, env.Stderr)}
+}
+
+// resolveSkills finds eff's skills on the host before anything starts: a
+// missing one is an error naming every folder looked in.
+func resolveSkills(env Env, home string, eff *manifest.Effective) ([]provision.Skill, error) {
+	skills, err := provision.ResolveSkills(eff.Agent.Skills, home, env.Getenv("HOME"))
+	if err != nil {
+		return nil, fmt.Errorf("agent %s: %w", eff.Agent.Name, err)
+	}
+	return skills, nil
 }
 
 // workspaceDir checks --cwd: an existing directory, made absolute.

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/bot-bottle/bot-bottle/internal/host/bottle"
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -63,22 +64,32 @@ func (m *Manager) Exec(ctx context.Context, b *Bottle, user string, stdin io.Rea
 
 // KeepReasons says why b should outlive its agent session, in words for
 // the operator: work in the workspace that would be lost with its volume
-// (uncommitted changes, commits no remote has, files of a workspace that
-// is not a git repository), or a capability-block proposal the agent is
-// waiting on. None: it can be torn down.
+// (changes not committed, commits no remote has, files of a workspace
+// that is not a git repository) — never what was copied in from the
+// host, which the host still has — or a capability-block proposal the
+// agent is waiting on. None: it can be torn down.
 func (m *Manager) KeepReasons(ctx context.Context, b *Bottle) []string {
 	var why []string
-	ws := b.Workspace
-	user := agentUser(b.User)
-	if out, err := m.Exec(ctx, b, user, nil, "git", "-C", ws, "rev-parse", "--is-inside-work-tree"); err == nil && strings.TrimSpace(string(out)) == "true" {
-		if out, err := m.Exec(ctx, b, user, nil, "git", "-C", ws, "status", "--porcelain"); err != nil || len(strings.TrimSpace(string(out))) > 0 {
-			why = append(why, "the workspace has uncommitted changes")
+	st, isGit, err := m.gitState(ctx, b)
+	switch {
+	case err != nil:
+		why = append(why, "bot-bottle could not read the workspace ("+err.Error()+")")
+	case isGit:
+		var copied bottle.GitState
+		if b.Meta.Copied != nil {
+			copied = *b.Meta.Copied
 		}
-		if out, err := m.Exec(ctx, b, user, nil, "git", "-C", ws, "rev-list", "--max-count=1", "--branches", "--tags", "--not", "--remotes"); err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		if st.Tree != st.head && st.Tree != copied.Tree {
+			why = append(why, "the workspace has changes that are not committed")
+		}
+		args := append([]string{"git", "-C", b.Workspace, "rev-list", "--max-count=1", "--branches", "--tags", "--not", "--remotes"}, copied.Tips...)
+		if out, err := m.Exec(ctx, b, agentUser(b.User), nil, args...); err != nil || len(strings.TrimSpace(string(out))) > 0 {
 			why = append(why, "the workspace has commits no remote has (push them through the gate)")
 		}
-	} else if out, err := m.Exec(ctx, b, user, nil, "ls", "-A", ws); err != nil || len(strings.TrimSpace(string(out))) > 0 {
-		why = append(why, "the workspace holds files and is not a git repository, so bot-bottle cannot tell they are saved elsewhere")
+	default:
+		if out, err := m.Exec(ctx, b, agentUser(b.User), nil, "ls", "-A", b.Workspace); err != nil || len(strings.TrimSpace(string(out))) > 0 {
+			why = append(why, "the workspace holds files and is not a git repository, so bot-bottle cannot tell they are saved elsewhere")
+		}
 	}
 	entries, _ := queue.Queue{Dir: b.Dir.QueueDir()}.ListPending()
 	for _, e := range entries {
@@ -88,6 +99,48 @@ func (m *Manager) KeepReasons(ctx context.Context, b *Bottle) []string {
 		}
 	}
 	return why
+}
+
+// gitStateScript prints the workspace's branch and tag tips, a line "--",
+// the tree of its working files, and its HEAD's tree ("" without a
+// commit), or "not-git". The working tree goes through a throwaway index,
+// so the agent's own index is left as it is.
+const gitStateScript = `cd "$1" || exit 1
+git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo not-git; exit 0; }
+git for-each-ref --format='%(objectname)' refs/heads refs/tags
+echo --
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+GIT_INDEX_FILE=$tmp/index git add -A . >/dev/null 2>&1 && GIT_INDEX_FILE=$tmp/index git write-tree || exit 1
+git rev-parse --verify --quiet 'HEAD^{tree}' || echo
+`
+
+type gitState struct {
+	bottle.GitState
+	head string
+}
+
+func (m *Manager) gitState(ctx context.Context, b *Bottle) (gitState, bool, error) {
+	out, err := m.Exec(ctx, b, agentUser(b.User), nil, "sh", "-c", gitStateScript, "git-state", b.Workspace)
+	if err != nil {
+		return gitState{}, false, err
+	}
+	text := strings.TrimSpace(string(out))
+	if text == "not-git" {
+		return gitState{}, false, nil
+	}
+	tips, rest, ok := strings.Cut(string(out), "--\n")
+	lines := strings.Split(strings.TrimRight(rest, "\n"), "\n")
+	if !ok || len(lines) < 1 {
+		return gitState{}, true, fmt.Errorf("unexpected git state %q", text)
+	}
+	var st gitState
+	st.Tips = strings.Fields(tips)
+	st.Tree = strings.TrimSpace(lines[0])
+	if len(lines) > 1 {
+		st.head = strings.TrimSpace(lines[1])
+	}
+	return st, true, nil
 }
 
 // PromptPath is where provisioning leaves the agent's prompt: a file in

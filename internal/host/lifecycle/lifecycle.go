@@ -207,6 +207,13 @@ func (m *Manager) up(ctx context.Context, b *Bottle, cwd string) error {
 		note = fmt.Sprintf("; %d sockets, devices or pipes left out", skipped)
 	}
 	m.logf("up: workspace copied to %s, owned by %d:%d%s", b.Workspace, b.User.UID, b.User.GID, note)
+	st, isGit, err := m.gitState(ctx, b)
+	if err != nil {
+		return step("read the copied workspace", err)
+	}
+	if isGit {
+		b.Meta.Copied = &st.GitState
+	}
 	return nil
 }
 

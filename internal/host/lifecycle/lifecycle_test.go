@@ -113,6 +113,7 @@ func TestStartAttachDownOnTheEngine(t *testing.T) {
 	}
 	var log bytes.Buffer
 	m := &Manager{Home: h, Log: &log}
+	m.Provision = Provisioner(nil, &log)
 	t.Cleanup(func() {
 		if _, err := os.Stat(filepath.Join(contract.StateBottlesDir(h), slug)); err == nil {
 			_ = m.Down(t.Context(), slug, false)
@@ -134,6 +135,18 @@ func TestStartAttachDownOnTheEngine(t *testing.T) {
 		t.Fatalf("metadata %+v %v", meta, err)
 	}
 
+	// Provisioned: the prompt, the MCP registration, the CA trusted.
+	if out, err := m.Exec(t.Context(), b, "1000:1000", nil, "sh", "-c", "stat -c '%a %u' "+b.PromptPath()+"; cat "+b.PromptPath()+"; cat ~/.bot-bottle/mcp.json"); err != nil ||
+		!strings.Contains(string(out), "600 1000") || !strings.Contains(string(out), "Do the thing.") || !strings.Contains(string(out), "http://supervise:9100/mcp") {
+		t.Errorf("provisioning: %q, %v\n%s", out, err, log.String())
+	}
+
+	// What came from the host (a commit, an untracked file) is not work
+	// the bottle would lose.
+	if why := m.KeepReasons(t.Context(), b); len(why) != 0 {
+		t.Errorf("a fresh copy is kept for %q", why)
+	}
+
 	// The workspace: the files and .git, owned by the agent, writable.
 	out, err := m.Exec(t.Context(), b, "1000:1000", nil, "sh", "-c", "cd /home/agent/workspace && stat -c '%u:%g %n' . notes.txt .git && cat notes.txt && touch made-by-agent && git log --oneline")
 	if err != nil {
@@ -153,10 +166,18 @@ func TestStartAttachDownOnTheEngine(t *testing.T) {
 		t.Fatalf("attach: code %d, err %v, output %q", code, err, stdout.String())
 	}
 
-	// Work that would be lost keeps the bottle.
+	// Work that would be lost keeps the bottle: a file the agent made,
+	// then a commit of it no remote has.
 	why := strings.Join(m.KeepReasons(t.Context(), b), "; ")
-	if !strings.Contains(why, "uncommitted changes") {
-		t.Errorf("keep reasons %q, want the uncommitted changes", why)
+	if !strings.Contains(why, "not committed") || strings.Contains(why, "commits") {
+		t.Errorf("keep reasons %q, want the changes not committed alone", why)
+	}
+	if _, err := m.Exec(t.Context(), b, "1000:1000", nil, "sh", "-c", `cd "$1" && git add made-by-agent && git -c user.name=a -c user.email=a@example.test commit --quiet -m "agent work"`, "commit", b.Workspace); err != nil {
+		t.Fatal(err)
+	}
+	why = strings.Join(m.KeepReasons(t.Context(), b), "; ")
+	if !strings.Contains(why, "commits no remote has") {
+		t.Errorf("keep reasons %q, want the commit no remote has", why)
 	}
 
 	// down --keep-state: containers gone, secrets gone, the rest kept.

@@ -1,0 +1,58 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/bot-bottle/bot-bottle/internal/host/compose"
+	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/host/provision"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// Provisioner returns a Manager.Provision that readies the agent with
+// package provision: the bottle CA trusted and a TLS handshake through
+// egress verified, the prompt, skills (already resolved on the host, so
+// a missing one stopped the launch before anything started), the git
+// config that sends every gate repo's URL through the gate, and the
+// supervise MCP server registered. progress gets one line per step.
+func Provisioner(skills []provision.Skill, progress io.Writer) func(context.Context, *Bottle, *manifest.Effective) error {
+	return func(ctx context.Context, b *Bottle, eff *manifest.Effective) error {
+		id, err := b.Compose.ContainerID(ctx, compose.AgentService)
+		if err != nil || id == "" {
+			return fmt.Errorf("no agent container (%v)", err)
+		}
+		t := provision.DockerExec{Container: id, Docker: b.Compose.Runner.Bin}
+		agent, err := provision.Identify(ctx, t)
+		if err != nil {
+			return err
+		}
+		if agent.UID != b.User.UID || agent.Home != b.User.Home {
+			return fmt.Errorf("the agent runs as uid %d with home %s, but its image said uid %d, home %s", agent.UID, agent.Home, b.User.UID, b.User.Home)
+		}
+		data, err := os.ReadFile(b.Dir.RoutesFile())
+		if err != nil {
+			return err
+		}
+		rf, err := contract.ParseRoutes(data)
+		if err != nil {
+			return fmt.Errorf("the bottle's routes file: %w", err)
+		}
+		plan := provision.Plan{
+			Prompt:   eff.Agent.Prompt,
+			Skills:   skills,
+			Git:      provision.GitIdentity{Name: eff.Bottle.GitUser.Name, Email: eff.Bottle.GitUser.Email},
+			Progress: progress,
+		}
+		for _, r := range eff.Bottle.Repos {
+			plan.Repos = append(plan.Repos, provision.GateRepo{Name: r.Name, URL: r.URL})
+		}
+		plan.SelfTestHost, plan.SelfTestSkip = provision.ChooseSelfTestHost(rf.Routes)
+		if eff.Bottle.Supervise {
+			plan.MCP = provision.GenericMCP(provision.SuperviseURL)
+		}
+		return provision.Run(ctx, t, agent, plan)
+	}
+}
