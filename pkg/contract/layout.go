@@ -48,6 +48,10 @@ const (
 	// BottleEgressPIDFile holds the PID of an egress run directly on the
 	// host (tests, development); proposals signal it to reload.
 	BottleEgressPIDFile = "egress.pid"
+	// BottleAgentDockerfile is the agent image's override: FROM the
+	// bottle's agent image, then what approved capability-block
+	// proposals added. Absent until the first is approved.
+	BottleAgentDockerfile = "agent.Dockerfile"
 	// BottleMetadataFile says what the bottle is (slug, agent, image, where
 	// it was started from, when) for list, resume and down. It holds no
 	// secret.

@@ -48,7 +48,7 @@ func TestBottleNamesStayInside(t *testing.T) {
 	for _, name := range []string{contract.BottleComposeFile, contract.BottleReadmeFile, contract.BottleConfigDir,
 		contract.BottleRoutesFile, contract.BottleGateFile, contract.BottleCACertFile, contract.BottleSecretsDir,
 		contract.BottleQueueDir, contract.BottleAuditFile, contract.BottleGitDataDir, contract.BottleAgentEnvFile,
-		contract.BottleEgressPIDFile, contract.BottleMetadataFile} {
+		contract.BottleEgressPIDFile, contract.BottleMetadataFile, contract.BottleAgentDockerfile} {
 		rel, err := filepath.Rel(string(d), d.Path(name))
 		if filepath.IsAbs(name) || err != nil || rel != filepath.FromSlash(name) || rel == "." || strings.HasPrefix(rel, "..") {
 			t.Errorf("layout name %q is not a clean path inside the bottle directory (rel %q)", name, rel)

@@ -97,6 +97,10 @@ type Metadata struct {
 	// ComposeProject is the compose project's name.
 	ComposeProject string    `json:"compose_project"`
 	StartedAt      time.Time `json:"started_at"`
+	// Rebuilt is when an approved capability last rebuilt the agent image
+	// (zero: never); an attached session that sees it change knows its
+	// agent container was recreated under it.
+	Rebuilt time.Time `json:"rebuilt,omitzero"`
 	// BotBottleVersion is the version of bot-bottle that started it.
 	BotBottleVersion string `json:"bot_bottle_version"`
 	State            State  `json:"state"`
@@ -243,8 +247,12 @@ func All(home string) ([]Known, error) {
 	return out, nil
 }
 
+// ErrUnknown means there is no bottle of that slug (no directory with
+// metadata under the home).
+var ErrUnknown = errors.New("no such bottle")
+
 // Find returns the bottle slug under home. An unknown slug is an error
-// that lists the known ones.
+// (ErrUnknown) that lists the known ones.
 func Find(home, slug string) (contract.BottleDir, *Metadata, error) {
 	d, err := contract.StateBottleDir(home, slug)
 	if err == nil {
@@ -267,9 +275,9 @@ func Find(home, slug string) (contract.BottleDir, *Metadata, error) {
 		}
 	}
 	if len(known) == 0 {
-		return "", nil, fmt.Errorf("no bottle %q: there are none; start one with 'bot-bottle up AGENT'", slug)
+		return "", nil, fmt.Errorf("%w %q: there are none; start one with 'bot-bottle up AGENT'", ErrUnknown, slug)
 	}
-	return "", nil, fmt.Errorf("no bottle %q; known bottles: %s ('bot-bottle list --all' shows them)", slug, strings.Join(known, ", "))
+	return "", nil, fmt.Errorf("%w %q; known bottles: %s ('bot-bottle list --all' shows them)", ErrUnknown, slug, strings.Join(known, ", "))
 }
 
 type limitedReader struct {

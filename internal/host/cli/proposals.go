@@ -23,6 +23,14 @@ import (
 
 // proposalsDeps are what the proposals commands need beyond Env.
 type proposalsDeps struct {
+	// bottles applies capability and credential approvals; nil: the
+	// lifecycle manager on the real engine.
+	bottles proposals.BottleChanger
+	// credential asks for a cred-block's value; nil: the terminal or
+	// --from-env.
+	credential func(string, contract.AuthScheme) ([]byte, error)
+	// credentialEnv is approve's --from-env.
+	credentialEnv string
 	// reloader makes a bottle's egress reread its routes; nil: the
 	// process-signal reloader (a PID file in the bottle's state directory).
 	reloader proposals.Reloader
@@ -70,11 +78,37 @@ func (d *proposalsDeps) operator(env Env, g *globals) (*proposals.Operator, erro
 	if err != nil {
 		return nil, err
 	}
-	r := d.reloader
-	if r == nil {
-		r = proposals.PIDFileReloader{Home: home}
+	changes := bottleChanges{env: env, g: g, home: home}
+	op := &proposals.Operator{Home: home, Reloader: d.reloader, Bottles: d.bottles, Credential: d.credential}
+	if op.Reloader == nil {
+		op.Reloader = changes
 	}
-	return &proposals.Operator{Home: home, Reloader: r}, nil
+	if op.Bottles == nil {
+		op.Bottles = changes
+	}
+	if op.Credential == nil {
+		op.Credential = askCredential(env, d.credentialEnv)
+	}
+	return op, nil
+}
+
+// askCredential reads a cred-block's value: from the variable fromEnv when
+// given (--from-env), else on the terminal with echo off.
+func askCredential(env Env, fromEnv string) func(string, contract.AuthScheme) ([]byte, error) {
+	return func(host string, scheme contract.AuthScheme) ([]byte, error) {
+		if fromEnv != "" {
+			v, ok := env.lookupEnv()(fromEnv)
+			if !ok || v == "" {
+				return nil, fmt.Errorf("--from-env %s: the variable is not set", fromEnv)
+			}
+			return []byte(v), nil
+		}
+		v, err := secretPrompter(env)("the "+string(scheme)+" credential for "+host, "value")
+		if err != nil {
+			return nil, fmt.Errorf("%w (or pass --from-env VAR)", err)
+		}
+		return []byte(v), nil
+	}
 }
 
 // find opens the operator and looks up one proposal by id.
@@ -287,6 +321,7 @@ func newProposalsApproveCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Com
 		},
 	}
 	cmd.Flags().StringVar(&opts.note, "note", "", "a note for the agent")
+	cmd.Flags().StringVar(&deps.credentialEnv, "from-env", "", "for a cred-block: read the credential from this variable instead of asking (echo off)")
 	return cmd
 }
 

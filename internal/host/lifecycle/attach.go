@@ -91,6 +91,9 @@ func (m *Manager) KeepReasons(ctx context.Context, b *Bottle) []string {
 			why = append(why, "the workspace holds files and is not a git repository, so bot-bottle cannot tell they are saved elsewhere")
 		}
 	}
+	if now, err := bottle.Read(b.Dir); err == nil && !now.Rebuilt.Equal(b.Meta.Rebuilt) {
+		why = append(why, "its agent was recreated with a new image (an approved capability-block)")
+	}
 	entries, _ := queue.Queue{Dir: b.Dir.QueueDir()}.ListPending()
 	for _, e := range entries {
 		if e.Proposal.Tool == contract.ToolCapabilityBlock {

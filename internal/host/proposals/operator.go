@@ -27,10 +27,18 @@ import (
 
 // Operator decides proposals for the bottles under Home.
 type Operator struct {
-	// Home is the bot-bottle home (queues in queue/, state in state/).
+	// Home is the bot-bottle home; bottles are in Home/state/<slug>/.
 	Home string
 	// Reloader reloads a bottle's egress after its routes changed.
 	Reloader Reloader
+	// Bottles rebuilds an agent for an approved capability-block and
+	// hands egress the credential of an approved cred-block; nil: those
+	// approvals are recorded and say what to do by hand.
+	Bottles BottleChanger
+	// Credential asks the operator for the value of the credential a
+	// cred-block approval grants (echo off, or from a variable); nil:
+	// cred-block approvals say what to do by hand.
+	Credential func(host string, scheme contract.AuthScheme) ([]byte, error)
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 }
@@ -61,6 +69,11 @@ type Change struct {
 	routes *contract.RoutesFile
 	// gate is the new gate file to write; nil: none.
 	gate *contract.GateFile
+	// capability is the agent Dockerfile override to write and build;
+	// nil: none.
+	capability *capabilityChange
+	// credential is the secret to ask for and give egress; nil: none.
+	credential *credentialChange
 }
 
 func (o *Operator) now() time.Time {
@@ -175,6 +188,9 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 	// terminal here (termtext.Line), so the text is safe however it is
 	// shown, and a line the agent wrote stays one line.
 	case *contract.CapabilityBlockPayload:
+		if o.Bottles != nil && o.startedByUp(it.Slug) {
+			return o.planCapability(it, p)
+		}
 		var b strings.Builder
 		b.WriteString("Add to the agent image (the bottle's agent_provider.dockerfile), then restart the bottle:\n")
 		if len(p.AptPackages) > 0 {
@@ -186,6 +202,9 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 		}
 		return &Change{NextSteps: b.String()}, nil
 	case *contract.CredBlockPayload:
+		if o.Bottles != nil && o.Credential != nil && o.startedByUp(it.Slug) {
+			return o.planCredential(it, p)
+		}
 		host := termtext.Line(p.Host)
 		return &Change{NextSteps: fmt.Sprintf("Give the route for %s a credential in the bottle's manifest, then restart the bottle:\n"+
 			"  egress.routes[host: %s].auth: {scheme: %s, token_ref: HOST_VARIABLE_WITH_THE_TOKEN}\n"+
@@ -386,7 +405,20 @@ func (o *Operator) decide(ctx context.Context, id string, edited json.RawMessage
 			return nil, fmt.Errorf("cannot apply proposal %s (it stays pending): %w", id, err)
 		}
 	}
-	if ch.routes != nil {
+	if ch.capability != nil {
+		warn, err := o.applyCapability(ctx, it.Slug, ch.capability)
+		if err != nil {
+			return nil, fmt.Errorf("cannot apply proposal %s (it stays pending): %w", id, err)
+		}
+		d.Warning = warn
+	}
+	if ch.credential != nil {
+		warn, err := o.applyCredential(ctx, it.Slug, ch)
+		if err != nil {
+			return nil, fmt.Errorf("cannot apply proposal %s (it stays pending): %w", id, err)
+		}
+		d.Warning = warn
+	} else if ch.routes != nil {
 		warn, err := o.applyRoutes(ctx, it.Slug, ch.routes)
 		if err != nil {
 			return nil, fmt.Errorf("cannot apply proposal %s (it stays pending): %w", id, err)

@@ -165,6 +165,23 @@ func RenewSecrets(eff *manifest.Effective, dir contract.BottleDir, slug string, 
 	return w.err
 }
 
+// WriteSecret writes value as the secret name in the bottle directory dir
+// (0400, in a 0700 secrets/), owned as Render would own it: by the
+// sidecars' user when the operator is root.
+func WriteSecret(dir contract.BottleDir, name string, value []byte) error {
+	if err := contract.ValidSecretName(name); err != nil {
+		return err
+	}
+	w := writer{root: string(dir), owner: operatorOwner(Options{})}
+	w.dir(contract.BottleSecretsDir, 0o700, true)
+	rel := contract.BottleSecretsDir + "/" + name
+	if err := os.Remove(dir.Path(rel)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("replace secret %s: %w", name, err)
+	}
+	w.file(rel, value, 0o400, true)
+	return w.err
+}
+
 // RemoveSecrets deletes what a stopped bottle must not keep on disk: every
 // file under secrets/ (the CA key, tokens, SSH keys) and the agent's env
 // values. Missing files are not an error.
