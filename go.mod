@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/compose-spec/compose-go/v2 v2.16.2
+	github.com/creack/pty v1.1.24
 	github.com/docker/go-units v0.5.0
 	github.com/elazarl/goproxy v1.9.4
 	github.com/gliderlabs/ssh v0.3.8

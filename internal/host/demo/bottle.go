@@ -114,50 +114,109 @@ func Up(ctx context.Context, cfg Config) (*Bottle, error) {
 	return b, nil
 }
 
+// Upstream is the demo's pretend internet on disk: the keys, certificates
+// and token its API and git server use, and the gate's key for the git
+// server.
+type Upstream struct {
+	// Dir holds token, host_key, client.pub, api-ca.crt, api.crt, api.key
+	// and git/ (the git server's repositories).
+	Dir string
+	// Token is the real API token (egress holds it; the agent must not).
+	Token string
+	// HostLine is the git server's public host key, a known_hosts line.
+	HostLine string
+	// Identity is the path of the gate's private key for the git server.
+	Identity string
+}
+
+// PrepareUpstream writes a new pretend internet's files under workDir.
+func PrepareUpstream(workDir string) (*Upstream, error) {
+	u := &Upstream{Dir: filepath.Join(workDir, UpstreamDir), Identity: filepath.Join(workDir, "id_ed25519")}
+	if err := os.MkdirAll(filepath.Join(u.Dir, "git"), 0o700); err != nil {
+		return nil, err
+	}
+	u.Token = "demo_" + randomHex(20)
+	hostKey, hostLine, err := sshKey()
+	if err != nil {
+		return nil, err
+	}
+	u.HostLine = hostLine
+	clientKey, clientLine, err := sshKey()
+	if err != nil {
+		return nil, err
+	}
+	caPEM, certPEM, keyPEM, err := apiPKI()
+	if err != nil {
+		return nil, err
+	}
+	for path, data := range map[string][]byte{
+		filepath.Join(u.Dir, "token"):      []byte(u.Token + "\n"),
+		filepath.Join(u.Dir, "host_key"):   hostKey,
+		filepath.Join(u.Dir, "client.pub"): []byte(clientLine + "\n"),
+		filepath.Join(u.Dir, "api-ca.crt"): caPEM,
+		filepath.Join(u.Dir, "api.crt"):    certPEM,
+		filepath.Join(u.Dir, "api.key"):    keyPEM,
+		u.Identity:                         clientKey,
+	} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	// egress (uid 65532) reads the demo API's CA through a bind mount of
+	// this one file; it is a certificate, not a secret.
+	if err := os.Chmod(filepath.Join(u.Dir, "api-ca.crt"), 0o644); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// BottleManifest is a bottle whose gate repo and API route point at the
+// pretend internet (and which runs supervise).
+func (u *Upstream) BottleManifest() string { return bottleManifest(u.Identity, u.HostLine) }
+
+// Server is one of the pretend internet's servers, as a container.
+type Server struct {
+	// Name is its compose service name; Alias the host name it answers to
+	// on a bottle's egress network.
+	Name, Alias string
+	// Command is demo-upstream's arguments; Volumes are "host:container[:ro]".
+	Command, Volumes []string
+}
+
+// Servers are the pretend internet's API and git server.
+func (u *Upstream) Servers() []Server {
+	return []Server{
+		{Name: "api", Alias: APIHost,
+			Command: []string{"api", "--listen", ":443", "--cert", "/demo/api.crt", "--key", "/demo/api.key", "--token-file", "/demo/token"},
+			Volumes: []string{u.Dir + ":/demo:ro"}},
+		{Name: "git-upstream", Alias: GitHost,
+			Command: []string{"git", "--listen", ":2222", "--root", "/srv/git", "--host-key", "/demo/host_key", "--authorized-key", "/demo/client.pub", "--init", RepoName},
+			Volumes: []string{u.Dir + ":/demo:ro", filepath.Join(u.Dir, "git") + ":/srv/git"}},
+	}
+}
+
 // prepare writes keys, manifests, the rendered project and the override.
 func (b *Bottle) prepare() error {
-	up := filepath.Join(b.WorkDir, UpstreamDir)
 	home := filepath.Join(b.WorkDir, "home")
-	for _, d := range []string{up, filepath.Join(up, "git"), filepath.Join(home, "bottles"), filepath.Join(home, "agents")} {
+	for _, d := range []string{filepath.Join(home, "bottles"), filepath.Join(home, "agents")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
 		}
 	}
-	token := "demo_" + randomHex(20)
+	u, err := PrepareUpstream(b.WorkDir)
+	if err != nil {
+		return err
+	}
+	token := u.Token
 	b.Token = token
-	hostKey, hostLine, err := sshKey()
-	if err != nil {
-		return err
-	}
-	clientKey, clientLine, err := sshKey()
-	if err != nil {
-		return err
-	}
-	caPEM, certPEM, keyPEM, err := apiPKI()
-	if err != nil {
-		return err
-	}
-	identity := filepath.Join(b.WorkDir, "id_ed25519")
 	files := map[string][]byte{
-		filepath.Join(up, "token"):                   []byte(token + "\n"),
-		filepath.Join(up, "host_key"):                hostKey,
-		filepath.Join(up, "client.pub"):              []byte(clientLine + "\n"),
-		filepath.Join(up, "api-ca.crt"):              caPEM,
-		filepath.Join(up, "api.crt"):                 certPEM,
-		filepath.Join(up, "api.key"):                 keyPEM,
-		identity:                                     clientKey,
-		filepath.Join(home, "bottles", b.Slug+".md"): []byte(bottleManifest(identity, hostLine)),
+		filepath.Join(home, "bottles", b.Slug+".md"): []byte(u.BottleManifest()),
 		filepath.Join(home, "agents", b.Slug+".md"):  []byte(agentManifest(b.Slug)),
 	}
 	for path, data := range files {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return err
 		}
-	}
-	// egress (uid 65532) reads the demo API's CA through a bind mount of
-	// this one file; it is a certificate, not a secret.
-	if err := os.Chmod(filepath.Join(up, "api-ca.crt"), 0o644); err != nil {
-		return err
 	}
 	// The demo upstreams run as root in their own containers; the files
 	// are theirs alone.
@@ -196,7 +255,7 @@ func (b *Bottle) prepare() error {
 	if b.Plain {
 		return nil
 	}
-	return os.WriteFile(filepath.Join(b.Dir, OverrideFile), []byte(override(up, b.ImageTag)), 0o644)
+	return os.WriteFile(filepath.Join(b.Dir, OverrideFile), []byte(override(u, b.ImageTag)), 0o644)
 }
 
 func bottleManifest(identity, hostLine string) string {
@@ -231,30 +290,25 @@ func agentManifest(slug string) string {
 
 // override adds the demo upstreams to the egress network and trusts the
 // demo API's CA in egress.
-func override(up, tag string) string {
-	return `# The demo's pretend internet, beside the bottle rendered into compose.yaml.
-services:
-  api:
-    image: ` + Image("demo-upstream", tag) + `
-    user: "0:0"
-    command: ["api", "--listen", ":443", "--cert", "/demo/api.crt", "--key", "/demo/api.key", "--token-file", "/demo/token"]
-    volumes: ["` + up + `:/demo:ro"]
-    networks:
-      egress:
-        aliases: ["` + APIHost + `"]
-  git-upstream:
-    image: ` + Image("demo-upstream", tag) + `
-    user: "0:0"
-    command: ["git", "--listen", ":2222", "--root", "/srv/git", "--host-key", "/demo/host_key", "--authorized-key", "/demo/client.pub", "--init", "` + RepoName + `"]
-    volumes: ["` + up + `:/demo:ro", "` + filepath.Join(up, "git") + `:/srv/git"]
-    networks:
-      egress:
-        aliases: ["` + GitHost + `"]
-  egress:
-    environment:
-      BOT_BOTTLE_EGRESS_UPSTREAM_CA: /demo-ca/api-ca.crt
-    volumes: ["` + filepath.Join(up, "api-ca.crt") + `:/demo-ca/api-ca.crt:ro"]
-`
+func override(u *Upstream, tag string) string {
+	var b strings.Builder
+	b.WriteString("# The demo's pretend internet, beside the bottle rendered into compose.yaml.\nservices:\n")
+	for _, srv := range u.Servers() {
+		fmt.Fprintf(&b, "  %s:\n    image: %s\n    user: \"0:0\"\n    command: %s\n    volumes: %s\n    networks:\n      egress:\n        aliases: [%q]\n",
+			srv.Name, Image("demo-upstream", tag), flowList(srv.Command), flowList(srv.Volumes), srv.Alias)
+	}
+	fmt.Fprintf(&b, "  egress:\n    environment:\n      BOT_BOTTLE_EGRESS_UPSTREAM_CA: /demo-ca/api-ca.crt\n    volumes: [%q]\n",
+		filepath.Join(u.Dir, "api-ca.crt")+":/demo-ca/api-ca.crt:ro")
+	return b.String()
+}
+
+// flowList writes strings as a YAML flow sequence of quoted strings.
+func flowList(items []string) string {
+	quoted := make([]string, len(items))
+	for i, it := range items {
+		quoted[i] = strconv.Quote(it)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
 // Compose runs docker compose on the bottle's project, output to Log.

@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,7 +97,7 @@ services:
 		t.Fatal(err)
 	}
 	c := &Compose{Dir: dir, Project: "bot-bottle-" + slug}
-	t.Cleanup(func() { _ = c.Down(t.Context(), nil, true) })
+	t.Cleanup(func() { _ = c.Down(context.Background(), nil, true) })
 	if err := c.Up(t.Context(), nil, "a"); err != nil {
 		t.Fatal(err)
 	}

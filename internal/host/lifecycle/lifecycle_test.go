@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,7 +117,7 @@ func TestStartAttachDownOnTheEngine(t *testing.T) {
 	m.Provision = Provisioner(nil, &log)
 	t.Cleanup(func() {
 		if _, err := os.Stat(filepath.Join(contract.StateBottlesDir(h), slug)); err == nil {
-			_ = m.Down(t.Context(), slug, false)
+			_ = m.Down(context.Background(), slug, false)
 		}
 	})
 	ws := gitRepo(t)
@@ -197,6 +198,21 @@ func TestStartAttachDownOnTheEngine(t *testing.T) {
 	}
 	if out, err := m.Exec(t.Context(), b2, "1000:1000", nil, "ls", "/home/agent/workspace"); err != nil || !strings.Contains(string(out), "made-by-agent") {
 		t.Fatalf("after resume the workspace is %q (%v)", out, err)
+	}
+
+	// down will not leave anything behind silently: a container someone
+	// joined to the bottle's network keeps the network, and down says so.
+	stray, err := exec.Command("docker", "run", "-d", "--network", b2.Compose.Project+"_egress", "--entrypoint", "sleep", "bot-bottle/agent-test:local", "60").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	strayID := strings.TrimSpace(string(stray))
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", strayID).Run() })
+	if err := m.Down(t.Context(), slug, false); err == nil || !strings.Contains(err.Error(), "network "+b2.Compose.Project+"_egress") {
+		t.Fatalf("down with a stranger on the egress network: %v", err)
+	}
+	if err := exec.Command("docker", "rm", "-f", strayID).Run(); err != nil {
+		t.Fatal(err)
 	}
 
 	// down: nothing of the bottle is left on the engine or the disk.

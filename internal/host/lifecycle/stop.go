@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/bottle"
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
@@ -57,6 +58,8 @@ func (m *Manager) Down(ctx context.Context, slug string, keepState bool) error {
 	m.logf("down: stopping %s", b.Compose.Project)
 	if err := b.Compose.Down(ctx, m.Progress, !keepState); err != nil {
 		errs = append(errs, fmt.Errorf("remove the containers: %w", err))
+	} else if err := m.leftovers(ctx, slug, b.Compose.Project, keepState); err != nil {
+		errs = append(errs, err)
 	}
 	if err := render.RemoveSecrets(b.Dir); err != nil {
 		errs = append(errs, err)
@@ -129,4 +132,36 @@ func (m *Manager) Resume(ctx context.Context, slug string, r Resumption) (*Bottl
 		return nil, step("record the bottle", err)
 	}
 	return b, nil
+}
+
+// leftovers reports what of the bottle slug is still on the engine after
+// compose took it down (compose says nothing of a network it could not
+// remove because something else joined it): every container and network,
+// and its volumes unless they are kept.
+func (m *Manager) leftovers(ctx context.Context, slug, project string, keepVolumes bool) error {
+	all, err := m.Docker.BottleResources(ctx)
+	if err != nil {
+		return fmt.Errorf("check that nothing is left: %w", err)
+	}
+	r := all[slug]
+	if r == nil {
+		return nil
+	}
+	var left []string
+	for _, c := range r.Containers {
+		left = append(left, "container "+c.Names)
+	}
+	for _, n := range r.Networks {
+		left = append(left, "network "+n.Name)
+	}
+	if !keepVolumes {
+		for _, v := range r.Volumes {
+			left = append(left, "volume "+v.Name)
+		}
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	return fmt.Errorf("still on the engine: %s (a container of someone else's may have joined a network); remove them with: docker compose -p %s down --volumes, and 'docker network disconnect' what holds a network",
+		strings.Join(left, ", "), project)
 }
