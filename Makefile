@@ -93,6 +93,10 @@ bench-egress: ## egress vs no proxy vs mitmproxy under HTTPS load (installs mitm
 	  apt-get install -y mitmproxy || { apt-get update && apt-get install -y mitmproxy; }; }
 	$(GO) run ./bench/egress $(BENCH_EGRESS_FLAGS)
 
+.PHONY: bench-up
+bench-up: ## time bot-bottle up (to a provisioned agent) and down on the engine, medians of 5
+	$(GO) run ./bench/up $(BENCH_UP_FLAGS)
+
 .PHONY: bench-gitgate
 bench-gitgate: ## gitgate: clone through the gate vs straight from SSH, 500-commit push, scan MB/s
 	$(GO) run ./bench/gitgate $(BENCH_GITGATE_FLAGS)
