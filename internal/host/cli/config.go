@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -15,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
-	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -54,16 +51,7 @@ func runConfig(_ context.Context, env Env, g *globals, opts configOptions) error
 	}
 	view := newConfigView(eff, d)
 	if opts.json {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(view); err != nil {
-			return err
-		}
-		// encoding/json leaves C1 and bidirectional controls as they are.
-		_, err := env.Stdout.Write(termtext.JSON(buf.Bytes()))
-		return err
+		return writeJSON(env.Stdout, view)
 	}
 	return view.writeText(env.Stdout)
 }

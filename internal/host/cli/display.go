@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 )
 
 // display shortens paths for people: relative to the working directory
@@ -98,4 +101,19 @@ func shellWord(a string) string {
 
 func shellSafe(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r)
+}
+
+// writeJSON writes v as indented JSON for --json: HTML characters as they
+// are, and every character encoding/json leaves raw that could still
+// steer a terminal (C1 and bidirectional controls) as a JSON escape.
+func writeJSON(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(termtext.JSON(buf.Bytes()))
+	return err
 }

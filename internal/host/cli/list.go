@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -100,15 +98,7 @@ func runList(ctx context.Context, env Env, g *globals, deps *opsDeps, opts listO
 	}
 	views, hidden := listedBottles(home, known, onEngine, opts.all)
 	if opts.json {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(views); err != nil {
-			return err
-		}
-		_, err := env.Stdout.Write(termtext.JSON(b.Bytes()))
-		return err
+		return writeJSON(env.Stdout, views)
 	}
 	if len(views) == 0 {
 		switch {

@@ -186,15 +186,7 @@ func runProposalsList(_ context.Context, env Env, g *globals, deps *proposalsDep
 			termtext.Line(queues), termtext.Block(listErr.Error(), "  "))
 	}
 	if opts.json {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(views); err != nil {
-			return err
-		}
-		_, err := env.Stdout.Write(termtext.JSON(b.Bytes()))
-		return err
+		return writeJSON(env.Stdout, views)
 	}
 	if len(views) == 0 {
 		fmt.Fprintln(env.Stdout, "no pending proposals")

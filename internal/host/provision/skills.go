@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/shared/fileinfo"
 )
 
 // Skill is one skill to copy into the agent: a directory on the host.
@@ -177,7 +179,7 @@ func SkillsTar(w io.Writer, skills []Skill, uid, gid int, maxBytes int64) error 
 				}
 				h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, target, 0o777
 			default:
-				return fmt.Errorf("%s is a %s; a skill holds only files, directories and symlinks inside it", p, fileKind(fi.Mode()))
+				return fmt.Errorf("%s is %s; a skill holds only files, directories and symlinks inside it", p, fileinfo.Kind(fi.Mode()))
 			}
 			entries = append(entries, entry{hdr: h, file: p})
 			return nil
@@ -235,20 +237,6 @@ func insideSkill(rel, target string) error {
 		return fmt.Errorf("symlink to %q leads outside the skill", target)
 	}
 	return nil
-}
-
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
 }
 
 // extractSkillsScript replaces each skill named in $2... under $1 with

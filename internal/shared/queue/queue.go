@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/fileinfo"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -267,7 +268,7 @@ func readRecord(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is %s, not a regular file; queue files must be regular files (remove it)", path, describeType(info.Mode()))
+		return nil, fmt.Errorf("%s is %s, not a regular file; queue files must be regular files (remove it)", path, fileinfo.Kind(info.Mode()))
 	}
 	if info.Size() > limit {
 		return nil, fmt.Errorf("%s is %d bytes; the limit is %d (remove it)", path, info.Size(), limit)
@@ -281,21 +282,6 @@ func readRecord(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes (remove it)", path, limit)
 	}
 	return data, nil
-}
-
-// describeType names a file type that is not a regular file.
-func describeType(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeDir != 0:
-		return "a directory"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return fmt.Sprintf("a special file (%v)", m.Type())
 }
 
 // writeNew writes name atomically; it fails with fs.ErrExist if name
