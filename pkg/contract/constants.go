@@ -54,6 +54,9 @@ const (
 	// container. It is public and is also given to the agent (see
 	// AgentCACertPath).
 	CACertPath = ConfigDir + "/" + CACertFileName
+	// UpstreamCAPath is the extra PEM roots egress trusts for upstream TLS
+	// when the bottle names some (egress.upstream_ca).
+	UpstreamCAPath = ConfigDir + "/" + UpstreamCAFileName
 	// CAKeySecret is the secret name of the bottle CA's private key; egress
 	// reads it from SecretPath(CAKeySecret).
 	CAKeySecret = "ca_key"
@@ -80,6 +83,9 @@ const (
 	AuditFileName = "audit.jsonl"
 	// CACertFileName is the CA certificate's name (see CACertPath).
 	CACertFileName = "ca.crt"
+	// UpstreamCAFileName is the extra upstream roots' name (see
+	// UpstreamCAPath).
+	UpstreamCAFileName = "upstream-ca.crt"
 )
 
 // SecretPath returns the in-container path of the secret called name:

@@ -29,6 +29,9 @@ const (
 	// BottleCACertFile is the bottle CA's certificate (public; egress reads
 	// it at CACertPath, the agent trusts it at AgentCACertPath).
 	BottleCACertFile = BottleConfigDir + "/" + CACertFileName
+	// BottleUpstreamCAFile is the extra roots egress trusts upstream, when
+	// the bottle names some.
+	BottleUpstreamCAFile = BottleConfigDir + "/" + UpstreamCAFileName
 	// BottleSecretsDir (0700) holds one 0400 file per secret, given to the
 	// sidecars that need each as compose secrets. Nothing in it reaches
 	// the agent.

@@ -46,7 +46,7 @@ func TestStateBottleDirStaysUnderState(t *testing.T) {
 func TestBottleNamesStayInside(t *testing.T) {
 	d := contract.BottleDir(filepath.Join(t.TempDir(), "b"))
 	for _, name := range []string{contract.BottleComposeFile, contract.BottleReadmeFile, contract.BottleConfigDir,
-		contract.BottleRoutesFile, contract.BottleGateFile, contract.BottleCACertFile, contract.BottleSecretsDir,
+		contract.BottleRoutesFile, contract.BottleGateFile, contract.BottleCACertFile, contract.BottleUpstreamCAFile, contract.BottleSecretsDir,
 		contract.BottleQueueDir, contract.BottleAuditFile, contract.BottleGitDataDir, contract.BottleAgentEnvFile,
 		contract.BottleEgressPIDFile, contract.BottleMetadataFile, contract.BottleAgentDockerfile} {
 		rel, err := filepath.Rel(string(d), d.Path(name))

@@ -236,6 +236,9 @@ func egressService(s Spec) types.ServiceConfig {
 		contract.EnvEgressAudit, contract.AuditDir+"/"+contract.AuditFileName,
 		contract.EnvEgressAllowPeers, contract.AgentNetHost,
 	)
+	if s.UpstreamCA {
+		svc.Environment[contract.EnvEgressUpstreamCA] = ptr(contract.UpstreamCAPath)
+	}
 	if s.Supervise {
 		// list-egress-routes reads /routes.
 		svc.Environment[contract.EnvEgressAdminAllowPeers] = ptr(contract.SuperviseHost)

@@ -51,6 +51,9 @@ type Spec struct {
 	GitGateSecrets []string
 	// Supervise adds the supervise service.
 	Supervise bool
+	// UpstreamCA gives egress the extra upstream roots in the project's
+	// config directory (contract.BottleUpstreamCAFile).
+	UpstreamCA bool
 	// AgentUser is who the agent container runs as: a numeric "uid" (the
 	// image's passwd entry then gives the group) or "uid:gid"; "" keeps
 	// the image's USER. bot-bottle up sets the bare uid where it can,

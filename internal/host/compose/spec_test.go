@@ -28,6 +28,7 @@ func everything() Spec {
 		Resources:      Resources{Memory: 8 << 30, CPUs: 1.5, Pids: 512},
 		Workspace:      "/home/agent/workspace",
 		AgentUser:      "1000",
+		UpstreamCA:     true,
 	}
 }
 

@@ -48,7 +48,8 @@ func (r *reader) bottle(name string, top *yaml.Node) *bottleDecl {
 		case "git-gate":
 			d.gitGate(r, e.value, e.field)
 		case "egress":
-			d.fields.Routes = r.egress(e.value, e.field)
+			eg := r.egress(e.value, e.field)
+			d.fields.Routes, d.fields.SSRFAllow, d.fields.UpstreamCA = eg.routes, eg.ssrfAllow, eg.upstreamCA
 		case "supervise":
 			d.fields.Supervise, _ = r.boolean(e.value, e.field)
 		case "resources":

@@ -35,6 +35,9 @@ func TestBottleProblems(t *testing.T) {
 		{"old git key points at git-gate", "git: {}\n", []want{{2, "git", "git.remotes to git-gate.repos"}}},
 		{"agent key in a bottle", "bottle: x\n", []want{{2, "bottle", "agent key"}}},
 		{"top level is a list", "- a\n", []want{{2, "", "must be a mapping"}}},
+		{"egress ssrf_allow not a CIDR", "egress:\n  ssrf_allow: [not-a-cidr]\n", []want{{3, "egress.ssrf_allow[0]", "not-a-cidr"}}},
+		{"egress upstream_ca empty", "egress:\n  upstream_ca: \"\"\n", []want{{3, "egress.upstream_ca", "empty"}}},
+		{"unknown egress key", "egress:\n  upstream: x\n", []want{{3, "egress.upstream", "upstream_ca"}}},
 		{"repeated key", "supervise: true\nsupervise: false\n", []want{{3, "supervise", "repeated (first on line 2)"}}},
 		{"yaml anchors refused", "env: &e {A: b}\n", []want{{2, "env", "anchors"}}},
 		{"yaml syntax error has the file line", "env:\n  A: [unclosed\n", []want{{0, "", "invalid YAML"}}},
@@ -216,6 +219,8 @@ egress:
       pipelock:
         tls_passthrough: true
         ssrf_ip_allowlist: ["fd00::/8"]
+  ssrf_allow: [172.16.0.0/12]
+  upstream_ca: certs/corp-ca.pem
 supervise: true
 `)
 	if len(ps) > 0 {
@@ -246,7 +251,9 @@ supervise: true
 				SSRFAllow: []string{"10.1.2.0/24", "10.9.9.9"}, DLPAllow: []string{"generic-api-key"}, DLPStrict: true, Ports: []int{443, 8443}},
 			{Host: "*.cdn.example.test", TLSPassthrough: true, SSRFAllow: []string{"fd00::/8"}, Ports: []int{8443}},
 		},
-		Supervise: true,
+		SSRFAllow:  []string{"172.16.0.0/12"},
+		UpstreamCA: filepath.Join(filepath.Dir(b.File), "certs", "corp-ca.pem"),
+		Supervise:  true,
 	}
 	if diff := cmp.Diff(want, b); diff != "" {
 		t.Errorf("bottle mismatch (-want +got):\n%s", diff)

@@ -10,13 +10,29 @@ import (
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
-func (r *reader) egress(n *yaml.Node, field string) []Route {
+// egressBlock is a bottle's egress mapping.
+type egressBlock struct {
+	routes     []Route
+	ssrfAllow  []string
+	upstreamCA string
+}
+
+func (r *reader) egress(n *yaml.Node, field string) egressBlock {
 	entries, _ := r.mapping(n, field)
-	var routes []Route
+	var b egressBlock
 	for _, e := range r.knownKeys(entries, "egress", egressKeys, nil) {
-		routes = r.routes(e.value, e.field)
+		switch e.key {
+		case "routes":
+			b.routes = r.routes(e.value, e.field)
+		case "ssrf_allow":
+			b.ssrfAllow, _ = r.strList(e.value, e.field, checkSSRFEntry)
+		case "upstream_ca":
+			if s, ok := r.nonEmptyStr(e.value, e.field); ok {
+				b.upstreamCA = r.localPath(s)
+			}
+		}
 	}
-	return routes
+	return b
 }
 
 func (r *reader) routes(n *yaml.Node, field string) []Route {

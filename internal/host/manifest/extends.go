@@ -106,22 +106,24 @@ func missingBottleHint(name string, decls map[string]*bottleDecl) string {
 func merge(parent Bottle, child *bottleDecl) Bottle {
 	c := child.fields
 	out := Bottle{
-		Name:      child.name,
-		File:      child.file,
-		Extends:   append([]string{parent.Name}, parent.Extends...),
-		Env:       mergeEnv(parent.Env, c.Env),
-		Provider:  parent.Provider,
-		GitUser:   parent.GitUser.overlay(c.GitUser),
-		Repos:     parent.Repos,
-		Routes:    parent.Routes,
-		Supervise: parent.Supervise,
-		Resources: parent.Resources,
+		Name:       child.name,
+		File:       child.file,
+		Extends:    append([]string{parent.Name}, parent.Extends...),
+		Env:        mergeEnv(parent.Env, c.Env),
+		Provider:   parent.Provider,
+		GitUser:    parent.GitUser.overlay(c.GitUser),
+		Repos:      parent.Repos,
+		Routes:     parent.Routes,
+		SSRFAllow:  parent.SSRFAllow,
+		UpstreamCA: parent.UpstreamCA,
+		Supervise:  parent.Supervise,
+		Resources:  parent.Resources,
 	}
 	if child.has["agent_provider"] {
 		out.Provider = c.Provider
 	}
 	if child.has["egress"] {
-		out.Routes = c.Routes
+		out.Routes, out.SSRFAllow, out.UpstreamCA = c.Routes, c.SSRFAllow, c.UpstreamCA
 	}
 	if child.has["supervise"] {
 		out.Supervise = c.Supervise

@@ -37,6 +37,13 @@ type Bottle struct {
 	Repos []Repo
 	// Routes are the egress routes in file order; empty: no HTTP(S) egress.
 	Routes []Route
+	// SSRFAllow holds CIDRs (or single IPs) every route may reach despite
+	// the SSRF rules (egress.ssrf_allow): a private mirror, a corporate
+	// proxy's network. Empty: none.
+	SSRFAllow []string
+	// UpstreamCA is the host path of extra PEM roots egress trusts for
+	// upstream TLS (egress.upstream_ca), "~/" expanded; "" for none.
+	UpstreamCA string
 	// Supervise runs the supervise MCP server when true.
 	Supervise bool
 	// Resources limit the agent container; zero fields take defaults.

@@ -13,7 +13,7 @@ var (
 	gitGateKeys    = []string{"user", "repos"}
 	gitUserKeys    = []string{"name", "email"}
 	repoKeys       = []string{"url", "identity", "host_key"}
-	egressKeys     = []string{"routes"}
+	egressKeys     = []string{"routes", "ssrf_allow", "upstream_ca"}
 	routeKeys      = []string{"host", "path_allowlist", "methods", "ports", "auth", "tls_passthrough", "ssrf_allow", "dlp_allow", "dlp_strict", "pipelock", "role"}
 	authKeys       = []string{"scheme", "token_ref"}
 	resourcesKeys  = []string{"memory", "cpus", "pids"}

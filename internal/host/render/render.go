@@ -23,6 +23,8 @@
 package render
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -212,14 +214,15 @@ func checkTarget(dir string) error {
 
 // plan is everything to write, computed before touching the disk.
 type plan struct {
-	slug     string
-	spec     compose.Spec
-	routes   *contract.RoutesFile
-	gate     *contract.GateFile
-	secrets  map[string][]byte
-	agentEnv []envLine
-	ca       *bottleCA
-	owner    owner
+	slug       string
+	upstreamCA []byte // extra upstream roots for egress; nil: none
+	spec       compose.Spec
+	routes     *contract.RoutesFile
+	gate       *contract.GateFile
+	secrets    map[string][]byte
+	agentEnv   []envLine
+	ca         *bottleCA
+	owner      owner
 }
 
 type envLine struct{ name, value string }
@@ -251,6 +254,13 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 	p := &plan{slug: slug, secrets: map[string][]byte{}, owner: operatorOwner(opts)}
 	var problems []string
 	p.routes, problems = routesFile(eff.Bottle, getenv, p.secrets, problems)
+	p.routes.SSRFAllow = eff.Bottle.SSRFAllow
+	if ca := eff.Bottle.UpstreamCA; ca != "" {
+		var err error
+		if p.upstreamCA, err = readUpstreamCA(ca); err != nil {
+			problems = append(problems, fmt.Sprintf("egress.upstream_ca: %v", err))
+		}
+	}
 	p.gate, problems = gateFile(eff.Bottle, p.secrets, problems)
 	hostCPUs := opts.HostCPUs
 	if hostCPUs <= 0 {
@@ -310,6 +320,7 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 		Runtime:       opts.Runtime,
 		AgentUser:     opts.AgentUser,
 		Workspace:     opts.Workspace,
+		UpstreamCA:    p.upstreamCA != nil,
 		Resources:     compose.Resources{Memory: limits.Memory, CPUs: limits.CPUs, Pids: limits.Pids},
 	}
 	if len(p.agentEnv) > 0 {
@@ -346,6 +357,37 @@ func TokenSecretName(tokenRef string) string {
 // IdentitySecretName is the secret a repo's SSH identity is stored under.
 func IdentitySecretName(repo string) string {
 	return "ssh_" + repo
+}
+
+// readUpstreamCA reads a PEM bundle of certificates (and nothing else).
+func readUpstreamCA(path string) ([]byte, error) {
+	p, err := expandHome(path)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	rest, n := data, 0
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("%s holds a %s; give only certificates", p, block.Type)
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s holds no PEM certificate", p)
+	}
+	return data, nil
 }
 
 func routesFile(b manifest.Bottle, getenv func(string) string, secrets map[string][]byte, problems []string) (*contract.RoutesFile, []string) {

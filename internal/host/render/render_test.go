@@ -12,9 +12,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/shared/pki"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -398,5 +400,44 @@ func TestSecretsLeaveAndComeBack(t *testing.T) {
 	}
 	if fi, err := os.Stat(dir.Path("secrets/ca_key")); err != nil || fi.Mode().Perm() != 0o400 {
 		t.Errorf("ca_key: %v %v", fi, err)
+	}
+}
+
+// TestRenderUpstreamCAAndSSRFAllow: egress.upstream_ca is copied into the
+// project's config (and egress pointed at it), egress.ssrf_allow lands
+// file-wide in the routes file; a file that is not certificates stops the
+// render, naming it.
+func TestRenderUpstreamCAAndSSRFAllow(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.NewCA("corp CA", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(dir, "corp-ca.pem")
+	write(t, caFile, string(ca.CertPEM()))
+	key := filepath.Join(dir, "id")
+	write(t, key, testKey)
+	vars := env(map[string]string{"EXAMPLE_API_TOKEN": testToken, "JIRA_TICKET": "BB-7"})
+	eff := homeWith(t, key, "")
+	eff.Bottle.UpstreamCA, eff.Bottle.SSRFAllow = caFile, []string{"172.16.0.0/12"}
+	out := filepath.Join(t.TempDir(), "p")
+	uid, gid := 1000, 1000
+	if _, err := Render(eff, Options{Dir: out, Getenv: vars, Euid: &uid, Egid: &gid}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, out, contract.BottleUpstreamCAFile); got != string(ca.CertPEM()) {
+		t.Errorf("upstream CA = %q", got)
+	}
+	if got := read(t, out, contract.BottleComposeFile); !strings.Contains(got, contract.EnvEgressUpstreamCA+": "+contract.UpstreamCAPath) {
+		t.Errorf("egress is not pointed at the upstream CA:\n%s", got)
+	}
+	if got := read(t, out, contract.BottleRoutesFile); !strings.Contains(got, "ssrf_allow:\n  - 172.16.0.0/12") {
+		t.Errorf("routes file without the file-wide ssrf_allow:\n%s", got)
+	}
+
+	write(t, caFile, testKey)
+	_, err = Render(eff, Options{Dir: filepath.Join(t.TempDir(), "q"), Getenv: vars, Euid: &uid, Egid: &gid})
+	if err == nil || !strings.Contains(err.Error(), "egress.upstream_ca") || !strings.Contains(err.Error(), caFile) {
+		t.Fatalf("render with a key as the upstream CA: %v", err)
 	}
 }

@@ -59,6 +59,9 @@ func (p *plan) write(root string) error {
 		}
 		w.file(contract.BottleGateFile, gate, 0o644, false)
 	}
+	if p.upstreamCA != nil {
+		w.file(contract.BottleUpstreamCAFile, p.upstreamCA, 0o644, false)
+	}
 	p.writeSecrets(&w)
 	w.file(contract.BottleAuditFile, nil, 0o600, true)
 
