@@ -5,10 +5,12 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/host/provider"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 )
@@ -83,7 +85,7 @@ func renderPreflight(w io.Writer, eff *manifest.Effective, d *display, info pref
 		pf.row("git identity", esc(identity(u))+" (from "+esc(eff.GitUserFrom)+")")
 	}
 	pf.list("git gate", "none", gateLines(b.Repos))
-	pf.list("egress", "none (no HTTP(S) egress)", egressLines(b.Routes))
+	pf.list("egress", "none (no HTTP(S) egress)", egressLines(b.Routes, provider.Routes(b.Provider)))
 	pf.row("supervise", onOff(b.Supervise))
 	r := b.Resources.WithDefaults(info.HostCPUs)
 	pf.row("resources", fmt.Sprintf("memory %s, cpus %s, pids %d", manifest.FormatMemory(r.Memory), manifest.FormatCPUs(r.CPUs), r.Pids))
@@ -181,10 +183,10 @@ func commandText(p manifest.Provider, argv []string, hasPrompt bool) string {
 	if argv != nil {
 		return shellQuote(argv)
 	}
-	if p.Template != manifest.TemplateCustom {
-		return "the " + p.Template + " provider's"
+	s := shellQuote(provider.Argv(p, "", false))
+	if c, ok := provider.For(p.Template); ok && hasPrompt && c.PromptFlag != "" {
+		s += " " + shellQuote([]string{c.PromptFlag}) + " <prompt file>"
 	}
-	s := shellQuote(render.AgentArgv(p, ""))
 	if hasPrompt && p.PromptArg != "" {
 		s += " " + shellQuote([]string{p.PromptArg}) + " <prompt file>"
 	}
@@ -210,10 +212,16 @@ func gateLines(repos []manifest.Repo) []string {
 // egressLines are the hosts the agent may reach, each marked with what
 // egress does on it: [auth:SCHEME] when it injects a credential,
 // [passthrough] when it tunnels without inspecting, and the ports when
-// the route lists them (without, 443 over HTTPS only).
-func egressLines(routes []manifest.Route) []string {
-	out := make([]string, len(routes))
-	for i, r := range routes {
+// the route lists them (without, 443 over HTTPS only). The provider's own
+// routes come last, marked [auth:provider] with where the credential
+// comes from, or as having none (the agent logs in inside); they replace
+// the bottle's routes to the same hosts.
+func egressLines(routes []manifest.Route, prov []provider.Route) []string {
+	var out []string
+	for _, r := range routes {
+		if slices.ContainsFunc(prov, func(p provider.Route) bool { return strings.EqualFold(p.Host, r.Host) }) {
+			continue
+		}
 		s := esc(r.Host)
 		if r.Auth != nil {
 			s += " [auth:" + esc(string(r.Auth.Scheme)) + "]"
@@ -228,7 +236,14 @@ func egressLines(routes []manifest.Route) []string {
 			}
 			s += " ports " + strings.Join(ps, ", ")
 		}
-		out[i] = s
+		out = append(out, s)
+	}
+	for _, p := range prov {
+		if p.Credential != "" {
+			out = append(out, esc(p.Host)+" [auth:provider] (from "+esc(p.Credential)+")")
+		} else {
+			out = append(out, esc(p.Host)+" [provider] (no credential: log in inside the bottle)")
+		}
 	}
 	return out
 }

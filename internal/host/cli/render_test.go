@@ -35,13 +35,13 @@ func TestRenderCommand(t *testing.T) {
 		t.Errorf("without $JIRA_TICKET: stderr lacks %q:\n%s", want, r.stderr)
 	}
 	// Set empty, $JIRA_TICKET is a value: render goes on to the prompt.
-	r = run(t, t.TempDir(), map[string]string{"HOME": userHome, "EXAMPLE_API_TOKEN": "tok_example_0123456789abcdef", "JIRA_TICKET": ""},
+	r = run(t, t.TempDir(), map[string]string{"HOME": userHome, "EXAMPLE_API_TOKEN": "tok_example_0123456789abcdef", "JIRA_TICKET": "", "CLAUDE_CODE_OAUTH_TOKEN": "oauth-example"},
 		"--home", home, "render", "demo", "-o", out, "--runtime", "default")
 	if r.code != exitError || strings.Contains(r.stderr, "JIRA_TICKET") || !strings.Contains(r.stderr, "no terminal to ask on") {
 		t.Errorf("$JIRA_TICKET set empty: code %d, stderr %q", r.code, r.stderr)
 	}
 
-	vars := map[string]string{"HOME": userHome, "EXAMPLE_API_TOKEN": "tok_example_0123456789abcdef", "JIRA_TICKET": "BB-1"}
+	vars := map[string]string{"HOME": userHome, "EXAMPLE_API_TOKEN": "tok_example_0123456789abcdef", "JIRA_TICKET": "BB-1", "CLAUDE_CODE_OAUTH_TOKEN": "oauth-example"}
 	r = run(t, t.TempDir(), vars, "--home", home, "render", "demo", "-o", out, "--runtime", "default")
 	if r.code != exitError || !strings.Contains(r.stderr, "no terminal to ask on") {
 		t.Errorf("prompted value without a terminal: code %d, stderr %q", r.code, r.stderr)

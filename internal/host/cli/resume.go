@@ -78,5 +78,5 @@ func runResume(ctx context.Context, env Env, g *globals, opts resumeOptions) err
 	if opts.detach {
 		return nil
 	}
-	return attachAndSettle(ctx, env, mgr, b, eff)
+	return attachAndSettle(ctx, env, mgr, b, eff, true)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/internal/host/bottle"
 	"github.com/bot-bottle/bot-bottle/internal/host/lifecycle"
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/host/provider"
 	"github.com/bot-bottle/bot-bottle/internal/host/provision"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
@@ -137,7 +138,7 @@ func runUp(ctx context.Context, env Env, g *globals, opts upOptions) error {
 			return err
 		}
 	}
-	info := preflightInfo{Image: image, Command: launchArgv(eff, ""), Workspace: cwd, StateDir: string(stateDir), HostCPUs: runtime.NumCPU()}
+	info := preflightInfo{Image: image, Command: launchArgv(eff, "", false), Workspace: cwd, StateDir: string(stateDir), HostCPUs: runtime.NumCPU()}
 	if err := renderPreflight(env.Stdout, eff, d, info); err != nil {
 		return err
 	}
@@ -170,18 +171,18 @@ func runUp(ctx context.Context, env Env, g *globals, opts upOptions) error {
 		fmt.Fprintln(env.Stdout, slug)
 		return nil
 	}
-	return attachAndSettle(ctx, env, mgr, b, eff)
+	return attachAndSettle(ctx, env, mgr, b, eff, false)
 }
 
 // attachAndSettle attaches the agent, then tears the bottle down unless
 // something in it would be lost; it returns the agent's exit status.
-func attachAndSettle(ctx context.Context, env Env, mgr *lifecycle.Manager, b *lifecycle.Bottle, eff *manifest.Effective) error {
+func attachAndSettle(ctx context.Context, env Env, mgr *lifecycle.Manager, b *lifecycle.Bottle, eff *manifest.Effective, resume bool) error {
 	prompt := ""
 	if strings.TrimSpace(eff.Agent.Prompt) != "" {
 		prompt = b.PromptPath()
 	}
 	s := lifecycle.Session{Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr, TTY: env.Terminal != nil}
-	code, err := mgr.Attach(ctx, b, launchArgv(eff, prompt), s)
+	code, err := mgr.Attach(ctx, b, launchArgv(eff, prompt, resume), s)
 	if err != nil {
 		return fmt.Errorf("%w; the bottle is still up: bot-bottle resume %s, or bot-bottle down %s", err, b.Meta.Slug, b.Meta.Slug)
 	}
@@ -198,21 +199,18 @@ func attachAndSettle(ctx context.Context, env Env, mgr *lifecycle.Manager, b *li
 	return nil
 }
 
-// launchArgv is the command that starts eff's agent; promptFile "" when
-// its prompt is empty. The templates' own launch contracts come with the
-// providers; until then they run their CLI by name.
-func launchArgv(eff *manifest.Effective, promptFile string) []string {
-	if argv := render.AgentArgv(eff.Bottle.Provider, promptFile); argv != nil {
-		return argv
-	}
-	return []string{eff.Bottle.Provider.Template}
+// launchArgv is the command that starts eff's agent (its provider's
+// launch contract); promptFile "" when its prompt is empty, resume for
+// the provider's resume arguments.
+func launchArgv(eff *manifest.Effective, promptFile string, resume bool) []string {
+	return provider.Argv(eff.Bottle.Provider, promptFile, resume)
 }
 
 // newManager is the lifecycle manager the commands share: steps and
 // docker's progress on stderr, agents provisioned with skills.
 func newManager(env Env, home string, skills []provision.Skill) *lifecycle.Manager {
 	return &lifecycle.Manager{Home: home, Log: env.Stderr, Progress: env.Stderr,
-		Provision: lifecycle.Provisioner(skills, env.Stderr)}
+		Provision: lifecycle.Provisioner(skills, env.Stderr, nil)}
 }
 
 // resolveSkills finds eff's skills on the host before anything starts: a

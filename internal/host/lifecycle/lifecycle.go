@@ -17,12 +17,14 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/bottle"
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/host/docker"
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/host/provider"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
 	"github.com/bot-bottle/bot-bottle/internal/shared/version"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -67,6 +69,9 @@ type Launch struct {
 	Runtime string
 	// HostCPUs caps the default cpus limit; zero: the machine's.
 	HostCPUs int
+	// CodexAccessToken reads the host's Codex access token, for a bottle
+	// that forwards the host's login; nil: such a bottle cannot start.
+	CodexAccessToken func() (string, error)
 }
 
 // Bottle is a started bottle.
@@ -129,7 +134,7 @@ func (m *Manager) Start(ctx context.Context, l Launch) (b *Bottle, err error) {
 	}
 	user, err := m.Docker.ImageUser(ctx, image)
 	if err != nil {
-		return nil, step("agent image", err)
+		return nil, step("agent image", missingImage(image, err))
 	}
 	b = &Bottle{Dir: d, User: user, Workspace: path.Join(user.Home, WorkspaceDir)}
 	if l.Cwd != "" {
@@ -147,6 +152,7 @@ func (m *Manager) Start(ctx context.Context, l Launch) (b *Bottle, err error) {
 	res, err := render.Render(l.Eff, render.Options{
 		Dir: string(d), Slug: l.Slug, AgentImage: image, Env: l.Env, Getenv: l.Getenv,
 		Runtime: l.Runtime, HostCPUs: l.HostCPUs, AgentUser: agentUser(user), Workspace: b.Workspace,
+		AgentHome: user.Home, CodexAccessToken: l.CodexAccessToken,
 	})
 	if err != nil {
 		return nil, step("render", err)
@@ -245,4 +251,21 @@ func (m *Manager) remove(ctx context.Context, b *Bottle) {
 	if err := os.RemoveAll(string(b.Dir)); err != nil {
 		m.logf("up: warning: removing %s: %v", b.Dir, err)
 	}
+}
+
+// missingImage explains an agent image that is not on this machine: the
+// templates' images are built from this repository's images/ (they need
+// a registry for their base), any other is the operator's to build or
+// pull.
+func missingImage(image string, err error) error {
+	if !strings.Contains(err.Error(), "No such image") {
+		return err
+	}
+	for _, t := range []string{provider.Claude, provider.Codex} {
+		if c, _ := provider.For(t); c.Image == image {
+			return fmt.Errorf("the agent image %s is not on this machine; build it from a bot-bottle checkout where a registry is reachable: "+
+				"docker build -t %s images/agent-%s (or run another image with --agent-image)", image, image, t)
+		}
+	}
+	return fmt.Errorf("the agent image %s is not on this machine; build or pull it, or name another with --agent-image", image)
 }

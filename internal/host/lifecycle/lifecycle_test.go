@@ -114,7 +114,7 @@ func TestStartAttachDownOnTheEngine(t *testing.T) {
 	}
 	var log bytes.Buffer
 	m := &Manager{Home: h, Log: &log}
-	m.Provision = Provisioner(nil, &log)
+	m.Provision = Provisioner(nil, &log, nil)
 	t.Cleanup(func() {
 		if _, err := os.Stat(filepath.Join(contract.StateBottlesDir(h), slug)); err == nil {
 			_ = m.Down(context.Background(), slug, false)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/host/provider"
 	"github.com/bot-bottle/bot-bottle/internal/host/provision"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
@@ -18,7 +19,10 @@ import (
 // a missing one stopped the launch before anything started), the git
 // config that sends every gate repo's URL through the gate, and the
 // supervise MCP server registered. progress gets one line per step.
-func Provisioner(skills []provision.Skill, progress io.Writer) func(context.Context, *Bottle, *manifest.Effective) error {
+//
+// codexAuth, when the bottle's Codex forwards the host's login, gives the
+// stand-in auth.json the agent gets (nil: none is needed or given).
+func Provisioner(skills []provision.Skill, progress io.Writer, codexAuth func() ([]byte, error)) func(context.Context, *Bottle, *manifest.Effective) error {
 	return func(ctx context.Context, b *Bottle, eff *manifest.Effective) error {
 		id, err := b.Compose.ContainerID(ctx, compose.AgentService)
 		if err != nil || id == "" {
@@ -50,8 +54,21 @@ func Provisioner(skills []provision.Skill, progress io.Writer) func(context.Cont
 			plan.Repos = append(plan.Repos, provision.GateRepo{Name: r.Name, URL: r.URL})
 		}
 		plan.SelfTestHost, plan.SelfTestSkip = provision.ChooseSelfTestHost(rf.Routes)
-		if eff.Bottle.Supervise {
-			plan.MCP = provision.GenericMCP(provision.SuperviseURL)
+		setup := provider.Setup{Provider: eff.Bottle.Provider, Prompt: eff.Agent.Prompt, Supervise: eff.Bottle.Supervise}
+		if eff.Bottle.Provider.Template == provider.Codex && eff.Bottle.Provider.ForwardHostCredentials {
+			if codexAuth == nil {
+				return fmt.Errorf("this bottle forwards the host's Codex login, which cannot be read here")
+			}
+			if setup.CodexAuth, err = codexAuth(); err != nil {
+				return err
+			}
+		}
+		plan.MCP = provider.ConfigStep(setup)
+		if plan.MCP == nil {
+			plan.MCPSkip = "supervise is off"
+		}
+		if c, ok := provider.For(eff.Bottle.Provider.Template); ok {
+			plan.SkillsDir = c.SkillsDir
 		}
 		return provision.Run(ctx, t, agent, plan)
 	}

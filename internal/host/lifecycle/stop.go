@@ -93,6 +93,8 @@ type Resumption struct {
 	Getenv func(string) string
 	// HostCPUs: see Launch.
 	HostCPUs int
+	// CodexAccessToken: see Launch.
+	CodexAccessToken func() (string, error)
 }
 
 // Resume brings the stopped bottle slug back as it was: its secrets read
@@ -114,7 +116,7 @@ func (m *Manager) Resume(ctx context.Context, slug string, r Resumption) (*Bottl
 	}
 	err = render.RenewSecrets(r.Eff, b.Dir, slug, render.Options{
 		AgentImage: b.Meta.Image, Env: r.Env, Getenv: r.Getenv, HostCPUs: r.HostCPUs,
-		AgentUser: agentUser(b.User), Workspace: b.Workspace,
+		AgentUser: agentUser(b.User), Workspace: b.Workspace, AgentHome: b.User.Home, CodexAccessToken: r.CodexAccessToken,
 	})
 	if err != nil {
 		return nil, step("read the secrets again", err)

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
@@ -50,22 +49,6 @@ func AgentImage(b manifest.Bottle) (string, error) {
 		return p.Image, nil
 	}
 	return TemplateImage(p.Template), nil
-}
-
-// AgentArgv returns the command that starts a custom provider's agent:
-// its command, then its prompt_arg flag and promptFile when both are set.
-// Pass promptFile "" when the agent's prompt is empty, so the flag is left
-// out. The templates bring their own commands: AgentArgv returns nil for
-// them.
-func AgentArgv(p manifest.Provider, promptFile string) []string {
-	if p.Template != manifest.TemplateCustom {
-		return nil
-	}
-	argv := slices.Clone(p.Command)
-	if p.PromptArg != "" && promptFile != "" {
-		argv = append(argv, p.PromptArg, promptFile)
-	}
-	return argv
 }
 
 // expandHome expands a leading "~/" to the operator's home directory.

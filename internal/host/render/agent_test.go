@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
@@ -68,32 +66,6 @@ func TestBuiltAgentImage(t *testing.T) {
 	}
 	if got := BuiltAgentImage("dev--", []byte("x")); !tag.MatchString(got) {
 		t.Errorf("a bottle name ending in '-' gave %q, which Docker refuses", got)
-	}
-}
-
-func TestAgentArgv(t *testing.T) {
-	custom := manifest.Provider{Template: "custom", Image: "a/b", Command: []string{"agent", "--yes"}, PromptArg: "--prompt-file"}
-	tests := []struct {
-		name       string
-		provider   manifest.Provider
-		promptFile string
-		want       []string
-	}{
-		{"prompt file follows its flag", custom, "/home/agent/.bot-bottle-prompt.txt", []string{"agent", "--yes", "--prompt-file", "/home/agent/.bot-bottle-prompt.txt"}},
-		{"no prompt, no flag", custom, "", []string{"agent", "--yes"}},
-		{"no prompt_arg, no path", manifest.Provider{Template: "custom", Image: "a/b", Command: []string{"sh"}}, "/p", []string{"sh"}},
-		{"templates bring their own", manifest.Provider{Template: "claude"}, "/p", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, AgentArgv(tt.provider, tt.promptFile)); diff != "" {
-				t.Errorf("AgentArgv (-want +got):\n%s", diff)
-			}
-		})
-	}
-	AgentArgv(custom, "/p")[0] = "changed"
-	if custom.Command[0] != "agent" {
-		t.Error("AgentArgv returned the provider's own slice: a caller's change rewrote the manifest")
 	}
 }
 

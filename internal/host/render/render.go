@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/host/provider"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -88,6 +90,13 @@ type Options struct {
 	// Slug is the bottle's slug; empty means the agent's name (what
 	// `render -o` uses; `up` mints "<agent>-<5 random>").
 	Slug string
+	// AgentHome is the agent's home in its image, for the provider's
+	// environment (Codex's CODEX_HOME); "" when not known (render -o).
+	AgentHome string
+	// CodexAccessToken reads the host's Codex access token, for a codex
+	// bottle that forwards the host's login; nil: such a bottle is an
+	// error.
+	CodexAccessToken func() (string, error)
 	// AgentUser and Workspace are compose.Spec's: who the agent container
 	// runs as and where its workspace volume is; empty: the image's USER
 	// and no workspace volume.
@@ -254,6 +263,13 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 	p := &plan{slug: slug, secrets: map[string][]byte{}, owner: operatorOwner(opts)}
 	var problems []string
 	p.routes, problems = routesFile(eff.Bottle, getenv, p.secrets, problems)
+	problems = providerRoutes(p.routes, eff.Bottle.Provider, getenv, opts.CodexAccessToken, p.secrets, problems)
+	for _, v := range eff.Bottle.Env {
+		if slices.Contains(provider.ReservedEnv(eff.Bottle.Provider.Template), v.Name) {
+			problems = append(problems, fmt.Sprintf("env %s (%s:%d) is the %s provider's own: bot-bottle gives the agent a placeholder there and egress the real credential; remove it (a token belongs in agent_provider, where egress holds it)",
+				v.Name, v.File, v.Line, eff.Bottle.Provider.Template))
+		}
+	}
 	p.routes.SSRFAllow = eff.Bottle.SSRFAllow
 	if ca := eff.Bottle.UpstreamCA; ca != "" {
 		var err error
@@ -302,6 +318,9 @@ func newPlan(eff *manifest.Effective, opts Options) (*plan, error) {
 		images = compose.DefaultImages(DefaultImageTag)
 	}
 	literal := map[string]string{}
+	for k, v := range provider.AgentEnv(eff.Bottle.Provider, opts.AgentHome) {
+		literal[k] = v
+	}
 	for _, v := range eff.Bottle.Env {
 		if v.Value.Kind == manifest.EnvLiteral {
 			literal[v.Name] = v.Value.Literal
@@ -388,6 +407,41 @@ func readUpstreamCA(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", p)
 	}
 	return data, nil
+}
+
+// providerRoutes adds the routes the provider needs to f, replacing
+// manifest routes for the same hosts, with the provider's credential read
+// into secrets.
+func providerRoutes(f *contract.RoutesFile, p manifest.Provider, getenv func(string) string, codexToken func() (string, error), secrets map[string][]byte, problems []string) []string {
+	routes := provider.Routes(p)
+	if len(routes) == 0 {
+		return problems
+	}
+	switch {
+	case p.Template == provider.Claude && p.AuthToken != "":
+		token := strings.TrimSpace(getenv(p.AuthToken))
+		if token == "" {
+			problems = append(problems, fmt.Sprintf("agent_provider.auth_token names $%s, which is not set in your environment; export it (the token goes only to the egress sidecar)", p.AuthToken))
+		}
+		secrets[provider.ClaudeTokenSecret] = []byte(token)
+	case p.Template == provider.Codex && p.ForwardHostCredentials:
+		if codexToken == nil {
+			problems = append(problems, "agent_provider.forward_host_credentials: the host's Codex login cannot be read here")
+			break
+		}
+		token, err := codexToken()
+		if err != nil {
+			problems = append(problems, "agent_provider.forward_host_credentials: "+err.Error())
+		}
+		secrets[provider.CodexTokenSecret] = []byte(token)
+	}
+	for _, pr := range routes {
+		f.Routes = slices.DeleteFunc(f.Routes, func(r contract.Route) bool {
+			return contract.NormalizeHost(r.Host) == contract.NormalizeHost(pr.Host)
+		})
+		f.Routes = append(f.Routes, pr.Route)
+	}
+	return problems
 }
 
 func routesFile(b manifest.Bottle, getenv func(string) string, secrets map[string][]byte, problems []string) (*contract.RoutesFile, []string) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/host/provider"
 	"github.com/bot-bottle/bot-bottle/internal/shared/pki"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
@@ -439,5 +440,53 @@ func TestRenderUpstreamCAAndSSRFAllow(t *testing.T) {
 	_, err = Render(eff, Options{Dir: filepath.Join(t.TempDir(), "q"), Getenv: vars, Euid: &uid, Egid: &gid})
 	if err == nil || !strings.Contains(err.Error(), "egress.upstream_ca") || !strings.Contains(err.Error(), caFile) {
 		t.Fatalf("render with a key as the upstream CA: %v", err)
+	}
+}
+
+// TestProviderRouteWinsAndHoldsTheToken: a claude bottle's auth_token
+// becomes egress's secret on the provider's own route to
+// api.anthropic.com, which replaces the bottle's route to that host; the
+// agent gets a placeholder; a manifest env entry with the provider's
+// token name is refused.
+func TestProviderRouteWinsAndHoldsTheToken(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "id")
+	write(t, key, testKey)
+	const oauth = "sk-ant-oat01-realtoken-0123456789"
+	vars := env(map[string]string{"EXAMPLE_API_TOKEN": testToken, "JIRA_TICKET": "BB-7", "CT": oauth})
+	eff := homeWith(t, key, "agent_provider: {template: claude, auth_token: CT}\n")
+	eff.Bottle.Routes = append(eff.Bottle.Routes, manifest.Route{Host: "api.anthropic.com", PathAllowlist: []string{"/nope/"}})
+	out := filepath.Join(t.TempDir(), "p")
+	uid, gid := 1000, 1000
+	if _, err := Render(eff, Options{Dir: out, Getenv: vars, Euid: &uid, Egid: &gid, AgentHome: "/home/node"}); err != nil {
+		t.Fatal(err)
+	}
+	rf, err := contract.ParseRoutes([]byte(read(t, out, contract.BottleRoutesFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var api *contract.Route
+	for i := range rf.Routes {
+		if rf.Routes[i].Host == "api.anthropic.com" {
+			if api != nil {
+				t.Fatal("two routes to api.anthropic.com")
+			}
+			api = &rf.Routes[i]
+		}
+	}
+	if api == nil || len(api.PathAllowlist) != 0 || api.Auth == nil || api.Auth.Secret != provider.ClaudeTokenSecret {
+		t.Fatalf("the provider's route: %+v", api)
+	}
+	if got := read(t, out, "secrets/"+provider.ClaudeTokenSecret); got != oauth {
+		t.Errorf("egress's secret = %q", got)
+	}
+	composeYAML := read(t, out, contract.BottleComposeFile)
+	if strings.Contains(composeYAML, oauth) || !strings.Contains(composeYAML, "CLAUDE_CODE_OAUTH_TOKEN: "+provider.PlaceholderToken) {
+		t.Errorf("compose.yaml holds the token, or the agent lacks the placeholder:\n%s", composeYAML)
+	}
+
+	eff.Bottle.Env = append(eff.Bottle.Env, manifest.EnvVar{Name: "CLAUDE_CODE_OAUTH_TOKEN", Value: manifest.EnvValue{Kind: manifest.EnvLiteral, Literal: "x"}, File: "dev.md", Line: 9})
+	_, err = Render(eff, Options{Dir: filepath.Join(t.TempDir(), "q"), Getenv: vars, Euid: &uid, Egid: &gid})
+	if err == nil || !strings.Contains(err.Error(), "env CLAUDE_CODE_OAUTH_TOKEN (dev.md:9) is the claude provider's own") {
+		t.Fatalf("a manifest env with the provider's token name: %v", err)
 	}
 }
