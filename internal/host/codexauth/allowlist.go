@@ -21,11 +21,11 @@ type rule int
 
 const (
 	// redact replaces the value by the placeholder (null stays null). It
-	// is the rule of every key the list does not name.
+	// is the zero rule, so it is what a key the list does not name gets.
 	redact rule = iota
 	// keepString keeps a string, or null.
 	keepString
-	// keepBool keeps a boolean.
+	// keepBool keeps a boolean (not null: Codex wants a boolean there).
 	keepBool
 	// null writes null whatever the host has.
 	null
