@@ -12,7 +12,7 @@ BIN         := bin
 TOOLS       := $(CURDIR)/.bin
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS     := -s -w -X github.com/bot-bottle/bot-bottle/internal/shared/version.Version=$(VERSION)
-CMDS        := bot-bottle egress gitgate supervise sidecar-init demo-upstream netguard probe
+CMDS        := bot-bottle egress gitgate supervise sidecar-init demo-upstream netguard probe fake-agent
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 GOVULNCHECK_VERSION := v1.9.0

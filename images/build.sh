@@ -15,7 +15,8 @@ Builds bot-bottle/IMAGE:TAG for each IMAGE (default: all buildable ones):
   egress gitgate supervise   one sidecar each, under sidecar-init, uid 65532
   sidecars                   the all-in-one bundle (every daemon + git)
   netguard                   the agent-net namespace guard (root, NET_ADMIN)
-  agent-test                 busybox + git + probe, uid 1000 (the test agent)
+  agent-test                 busybox + git + probe + stand-in claude/codex,
+                             uid 1000 (the test agent)
   demo-upstream              the demo's pretend internet (HTTPS API, SSH git), git
 agent-claude and agent-codex need a registry and are skipped here.
 
@@ -52,7 +53,7 @@ LDFLAGS="-s -w -X github.com/bot-bottle/bot-bottle/internal/shared/version.Versi
 
 BUILDABLE=(egress gitgate supervise sidecars netguard agent-test demo-upstream)
 NEEDS_REGISTRY=(agent-claude agent-codex)
-CMDS=(egress gitgate supervise sidecar-init netguard probe demo-upstream)
+CMDS=(egress gitgate supervise sidecar-init netguard probe demo-upstream fake-agent)
 
 # Users of the images. The sidecars run as bot (distroless' "nonroot" id);
 # the test agent as agent, like a typical first user.
@@ -216,6 +217,9 @@ assemble_agent-test() {
 	ln -sf /bin/busybox "$root/usr/bin/env" # for #!/usr/bin/env scripts
 	add_git "$root" http
 	install -D -m 0755 "$(bin probe)" "$root/usr/local/bin/probe"
+	# Stand-ins for Claude Code and Codex, which cannot be installed here.
+	install -D -m 0755 "$(bin fake-agent)" "$root/usr/local/bin/claude"
+	ln -sf claude "$root/usr/local/bin/codex"
 	mkdir -p "$root/tmp" "$root/home" "$home/home/agent"
 	chmod 1777 "$root/tmp"
 	chmod 0755 "$home/home/agent"
@@ -281,7 +285,7 @@ main() {
 			[ "$name" = "$n" ] && skip=1
 		done
 		if [ -n "$skip" ]; then
-			log "skipping bot-bottle/$name: FROM node:22-slim plus apt and npm need a registry, and none is reachable here (build it elsewhere: docker build images/$name)"
+			log "skipping bot-bottle/$name: FROM node:22-slim plus apt and npm need a registry, and none is reachable here (build it where one is: docker build -t bot-bottle/$name:$TAG images/$name)"
 			continue
 		fi
 		[ -f "$here/$name/Dockerfile" ] && declare -F "assemble_$name" >/dev/null ||

@@ -153,8 +153,10 @@ func TestSecondBuildIsANoOp(t *testing.T) {
 			t.Errorf("%s was rebuilt:\n%s", name, out)
 		}
 	}
-	if !strings.Contains(string(out), "skipping bot-bottle/agent-claude") || !strings.Contains(string(out), "skipping bot-bottle/agent-codex") {
-		t.Errorf("no skip line for the registry-bound agent images:\n%s", out)
+	for _, name := range []string{"agent-claude", "agent-codex"} {
+		if !strings.Contains(string(out), "skipping bot-bottle/"+name) || !strings.Contains(string(out), "docker build -t "+ref(name)+" images/"+name) {
+			t.Errorf("no skip line naming the build of %s:\n%s", name, out)
+		}
 	}
 	t.Logf("warm build.sh: %v", time.Since(start).Round(time.Millisecond))
 }
@@ -267,8 +269,8 @@ func container(t *testing.T, name string, args ...string) {
 func TestAgentTestImage(t *testing.T) {
 	buildImages(t)
 	out := mustDocker(t, "run", "--rm", ref("agent-test"), "sh", "-c",
-		"which sh git probe wget nc; id -u; echo $HOME; git --version; probe --help | head -1; touch /tmp/x /home/agent/x && echo writable")
-	for _, want := range []string{"/bin/sh", "/usr/bin/git", "/usr/local/bin/probe", "/bin/wget", "1000\n", "/home/agent\n", "git version ", "usage: probe", "writable"} {
+		"which sh git probe wget nc claude codex; id -u; echo $HOME; git --version; probe --help | head -1; touch /tmp/x /home/agent/x && echo writable")
+	for _, want := range []string{"/bin/sh", "/usr/bin/git", "/usr/local/bin/probe", "/usr/local/bin/claude", "/usr/local/bin/codex", "/bin/wget", "1000\n", "/home/agent\n", "git version ", "usage: probe", "writable"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("agent-test lacks %q:\n%s", want, out)
 		}

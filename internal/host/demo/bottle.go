@@ -130,7 +130,9 @@ type Upstream struct {
 }
 
 // PrepareUpstream writes a new pretend internet's files under workDir.
-func PrepareUpstream(workDir string) (*Upstream, error) {
+// Its API answers as APIHost and as each of alsoAPI (a test's stand-in for
+// a provider's API: the certificate names them all).
+func PrepareUpstream(workDir string, alsoAPI ...string) (*Upstream, error) {
 	u := &Upstream{Dir: filepath.Join(workDir, UpstreamDir), Identity: filepath.Join(workDir, "id_ed25519")}
 	if err := os.MkdirAll(filepath.Join(u.Dir, "git"), 0o700); err != nil {
 		return nil, err
@@ -145,7 +147,7 @@ func PrepareUpstream(workDir string) (*Upstream, error) {
 	if err != nil {
 		return nil, err
 	}
-	caPEM, certPEM, keyPEM, err := apiPKI()
+	caPEM, certPEM, keyPEM, err := apiPKI(append([]string{APIHost}, alsoAPI...))
 	if err != nil {
 		return nil, err
 	}
@@ -429,15 +431,15 @@ func sshKey() ([]byte, string, error) {
 	return pem.EncodeToMemory(block), strings.TrimSpace(string(gossh.MarshalAuthorizedKey(sp))), nil
 }
 
-// apiPKI mints the demo API's own CA and its server certificate, valid
-// for one demo run.
-func apiPKI() (caPEM, certPEM, keyPEM []byte, err error) {
+// apiPKI mints the demo API's own CA and its server certificate for
+// hosts, valid for one demo run.
+func apiPKI(hosts []string) (caPEM, certPEM, keyPEM []byte, err error) {
 	now := time.Now()
 	ca, err := pki.NewCA("demo internet CA", now, 24*time.Hour)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	leaf, err := ca.Issue(now, 24*time.Hour, APIHost)
+	leaf, err := ca.Issue(now, 24*time.Hour, hosts...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

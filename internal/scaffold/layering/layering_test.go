@@ -15,7 +15,7 @@ const module = "github.com/bot-bottle/bot-bottle"
 // scaffoldCmds are the commands that are scaffolding themselves: the test
 // agent's probe and the demo's pretend internet. Every other command under
 // cmd/ is shipped, so a new one is held to the rules until listed here.
-var scaffoldCmds = []string{"cmd/probe", "cmd/demo-upstream"}
+var scaffoldCmds = []string{"cmd/probe", "cmd/demo-upstream", "cmd/fake-agent"}
 
 // pkg is what go list says of one package.
 type pkg struct {
