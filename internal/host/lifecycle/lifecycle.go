@@ -261,11 +261,9 @@ func missingImage(image string, err error) error {
 	if !strings.Contains(err.Error(), "No such image") {
 		return err
 	}
-	for _, t := range []string{provider.Claude, provider.Codex} {
-		if c, _ := provider.For(t); c.Image == image {
-			return fmt.Errorf("the agent image %s is not on this machine; build it from a bot-bottle checkout where a registry is reachable: "+
-				"docker build -t %s images/agent-%s (or run another image with --agent-image)", image, image, t)
-		}
+	if build, ok := provider.BuildCommand(image); ok {
+		return fmt.Errorf("the agent image %s is not on this machine; build it from a bot-bottle checkout where a registry is reachable: "+
+			"%s (or run another image with --agent-image)", image, build)
 	}
 	return fmt.Errorf("the agent image %s is not on this machine; build or pull it, or name another with --agent-image", image)
 }

@@ -110,6 +110,18 @@ func Argv(p manifest.Provider, promptFile string, resume bool) []string {
 	return argv
 }
 
+// BuildCommand is the command that builds image when it is a template's
+// own (from a bot-bottle checkout, where a registry is reachable), and
+// whether it is one.
+func BuildCommand(image string) (string, bool) {
+	for _, t := range []string{Claude, Codex} {
+		if contracts[t].Image == image {
+			return "docker build -t " + image + " images/agent-" + t, true
+		}
+	}
+	return "", false
+}
+
 // CodexHome is where Codex keeps its state in the agent: its config,
 // AGENTS.md (the prompt) and, with forwarded credentials, auth.json.
 func CodexHome(home string) string { return path.Join(home, ".codex") }

@@ -126,7 +126,7 @@ func TestClaudeJSON(t *testing.T) {
 
 func TestCodexConfig(t *testing.T) {
 	got := CodexConfig(`/home/node/work "space"`, true)
-	want := "# Written by bot-bottle when the bottle started.\n[projects.\"/home/node/work \\\"space\\\"\"]\ntrust_level = \"trusted\"\n\n[mcp_servers.supervise]\nurl = \"http://supervise:9100/mcp\"\n"
+	want := "# Written by bot-bottle when the bottle started.\ncheck_for_update_on_startup = false\ncli_auth_credentials_store = \"file\"\n\n[projects.\"/home/node/work \\\"space\\\"\"]\ntrust_level = \"trusted\"\n\n[mcp_servers.supervise]\nurl = \"http://supervise:9100/mcp\"\n"
 	if got != want {
 		t.Errorf("config.toml:\n%s\nwant:\n%s", got, want)
 	}

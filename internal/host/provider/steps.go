@@ -47,6 +47,9 @@ func ConfigStep(s Setup) provision.Step {
 		return func(ctx context.Context, t provision.Target, a provision.Agent) (string, error) {
 			home := CodexHome(a.Home)
 			rel := func(name string) string { return path.Join(".codex", name) }
+			if _, err := t.Exec(ctx, a.User(), nil, "sh", "-c", codexHomeScript, "codex-home", home); err != nil {
+				return "", fmt.Errorf("prepare %s: %w", home, err)
+			}
 			if _, err := provision.WriteAgentFile(ctx, t, a, rel("config.toml"), 0o600, []byte(CodexConfig(a.Workspace(), s.Supervise))); err != nil {
 				return "", err
 			}
@@ -60,6 +63,11 @@ func ConfigStep(s Setup) provision.Step {
 				if _, err := provision.WriteAgentFile(ctx, t, a, rel("auth.json"), 0o600, s.CodexAuth); err != nil {
 					return "", err
 				}
+				// Codex reads the stand-in as a login, or the agent would
+				// start logged out.
+				if _, err := t.Exec(ctx, a.User(), nil, "env", "HOME="+a.Home, "CODEX_HOME="+home, "codex", "login", "status"); err != nil {
+					return "", fmt.Errorf("codex does not take the stand-in auth.json as a login (%w); check the Codex version in the agent image", err)
+				}
 				auth = ", a stand-in auth.json (egress holds the real token)"
 			}
 			return fmt.Sprintf("Codex configured in %s (workspace trusted, prompt as AGENTS.md%s%s)", home, auth, mcpNote(s.Supervise)), nil
@@ -70,6 +78,16 @@ func ConfigStep(s Setup) provision.Step {
 	}
 	return nil
 }
+
+// codexHomeScript makes $CODEX_HOME ($1) the agent's private directory
+// (0700) and removes the state databases an image or an earlier session
+// left there: a stale one would hold another login's threads.
+const codexHomeScript = `home=$1
+if [ -L "$home" ]; then rm -f -- "$home"; fi
+umask 077
+mkdir -p -- "$home" && chmod 0700 -- "$home" &&
+find "$home" -maxdepth 1 -type f \( -name '*.sqlite' -o -name '*.sqlite-*' -o -name '*.codex-repair-*.bak' \) -exec rm -f -- {} +
+`
 
 func mcpNote(on bool) string {
 	if on {
@@ -110,11 +128,14 @@ func ClaudeJSON(home, workspace string, supervise bool) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-// CodexConfig is $CODEX_HOME/config.toml: the workspace trusted, and the
-// supervise MCP server (streamable HTTP) registered.
+// CodexConfig is $CODEX_HOME/config.toml: no update check (the image
+// pins the version), the login read from auth.json (a container has no
+// keyring), the workspace trusted, and the supervise MCP server
+// (streamable HTTP) registered.
 func CodexConfig(workspace string, supervise bool) string {
 	var b strings.Builder
 	b.WriteString("# Written by bot-bottle when the bottle started.\n")
+	b.WriteString("check_for_update_on_startup = false\ncli_auth_credentials_store = \"file\"\n\n")
 	fmt.Fprintf(&b, "[projects.%s]\ntrust_level = \"trusted\"\n", tomlString(workspace))
 	if supervise {
 		fmt.Fprintf(&b, "\n[mcp_servers.%s]\nurl = %s\n", provision.MCPServerName, tomlString(provision.SuperviseURL))
