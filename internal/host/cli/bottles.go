@@ -19,7 +19,7 @@ type bottleChanges struct {
 	home string
 }
 
-func (c bottleChanges) manager() *lifecycle.Manager { return newManager(c.env, c.home, nil) }
+func (c bottleChanges) manager() *lifecycle.Manager { return newManager(c.env, c.home, nil, nil) }
 
 // ReloadEgress implements proposals.Reloader: a bottle run by compose
 // gets SIGHUP through sidecar-init; an egress run by hand on this machine
@@ -46,7 +46,7 @@ func (c bottleChanges) RebuildAgent(ctx context.Context, slug string) error {
 	if err != nil {
 		return err
 	}
-	m, _, err := c.g.load(c.env)
+	m, d, err := c.g.load(c.env)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,12 @@ func (c bottleChanges) RebuildAgent(ctx context.Context, slug string) error {
 	if err != nil {
 		return err
 	}
-	return notRunning(newManager(c.env, c.home, skills).RebuildAgent(ctx, slug, eff))
+	// The recreated agent gets a new stand-in of a forwarded Codex login.
+	codex, err := hostCodexLogin(c.env, d, eff)
+	if err != nil {
+		return err
+	}
+	return notRunning(newManager(c.env, c.home, skills, codex).RebuildAgent(ctx, slug, eff))
 }
 
 // notRunning turns the lifecycle's not-running error into the one

@@ -9,20 +9,26 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/bottle"
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/host/docker"
+	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
+	"github.com/bot-bottle/bot-bottle/internal/host/provider"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 type doctorOptions struct {
-	// checks are the names of the checks to run; none: all.
+	// checks are the names of the checks to run; none: all (without the
+	// provider checks, which run when named or with --provider).
 	checks []string
+	// providers are the providers whose host side to check.
+	providers []string
 }
 
 // A doctor check's outcome. Only checkFail makes doctor exit 1.
@@ -70,18 +76,23 @@ type doctorCheck struct {
 	// "engine"; "" for none.
 	needs string
 	run   func(r *doctorRun) []checkResult
+	// provider: the check runs only when named (--provider or --check).
+	provider bool
 }
 
 // doctorChecks are every check, in the order they run and print; a
 // check needs only checks before it.
 var doctorChecks = []doctorCheck{
-	{"docker", "docker CLI", "", checkDockerCLI},
-	{"engine", "Docker engine", "docker", checkEngine},
-	{"compose", "docker compose v2", "docker", checkCompose},
-	{"runsc", "runsc (gVisor) runtime", "engine", checkRunsc},
-	{"images", "images", "engine", checkImages},
-	{"state", "state directory modes", "", checkStateModes},
-	{"leftovers", "leftovers", "engine", checkLeftovers},
+	{"docker", "docker CLI", "", checkDockerCLI, false},
+	{"engine", "Docker engine", "docker", checkEngine, false},
+	{"compose", "docker compose v2", "docker", checkCompose, false},
+	{"runsc", "runsc (gVisor) runtime", "engine", checkRunsc, false},
+	{"images", "images", "engine", checkImages, false},
+	{"state", "state directory modes", "", checkStateModes, false},
+	{"leftovers", "leftovers", "engine", checkLeftovers, false},
+	{"agent-images", "agent images", "engine", checkAgentImages, false},
+	{provider.Claude, "claude", "engine", checkClaude, true},
+	{provider.Codex, "codex", "engine", checkCodex, true},
 }
 
 func doctorCheckNames() []string {
@@ -114,11 +125,24 @@ command that fixes it", and exits 1 when any check fails:
              and containers, networks and volumes labelled as a bottle
              with no state directory under this home (fix: docker compose
              -p PROJECT down)
+  agent-images  the agent image of every bottle defined is on this
+             machine (fix: the docker build or pull that makes it)
 
---check NAME runs only the checks named (repeat it, or separate with commas).`,
+--check NAME runs only the checks named (repeat it, or separate with commas).
+
+--provider claude|codex checks the host side of that provider instead:
+  claude     its image bot-bottle/agent-claude:local is built, and each
+             bottle's agent_provider.auth_token names a variable set here
+             (egress injects its value; the agent holds a placeholder);
+             without auth_token you log in inside the bottle
+  codex      its image bot-bottle/agent-codex:local is built, and for
+             forward_host_credentials the host's Codex login
+             ($CODEX_HOME/auth.json, default ~/.codex/auth.json) is
+             readable, a ChatGPT login (not an API key) and not expired`,
 		Example: `  bot-bottle doctor
   bot-bottle doctor --check leftovers
-  bot-bottle doctor --check engine,compose`,
+  bot-bottle doctor --check engine,compose
+  bot-bottle doctor --provider codex`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, name := range opts.checks {
@@ -126,19 +150,32 @@ command that fixes it", and exits 1 when any check fails:
 					return usageError{fmt.Errorf("--check %q: the checks are %s", name, strings.Join(doctorCheckNames(), ", "))}
 				}
 			}
+			for _, name := range opts.providers {
+				if name != provider.Claude && name != provider.Codex {
+					return usageError{fmt.Errorf("--provider %q: the providers are claude and codex", name)}
+				}
+			}
+			opts.checks = append(opts.checks, opts.providers...)
 			return runDoctor(cmd.Context(), env, g, deps, opts)
 		},
 	}
 	cmd.Flags().StringSliceVar(&opts.checks, "check", nil, "run only these checks: "+strings.Join(doctorCheckNames(), ", "))
+	cmd.Flags().StringSliceVar(&opts.providers, "provider", nil, "check the host side of these providers: claude, codex")
 	return cmd
 }
 
 // doctorRun is one run of doctor: what the checks share.
 type doctorRun struct {
 	ctx  context.Context
+	env  Env
 	eng  engine
+	now  time.Time
 	home string
 	disp *display
+	// loaded and loadErr are the manifests' bottles (see bottles).
+	loadedOnce bool
+	loaded     []*manifest.Bottle
+	loadErr    error
 	// outcomes holds each check's outcome once it has run (printed or
 	// not), so a check others need runs once.
 	outcomes map[string]checkOutcome
@@ -156,14 +193,14 @@ func runDoctor(ctx context.Context, env Env, g *globals, deps *opsDeps, opts doc
 	if err != nil {
 		return err
 	}
-	r := &doctorRun{ctx: ctx, eng: deps.eng(), home: home, disp: disp, outcomes: map[string]checkOutcome{}}
+	r := &doctorRun{ctx: ctx, env: env, eng: deps.eng(), now: deps.clock(), home: home, disp: disp, outcomes: map[string]checkOutcome{}}
 	// reported holds the failures printed so far: a check blocked by one
 	// of them prints "skip"; one blocked by a failure of a check not
 	// selected prints that failure, once.
 	reported := map[*checkResult]bool{}
 	failed := 0
 	for _, c := range doctorChecks {
-		if len(opts.checks) > 0 && !slices.Contains(opts.checks, c.name) {
+		if len(opts.checks) > 0 && !slices.Contains(opts.checks, c.name) || len(opts.checks) == 0 && c.provider {
 			continue
 		}
 		o := r.outcome(c)

@@ -42,5 +42,5 @@ func runDown(ctx context.Context, env Env, g *globals, opts downOptions) error {
 	if err != nil {
 		return err
 	}
-	return newManager(env, home, nil).Down(ctx, opts.slug, opts.keepState)
+	return newManager(env, home, nil, nil).Down(ctx, opts.slug, opts.keepState)
 }

@@ -183,13 +183,19 @@ func writeBottle(t *testing.T, home string, b fixtureBottle) contract.BottleDir 
 // cwd, and returns what it printed with home shown as <home>.
 func runOps(t *testing.T, ctx context.Context, cwd, home string, deps *opsDeps, args ...string) result {
 	t.Helper()
+	return runOpsEnv(t, ctx, cwd, home, deps, nil, args...)
+}
+
+// runOpsEnv is runOps with environment variables vars.
+func runOpsEnv(t *testing.T, ctx context.Context, cwd, home string, deps *opsDeps, vars map[string]string, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	env := Env{
 		Getenv: func(k string) string {
 			if k == "HOME" {
 				return "/nonexistent-user-home"
 			}
-			return ""
+			return vars[k]
 		},
 		Getwd:  func() (string, error) { return cwd, nil },
 		Stdin:  strings.NewReader(""),

@@ -77,14 +77,20 @@ func runRender(ctx context.Context, env Env, g *globals, opts renderOptions) err
 	if err != nil {
 		return err
 	}
+	// (Render itself reports an unset auth_token, among its problems.)
+	codex, err := hostCodexLogin(env, d, eff)
+	if err != nil {
+		return err
+	}
 	res, err := render.Render(eff, render.Options{
-		Dir:        opts.out,
-		Images:     compose.DefaultImages(opts.imageTag),
-		AgentImage: opts.agentImage,
-		Getenv:     env.Getenv,
-		LookupEnv:  env.lookupEnv(),
-		Prompt:     terminalPrompt(env),
-		Runtime:    runtime,
+		CodexAccessToken: codexToken(codex),
+		Dir:              opts.out,
+		Images:           compose.DefaultImages(opts.imageTag),
+		AgentImage:       opts.agentImage,
+		Getenv:           env.Getenv,
+		LookupEnv:        env.lookupEnv(),
+		Prompt:           terminalPrompt(env),
+		Runtime:          runtime,
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bot-bottle/bot-bottle/internal/host/codexauth"
 	"github.com/bot-bottle/bot-bottle/internal/host/lifecycle"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
 )
@@ -44,11 +45,11 @@ func runResume(ctx context.Context, env Env, g *globals, opts resumeOptions) err
 	if err != nil {
 		return err
 	}
-	b, err := newManager(env, home, nil).Open(opts.slug)
+	b, err := newManager(env, home, nil, nil).Open(opts.slug)
 	if err != nil {
 		return err
 	}
-	m, _, err := g.load(env)
+	m, d, err := g.load(env)
 	if err != nil {
 		return err
 	}
@@ -60,17 +61,25 @@ func runResume(ctx context.Context, env Env, g *globals, opts resumeOptions) err
 	if err != nil {
 		return err
 	}
-	mgr := newManager(env, home, skills)
-	running, err := mgr.Running(ctx, b)
+	running, err := newManager(env, home, nil, nil).Running(ctx, b)
 	if err != nil {
 		return err
 	}
+	// A bottle started again is provisioned again: a forwarded Codex
+	// login is read again (the host may have refreshed it).
+	var codex *codexauth.Host
+	if !running {
+		if codex, err = hostCredentials(env, d, eff); err != nil {
+			return err
+		}
+	}
+	mgr := newManager(env, home, skills, codex)
 	if !running {
 		resolved, err := render.ResolveEnv(eff, env.lookupEnv(), secretPrompter(env))
 		if err != nil {
 			return err
 		}
-		if b, err = mgr.Resume(ctx, opts.slug, lifecycle.Resumption{Eff: eff, Env: resolved, Getenv: env.Getenv, HostCPUs: runtime.NumCPU()}); err != nil {
+		if b, err = mgr.Resume(ctx, opts.slug, lifecycle.Resumption{Eff: eff, Env: resolved, Getenv: env.Getenv, HostCPUs: runtime.NumCPU(), CodexAccessToken: codexToken(codex)}); err != nil {
 			return fmt.Errorf("bottle %s did not start again: %w", opts.slug, err)
 		}
 		fmt.Fprintf(env.Stderr, "bottle %s is up again\n", opts.slug)

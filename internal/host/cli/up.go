@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/bottle"
+	"github.com/bot-bottle/bot-bottle/internal/host/codexauth"
 	"github.com/bot-bottle/bot-bottle/internal/host/lifecycle"
 	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
 	"github.com/bot-bottle/bot-bottle/internal/host/provider"
@@ -111,6 +112,10 @@ func runUp(ctx context.Context, env Env, g *globals, opts upOptions) error {
 	if err != nil {
 		return err
 	}
+	codex, err := hostCredentials(env, d, eff)
+	if err != nil {
+		return err
+	}
 	slug, err := bottle.NewSlug(eff.Agent.Name)
 	if err != nil {
 		return err
@@ -138,7 +143,13 @@ func runUp(ctx context.Context, env Env, g *globals, opts upOptions) error {
 			return err
 		}
 	}
-	info := preflightInfo{Image: image, Command: launchArgv(eff, "", false), Workspace: cwd, StateDir: string(stateDir), HostCPUs: runtime.NumCPU()}
+	// The prompt file is in the agent's home, which the image says; the
+	// summary shows it as ~.
+	shownPrompt := ""
+	if strings.TrimSpace(eff.Agent.Prompt) != "" {
+		shownPrompt = "~/" + provision.PromptFileName
+	}
+	info := preflightInfo{Image: image, Command: launchArgv(eff, shownPrompt, false), Workspace: cwd, StateDir: string(stateDir), HostCPUs: runtime.NumCPU()}
 	if err := renderPreflight(env.Stdout, eff, d, info); err != nil {
 		return err
 	}
@@ -157,10 +168,10 @@ func runUp(ctx context.Context, env Env, g *globals, opts upOptions) error {
 		}
 	}
 
-	mgr := newManager(env, home, skills)
+	mgr := newManager(env, home, skills, codex)
 	b, err := mgr.Start(ctx, lifecycle.Launch{
 		Slug: slug, Eff: eff, Env: resolved, Getenv: env.Getenv, Cwd: cwd, MaxWorkspace: maxWS,
-		AgentImage: opts.agentImage, Runtime: opts.runtime,
+		AgentImage: opts.agentImage, Runtime: opts.runtime, CodexAccessToken: codexToken(codex),
 	})
 	if err != nil {
 		return fmt.Errorf("bottle %s did not start (nothing of it is left running): %w", slug, err)
@@ -207,10 +218,11 @@ func launchArgv(eff *manifest.Effective, promptFile string, resume bool) []strin
 }
 
 // newManager is the lifecycle manager the commands share: steps and
-// docker's progress on stderr, agents provisioned with skills.
-func newManager(env Env, home string, skills []provision.Skill) *lifecycle.Manager {
+// docker's progress on stderr, agents provisioned with skills (and, for a
+// Codex bottle forwarding the host's login, codex's stand-in).
+func newManager(env Env, home string, skills []provision.Skill, codex *codexauth.Host) *lifecycle.Manager {
 	return &lifecycle.Manager{Home: home, Log: env.Stderr, Progress: env.Stderr,
-		Provision: lifecycle.Provisioner(skills, env.Stderr, nil)}
+		Provision: lifecycle.Provisioner(skills, env.Stderr, codexStandIn(codex))}
 }
 
 // resolveSkills finds eff's skills on the host before anything starts: a
