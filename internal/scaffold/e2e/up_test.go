@@ -34,9 +34,14 @@ type upEnv struct {
 	upstream *demo.Upstream
 	net      string   // the network the upstream servers start on
 	servers  []string // their container ids
+	started  []demo.Server
+	aliases  []string // the API's other names
+	env      []string // more of bot-bottle's environment (NAME=value)
 }
 
-func newUpEnv(t *testing.T) *upEnv {
+// newUpEnv makes the home and the pretend internet's files; its API also
+// answers as each of alsoAPI.
+func newUpEnv(t *testing.T, alsoAPI ...string) *upEnv {
 	t.Helper()
 	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
 		t.Skipf("no Docker engine reachable (docker info: %v: %s)", err, bytes.TrimSpace(out))
@@ -50,7 +55,7 @@ func newUpEnv(t *testing.T) *upEnv {
 		}
 	}
 	var err error
-	if e.upstream, err = demo.PrepareUpstream(e.work); err != nil {
+	if e.upstream, err = demo.PrepareUpstream(e.work, alsoAPI...); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -87,7 +92,7 @@ func write(t *testing.T, path, data string) {
 func (e *upEnv) bb(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(e.bin, append([]string{"--home", e.home}, args...)...)
-	cmd.Env = append(os.Environ(), demo.TokenEnv+"="+e.upstream.Token)
+	cmd.Env = append(append(os.Environ(), demo.TokenEnv+"="+e.upstream.Token), e.env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -121,7 +126,20 @@ func (e *upEnv) upDetached(t *testing.T, agent string, extra ...string) string {
 
 // startServers runs the pretend internet's servers on a network of the
 // test's own, so they can join bottles' egress networks later.
-func (e *upEnv) startServers(t *testing.T) {
+func (e *upEnv) startServers(t *testing.T) { e.start(t, e.upstream.Servers()) }
+
+// startAPI runs only the pretend internet's API, which also answers to
+// aliases on the egress networks it joins.
+func (e *upEnv) startAPI(t *testing.T, aliases ...string) {
+	api := e.upstream.Servers()[0]
+	if api.Name != "api" {
+		t.Fatalf("the pretend internet's first server is %s, not api", api.Name)
+	}
+	e.aliases = aliases
+	e.start(t, []demo.Server{api})
+}
+
+func (e *upEnv) start(t *testing.T, servers []demo.Server) {
 	t.Helper()
 	e.net = "bbup-" + runID + "-" + strings.ToLower(t.Name()[len(t.Name())-4:])
 	if out, err := exec.Command("docker", "network", "create", e.net).CombinedOutput(); err != nil {
@@ -133,7 +151,7 @@ func (e *upEnv) startServers(t *testing.T) {
 		}
 		_ = exec.Command("docker", "network", "rm", e.net).Run()
 	})
-	for _, srv := range e.upstream.Servers() {
+	for _, srv := range servers {
 		args := []string{"run", "-d", "--network", e.net, "--user", "0:0"}
 		for _, v := range srv.Volumes {
 			args = append(args, "-v", v)
@@ -144,6 +162,7 @@ func (e *upEnv) startServers(t *testing.T) {
 			t.Fatalf("start %s: %v: %s", srv.Name, err, out)
 		}
 		e.servers = append(e.servers, strings.TrimSpace(string(out)))
+		e.started = append(e.started, srv)
 	}
 }
 
@@ -151,8 +170,14 @@ func (e *upEnv) startServers(t *testing.T) {
 // under the names the bottle's routes and repos use.
 func (e *upEnv) connect(t *testing.T, slug string) {
 	t.Helper()
-	for i, srv := range e.upstream.Servers() {
-		if out, err := exec.Command("docker", "network", "connect", "--alias", srv.Alias, "bot-bottle-"+slug+"_egress", e.servers[i]).CombinedOutput(); err != nil {
+	for i, srv := range e.started {
+		args := []string{"network", "connect", "--alias", srv.Alias}
+		if srv.Name == "api" {
+			for _, a := range e.aliases {
+				args = append(args, "--alias", a)
+			}
+		}
+		if out, err := exec.Command("docker", append(args, "bot-bottle-"+slug+"_egress", e.servers[i])...).CombinedOutput(); err != nil {
 			t.Fatalf("connect %s: %v: %s", srv.Name, err, out)
 		}
 	}
