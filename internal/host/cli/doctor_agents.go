@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -80,19 +81,10 @@ func checkAgentImages(r *doctorRun) []checkResult {
 		return []checkResult{{subject: subject, detail: "no bottle runs a prebuilt image"}}
 	}
 	var out []checkResult
-	for _, image := range sortedKeys(needs) {
+	for _, image := range slices.Sorted(maps.Keys(needs)) {
 		out = append(out, r.imageResult(subject, image, " (bottle "+strings.Join(needs[image], ", ")+")"))
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // templateBottles are the defined bottles of template.
