@@ -1,0 +1,195 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bot-bottle/bot-bottle/internal/host/dashboard"
+	"github.com/bot-bottle/bot-bottle/internal/scaffold/testutil"
+	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
+)
+
+// dashboardHome is the list fixture home with two pending proposals for
+// dev-a1b2c (one decided one that must not show), a hostile one forged
+// into its queue, and egress audit records: three in the last minute
+// (one denied) and one older.
+func dashboardHome(t *testing.T) string {
+	t.Helper()
+	home := fixtureHome(t)
+	dev := testutil.BottleDir(t, home, "dev-a1b2c")
+	if err := os.MkdirAll(filepath.Dir(dev.RoutesFile()), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dev.RoutesFile(), []byte("version: 1\nroutes:\n- host: api.example.test\n  path_allowlist: [/v1/]\n  methods: [GET]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	q := queue.Queue{Dir: dev.QueueDir()}
+	for i, p := range []struct {
+		id, tool, payload string
+	}{
+		{"p-1", string(contract.ToolEgressBlock), `{"host":"api.example.test","path_prefixes":["/v2/"],"methods":["GET"]}`},
+		{"p-2", string(contract.ToolCapabilityBlock), `{"apt_packages":["jq"]}`},
+		{"p-3", string(contract.ToolEgressBlock), `{"host":"decided.example.test"}`},
+	} {
+		err := q.Put(&contract.Proposal{Version: contract.Version, ID: p.id, Bottle: "dev-a1b2c", Tool: contract.Tool(p.tool),
+			Payload: json.RawMessage(p.payload), Justification: "reason " + p.id, CreatedAt: fixtureNow.Add(time.Duration(i-10) * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Respond(&contract.Response{Version: contract.Version, ID: "p-3", Status: contract.StatusRejected, Notes: "no", DecidedAt: fixtureNow}); err != nil {
+		t.Fatal(err)
+	}
+	data := `{"version":1,"id":"p-evil","bottle":"dev-a1b2c","tool":"egress-block","payload":{"host":"evil.example.test"},` +
+		`"justification":` + forgedString(hostileText) + `,"created_at":"2026-12-07T05:59:00Z"}`
+	if err := os.WriteFile(filepath.Join(dev.QueueDir(), contract.ProposalFileName("p-evil")), []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var audit bytes.Buffer
+	for _, r := range []contract.AuditRecord{
+		{Time: fixtureNow.Add(-5 * time.Minute), Component: contract.ComponentEgress, Method: "GET", Host: "api.example.test", Path: "/old", Decision: contract.DecisionAllow},
+		{Time: fixtureNow.Add(-50 * time.Second), Component: contract.ComponentEgress, Method: "GET", Host: "api.example.test", Path: "/v1/a", Decision: contract.DecisionAllow},
+		{Time: fixtureNow.Add(-20 * time.Second), Component: contract.ComponentEgress, Method: "POST", Host: "evil.example.test", Path: "/", Decision: contract.DecisionDeny, Rule: "no-route"},
+		{Time: fixtureNow.Add(-10 * time.Second), Component: contract.ComponentEgress, Method: "GET", Host: "api.example.test", Path: "/v1/b", Decision: contract.DecisionAllow},
+		{Time: fixtureNow.Add(-5 * time.Second), Component: contract.ComponentGitGate, Host: "gitgate", Decision: contract.DecisionAllow},
+	} {
+		line, err := r.MarshalLine()
+		if err != nil {
+			t.Fatal(err)
+		}
+		audit.Write(line)
+	}
+	if err := os.WriteFile(dev.AuditFile(), audit.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return home
+}
+
+// TestDashboardSnapshot prints the dashboard without a terminal: text and
+// JSON, hostile text escaped, decided proposals left out, egress counted
+// over the last minute only.
+func TestDashboardSnapshot(t *testing.T) {
+	home := dashboardHome(t)
+	r := runOps(t, t.Context(), home, home, fixtureDeps(loadFakeEngine(t)), "dashboard")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	checkNoControl(t, r.stdout)
+	golden(t, "dashboard.txt", r.stdout)
+
+	r = runOps(t, t.Context(), home, home, fixtureDeps(loadFakeEngine(t)), "dashboard", "--json")
+	var s dashboard.Snapshot
+	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+	}
+	var ids []string
+	for _, p := range s.Proposals {
+		ids = append(ids, p.ID)
+	}
+	// p-3 is decided; p-evil fails the queue's validation and is a
+	// problem, quoted escaped, not a proposal to decide.
+	if got := strings.Join(ids, " "); got != "p-1 p-2" {
+		t.Errorf("pending proposals %q, want p-1 p-2 (oldest first)", got)
+	}
+	if len(s.Problems) == 0 || !strings.Contains(s.Problems[0], "p-evil") {
+		t.Errorf("the forged proposal is not reported: %q", s.Problems)
+	}
+	for _, b := range s.Bottles {
+		if b.Slug == "dev-a1b2c" && (b.Requests != 3 || b.Denials != 1 || b.Pending != 2 || b.Provider != "custom") {
+			t.Errorf("dev-a1b2c: %d requests, %d denials, %d pending, provider %q; want 3, 1, 2, custom", b.Requests, b.Denials, b.Pending, b.Provider)
+		}
+	}
+}
+
+// TestDashboardDetailSaysWhatApprovingChanges previews the egress-block
+// through the proposals operator: the routes diff.
+func TestDashboardDetailSaysWhatApprovingChanges(t *testing.T) {
+	home := dashboardHome(t)
+	b := testBackend(t, home)
+	d, err := b.Detail("p-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d.Diff, "/v2/") {
+		t.Errorf("detail diff lacks the new path:\n%s", d.Diff)
+	}
+	if _, err := b.Detail("p-nope"); err == nil {
+		t.Error("a vanished proposal has a detail")
+	}
+	got, err := b.Reject("p-1", "not now")
+	if err != nil || got != "proposal p-1 rejected" {
+		t.Fatalf("reject: %q, %v", got, err)
+	}
+	if _, err := b.Reject("p-1", "again"); err == nil {
+		t.Error("a decided proposal was rejected again")
+	}
+	lines, err := b.Tail("dev-a1b2c", 2)
+	if err != nil || len(lines) != 2 || !strings.Contains(lines[0], "gitgate") || !strings.Contains(lines[1], "p-1 rejected by the operator") {
+		t.Errorf("tail: %q, %v", lines, err)
+	}
+}
+
+func testBackend(t *testing.T, home string) *dashBackend {
+	t.Helper()
+	env := Env{Getenv: func(string) string { return "" }, Getwd: func() (string, error) { return home, nil },
+		Stdin: strings.NewReader(""), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+	return &dashBackend{env: env, g: &globals{home: home}, home: home, pdeps: &proposalsDeps{}, odeps: fixtureDeps(loadFakeEngine(t))}
+}
+
+// panicky panics reading its snapshot.
+type panicky struct{ dashboard.Backend }
+
+func (panicky) Snapshot(context.Context) dashboard.Snapshot { panic("boom in the backend") }
+
+// TestDashboardCrashRestoresAndLogs runs the TUI with a backend that
+// panics: the program ends, the stack is in the crash log, and the error
+// names the log.
+func TestDashboardCrashRestoresAndLogs(t *testing.T) {
+	home := dashboardHome(t)
+	crashPath := filepath.Join(home, "logs", "dashboard-crash.log")
+	in, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var out bytes.Buffer
+	env := Env{Getenv: func(string) string { return "" }}
+	err = runDashboardTUI(t.Context(), env, panicky{testBackend(t, home)}, crashPath, in, &out)
+	if err == nil || !strings.Contains(err.Error(), crashPath) {
+		t.Fatalf("error %v does not name the crash log", err)
+	}
+	data, rerr := os.ReadFile(crashPath)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	if !strings.Contains(string(data), "boom in the backend") || !strings.Contains(string(data), "goroutine") {
+		t.Errorf("crash log lacks the panic and its stack:\n%s", data)
+	}
+}
+
+// TestDashboardCommandsAreTheCLIs checks that the terminal actions run
+// this binary's own commands on the same home.
+func TestDashboardCommandsAreTheCLIs(t *testing.T) {
+	b := testBackend(t, "/h")
+	for _, tc := range []struct {
+		cmd  *exec.Cmd
+		want string
+	}{
+		{b.ApproveCommand("p-1", "ok"), "--home /h proposals approve p-1 --note ok"},
+		{b.EditCommand("p-1"), "--home /h proposals edit p-1"},
+		{b.AttachCommand("dev-a1b2c"), "--home /h resume dev-a1b2c"},
+		{b.UpCommand("dev"), "--home /h up dev --yes"},
+	} {
+		if got := strings.Join(tc.cmd.Args[1:], " "); got != tc.want {
+			t.Errorf("args %q, want %q", got, tc.want)
+		}
+	}
+}
