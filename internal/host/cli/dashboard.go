@@ -385,7 +385,16 @@ func (d *dashBackend) Preflight(agent string) (string, error) {
 	if err := runUp(context.Background(), env, g, upOptions{agent: agent, dryRun: true, maxWorkspace: "2G"}); err != nil {
 		return "", fmt.Errorf("%s%w", errs.String(), err)
 	}
-	return out.String(), nil
+	// The dry run names a slug and a state directory; the real start
+	// picks a new slug, so neither is shown.
+	var kept []string
+	for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		if t := strings.TrimSpace(l); strings.HasPrefix(t, "dry run:") || strings.HasPrefix(t, "state:") {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	return strings.TrimRight(strings.Join(kept, "\n"), "\n") + "\n\nThe bottle gets its slug when it starts.\n", nil
 }
 
 func (d *dashBackend) Approve(ctx context.Context, id, note string) (string, error) {

@@ -193,3 +193,51 @@ func TestDashboardCommandsAreTheCLIs(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardNewBottlePreflight is what n shows: the agents, and up
+// --dry-run's summary without the slug the real start will not use; a
+// broken manifest is an error to show, not a crash.
+func TestDashboardNewBottlePreflight(t *testing.T) {
+	home := t.TempDir()
+	for name, text := range map[string]string{
+		"bottles/base.md":   "---\nagent_provider: {template: custom, image: \"bot-bottle/agent-test:local\", command: [sh]}\n---\n",
+		"agents/builder.md": "---\nbottle: base\n---\nBuild it.\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(home, name)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(home, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := testBackend(t, home)
+	agents, err := b.Agents()
+	if err != nil || strings.Join(agents, " ") != "builder" {
+		t.Fatalf("agents %q, %v; want builder", agents, err)
+	}
+	text, err := b.Preflight("builder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "builder") || strings.Contains(text, "dry run") || strings.Contains(text, "state:") {
+		t.Errorf("preflight:\n%s", text)
+	}
+	if _, err := b.Preflight("nobody"); err == nil {
+		t.Error("an unknown agent has a preflight")
+	}
+	broken := t.TempDir()
+	for _, d := range []string{"agents", "bottles"} {
+		if err := os.MkdirAll(filepath.Join(broken, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(broken, "agents", "x.md"), []byte("---\nbottle: [\n---\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testBackend(t, broken).Agents(); err == nil || !strings.Contains(err.Error(), "bot-bottle validate") {
+		t.Errorf("a broken manifest: %v", err)
+	}
+	if s := testBackend(t, broken).Snapshot(t.Context()); len(s.Problems) == 0 {
+		t.Error("a broken manifest is not a problem line in the snapshot")
+	}
+}

@@ -30,10 +30,7 @@ func Text(s Snapshot, now time.Time) string {
 			if bt.Problem != "" {
 				services = termtext.Line(bt.Problem)
 			}
-			status := bt.Status
-			if bt.Status != "running" && bt.State != "" && bt.State != bt.Status {
-				status += " (" + termtext.Line(bt.State) + ")"
-			}
+			status := statusWord(bt)
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%d/%d\t%s\n", termtext.Line(bt.Slug), orDash(termtext.Line(bt.Agent)),
 				orDash(termtext.Line(bt.Provider)), status, age, bt.Pending, bt.Requests, bt.Denials, services)
 		}

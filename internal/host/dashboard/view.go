@@ -91,7 +91,7 @@ func (m *Model) header(w int) string {
 		}
 	}
 	left := m.styles.title.Render("bot-bottle dashboard")
-	info := fmt.Sprintf("%d bottles (%d running) · %d pending", len(m.snap.Bottles), running, len(m.snap.Proposals))
+	info := fmt.Sprintf("%s (%d running) · %d pending", plural(len(m.snap.Bottles), "bottle"), running, len(m.snap.Proposals))
 	right := "? help  q quit"
 	gap := max(w-lipgloss.Width(left)-len(info)-len(right)-4, 1)
 	return left + "  " + info + strings.Repeat(" ", gap) + right
@@ -201,10 +201,7 @@ func (m *Model) bottlesPane(w, h int) []string {
 	sel := m.bottleIndex()
 	for i := window(sel, len(m.snap.Bottles), rows); i < len(m.snap.Bottles) && len(out) < rows+2; i++ {
 		b := m.snap.Bottles[i]
-		status := b.Status
-		if b.Status != "running" && b.State != "" && b.State != b.Status {
-			status += " (" + termtext.Line(b.State) + ")"
-		}
+		status := statusWord(b)
 		age := "-"
 		if !b.StartedAt.IsZero() {
 			age = shortAge(m.opts.Now().Sub(b.StartedAt))
@@ -341,10 +338,10 @@ func (m *Model) helpView() []string {
 
 func (m *Model) tailView(h int) []string {
 	out := []string{m.styles.title.Render("Audit log of " + termtext.Line(m.tailSlug) + " (live)")}
-	lines := m.tail
-	if len(lines) == 0 {
-		lines = []string{m.styles.dim.Render("no audit records yet")}
+	if len(m.tail) == 0 {
+		return append(out, m.styles.dim.Render("no audit records yet"))
 	}
+	lines := m.tail
 	if n := max(h-1, 1); len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
@@ -374,6 +371,22 @@ func (m *Model) confirmView() []string {
 		out = append(out, "  "+l)
 	}
 	return out
+}
+
+// statusWord is running, stopped or orphaned, or the state bot-bottle
+// recorded when that says more: failed, starting.
+func statusWord(b Bottle) string {
+	if b.Status != "running" && (b.State == "failed" || b.State == "starting") {
+		return b.State
+	}
+	return b.Status
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // serviceSummary is "4 up" when every service runs (healthy, or running
