@@ -262,15 +262,24 @@ func (d *dashBackend) Snapshot(ctx context.Context) dashboard.Snapshot {
 }
 
 // egressCounts counts egress's records since from, and its denials, in
-// the end of the audit file at path.
+// the end of the audit file at path. Records are appended in time order,
+// so it reads back from the last one and stops at the first older than
+// from: a refresh decodes only the last minute's records.
 func egressCounts(path string, from time.Time) (requests, denials int) {
-	for _, line := range lastAuditLines(path) {
+	lines := lastAuditLines(path)
+	for i := len(lines) - 1; i >= 0; i-- {
 		var rec struct {
 			Time      time.Time         `json:"time"`
 			Component string            `json:"component"`
 			Decision  contract.Decision `json:"decision"`
 		}
-		if json.Unmarshal(line, &rec) != nil || rec.Component != contract.ComponentEgress || rec.Time.Before(from) {
+		if json.Unmarshal(lines[i], &rec) != nil {
+			continue
+		}
+		if rec.Time.Before(from) {
+			break
+		}
+		if rec.Component != contract.ComponentEgress {
 			continue
 		}
 		requests++

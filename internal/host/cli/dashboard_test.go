@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/host/bottle"
 	"github.com/bot-bottle/bot-bottle/internal/host/dashboard"
 	"github.com/bot-bottle/bot-bottle/internal/scaffold/testutil"
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
@@ -239,5 +241,44 @@ func TestDashboardNewBottlePreflight(t *testing.T) {
 	}
 	if s := testBackend(t, broken).Snapshot(t.Context()); len(s.Problems) == 0 {
 		t.Error("a broken manifest is not a problem line in the snapshot")
+	}
+}
+
+// BenchmarkDashboardSnapshot reads a home of 20 bottles holding 500
+// pending proposals and a busy audit file each: what one refresh costs.
+func BenchmarkDashboardSnapshot(b *testing.B) {
+	home := b.TempDir()
+	for i := range 20 {
+		slug := fmt.Sprintf("dev-%05d", i)
+		d := writeBottle(b, home, fixtureBottle{slug, "dev", time.Duration(i) * time.Minute, bottle.StateRunning})
+		q := queue.Queue{Dir: d.QueueDir()}
+		for j := range 25 {
+			err := q.Put(&contract.Proposal{Version: contract.Version, ID: fmt.Sprintf("p-%d-%d", i, j), Bottle: slug, Tool: contract.ToolEgressBlock,
+				Payload: json.RawMessage(`{"host":"api.example.test","path_prefixes":["/v1/"]}`), Justification: "needed for the task",
+				CreatedAt: fixtureNow.Add(-time.Duration(j) * time.Minute)})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		var audit bytes.Buffer
+		for k := range 2000 {
+			line, _ := (&contract.AuditRecord{Time: fixtureNow.Add(-time.Duration(k) * 100 * time.Millisecond), Component: contract.ComponentEgress,
+				Method: "GET", Host: "api.example.test", Path: "/v1/x", Decision: contract.DecisionAllow}).MarshalLine()
+			audit.Write(line)
+		}
+		if err := os.WriteFile(d.AuditFile(), audit.Bytes(), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	env := Env{Getenv: func(string) string { return "" }, Getwd: func() (string, error) { return home, nil },
+		Stdin: strings.NewReader(""), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+	be := &dashBackend{env: env, g: &globals{home: home}, home: home, pdeps: &proposalsDeps{},
+		odeps: &opsDeps{engine: &fakeEngine{}, now: func() time.Time { return fixtureNow }}}
+	if s := be.Snapshot(b.Context()); len(s.Proposals) != 500 || len(s.Bottles) != 20 {
+		b.Fatalf("%d proposals, %d bottles; want 500, 20 (problems: %q)", len(s.Proposals), len(s.Bottles), s.Problems)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		be.Snapshot(b.Context())
 	}
 }
