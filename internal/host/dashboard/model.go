@@ -504,18 +504,48 @@ func orWhat(s, what string) string {
 }
 
 // takeTerminal suspends the dashboard while cmd runs on the terminal.
+// Unless it is the editor, the dashboard comes back only after enter, so
+// that what the command said last (a bottle kept, a rebuild's outcome) is
+// read, not painted over.
 func (m *Model) takeTerminal(what string, cmd *exec.Cmd) tea.Cmd {
 	if cmd == nil {
 		m.status = what + ": not available here"
 		return nil
 	}
 	m.status = what + "…"
-	return tea.ExecProcess(cmd, func(err error) tea.Msg {
+	done := func(err error) tea.Msg {
 		if err != nil {
 			return doneMsg{what: what, err: err}
 		}
 		return doneMsg{what: what + ": done"}
-	})
+	}
+	if strings.HasPrefix(what, "edit ") {
+		return tea.ExecProcess(cmd, done)
+	}
+	return tea.Exec(&pausing{Cmd: cmd}, done)
+}
+
+// pausing runs a command on the terminal, then waits for enter.
+type pausing struct {
+	*exec.Cmd
+}
+
+func (p *pausing) SetStdin(r io.Reader)  { p.Stdin = r }
+func (p *pausing) SetStdout(w io.Writer) { p.Stdout = w }
+func (p *pausing) SetStderr(w io.Writer) { p.Stderr = w }
+
+func (p *pausing) Run() error {
+	err := p.Cmd.Run()
+	if p.Stdout != nil && p.Stdin != nil {
+		_, _ = io.WriteString(p.Stdout, "\n[press enter to return to the dashboard] ")
+		var b [1]byte
+		for {
+			if n, rerr := p.Stdin.Read(b[:]); rerr != nil || (n == 1 && (b[0] == '\n' || b[0] == '\r')) {
+				break
+			}
+		}
+	}
+	return err
 }
 
 func (m *Model) pickAgentKey(k tea.KeyMsg) tea.Cmd {
