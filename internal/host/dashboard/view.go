@@ -206,7 +206,12 @@ func (m *Model) bottlesPane(w, h int) []string {
 		if !b.StartedAt.IsZero() {
 			age = shortAge(m.opts.Now().Sub(b.StartedAt))
 		}
+		// Every service's state when there is room; else "5 up" or the
+		// ones that are not.
 		services := serviceSummary(b.Services)
+		if w >= wideWidth {
+			services = serviceWords(b.Services)
+		}
 		if b.Problem != "" {
 			services = m.styles.bad.Render(termtext.Line(b.Problem))
 		}
