@@ -371,7 +371,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 			t.Errorf("the escape is not shown escaped:\n%s", v)
 		}
 	}
-	if txt := Text(s, now); strings.ContainsAny(txt, "\x1b\r\u202e\x9b") {
+	if txt := Text(s, now); strings.ContainsAny(txt, "\x1b\r\u202e\u009b") {
 		t.Errorf("Text holds control characters:\n%q", txt)
 	}
 }
