@@ -147,7 +147,7 @@ func fixtureHome(t *testing.T) string {
 	return home
 }
 
-func mkBottleDir(t *testing.T, home, slug string) contract.BottleDir {
+func mkBottleDir(t testing.TB, home, slug string) contract.BottleDir {
 	t.Helper()
 	d := testutil.BottleDir(t, home, slug)
 	for _, dir := range []string{string(d), d.Path(contract.BottleSecretsDir), d.QueueDir()} {
@@ -164,7 +164,7 @@ func mkBottleDir(t *testing.T, home, slug string) contract.BottleDir {
 	return d
 }
 
-func writeBottle(t *testing.T, home string, b fixtureBottle) contract.BottleDir {
+func writeBottle(t testing.TB, home string, b fixtureBottle) contract.BottleDir {
 	t.Helper()
 	d := mkBottleDir(t, home, b.slug)
 	m := &bottle.Metadata{Version: bottle.MetadataVersion, Slug: b.slug, Agent: b.agent, Bottle: "base", Provider: "custom",

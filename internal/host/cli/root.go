@@ -64,6 +64,7 @@ What an agent may reach is declared in Markdown manifests with YAML frontmatter:
 		newListCmd(env, g, odeps),
 		newLogsCmd(env, g, odeps),
 		newDoctorCmd(env, g, odeps),
+		newDashboardCmd(env, g, pdeps, odeps),
 		newVersionCmd(env),
 	)
 	return root
