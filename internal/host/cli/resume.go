@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/internal/host/codexauth"
 	"github.com/bot-bottle/bot-bottle/internal/host/lifecycle"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 type resumeOptions struct {
@@ -26,7 +28,9 @@ func newResumeCmd(env Env, g *globals) *cobra.Command {
 is not running (after 'down --keep-state', or a reboot) is started again
 first, as it was: its workspace, proposal queue, audit log and the routes you
 approved are kept; its secrets are read again from your environment and
-files, ?prompt values are asked again, and the agent is provisioned again.
+files, ?prompt values and credentials you approved with a cred-block (never
+kept while the bottle is stopped) are asked again, and the agent is
+provisioned again.
 When the agent exits, the bottle is torn down unless work in it would be
 lost, as with up.`,
 		Example: `  bot-bottle resume dev-x3k9q`,
@@ -79,7 +83,8 @@ func runResume(ctx context.Context, env Env, g *globals, opts resumeOptions) err
 		if err != nil {
 			return err
 		}
-		if b, err = mgr.Resume(ctx, opts.slug, lifecycle.Resumption{Eff: eff, Env: resolved, Getenv: env.Getenv, HostCPUs: runtime.NumCPU(), CodexAccessToken: codexToken(codex)}); err != nil {
+		if b, err = mgr.Resume(ctx, opts.slug, lifecycle.Resumption{Eff: eff, Env: resolved, Getenv: env.Getenv, HostCPUs: runtime.NumCPU(), CodexAccessToken: codexToken(codex),
+			Credential: resumeCredential(env)}); err != nil {
 			return fmt.Errorf("bottle %s did not start again: %w", opts.slug, err)
 		}
 		fmt.Fprintf(env.Stderr, "bottle %s is up again\n", opts.slug)
@@ -88,4 +93,16 @@ func runResume(ctx context.Context, env Env, g *globals, opts resumeOptions) err
 		return nil
 	}
 	return attachAndSettle(ctx, env, mgr, b, eff, true)
+}
+
+// resumeCredential asks on the terminal for a credential approved while
+// the bottle ran: it is deleted when the bottle stops.
+func resumeCredential(env Env) func(string, contract.AuthScheme) ([]byte, error) {
+	return func(host string, scheme contract.AuthScheme) ([]byte, error) {
+		if env.Terminal == nil {
+			return nil, errors.New("you approved it while the bottle ran and it is not kept while the bottle is stopped; run bot-bottle resume from a terminal to type it again")
+		}
+		v, err := secretPrompter(env)("the "+string(scheme)+" credential for "+host+" you approved", "value")
+		return []byte(v), err
+	}
 }

@@ -95,6 +95,11 @@ type Resumption struct {
 	HostCPUs int
 	// CodexAccessToken: see Launch.
 	CodexAccessToken func() (string, error)
+	// Credential asks the operator again for a credential approved with
+	// a cred-block, which no file on the host holds and which was deleted
+	// with the other secrets when the bottle stopped; nil: such a bottle
+	// is not resumed, and the error names the route.
+	Credential func(host string, scheme contract.AuthScheme) ([]byte, error)
 }
 
 // Resume brings the stopped bottle slug back as it was: its secrets read
@@ -121,6 +126,9 @@ func (m *Manager) Resume(ctx context.Context, slug string, r Resumption) (*Bottl
 	if err != nil {
 		return nil, step("read the secrets again", err)
 	}
+	if err := askApproved(b.Dir, r.Credential); err != nil {
+		return nil, step("ask again for the credentials you approved", err)
+	}
 	if err := m.up(ctx, b, ""); err != nil {
 		return nil, err
 	}
@@ -134,6 +142,44 @@ func (m *Manager) Resume(ctx context.Context, slug string, r Resumption) (*Bottl
 		return nil, step("record the bottle", err)
 	}
 	return b, nil
+}
+
+// askApproved writes again each secret that a route of the bottle's
+// routes file injects and that RenewSecrets did not write: a credential
+// the operator approved while the bottle ran, which only the operator
+// holds. Without it egress could not start.
+func askApproved(dir contract.BottleDir, ask func(string, contract.AuthScheme) ([]byte, error)) error {
+	data, err := os.ReadFile(dir.RoutesFile())
+	if err != nil {
+		return fmt.Errorf("read the routes file: %w", err)
+	}
+	rf, err := contract.ParseRoutes(data)
+	if err != nil {
+		return fmt.Errorf("routes file %s: %w", dir.RoutesFile(), err)
+	}
+	for _, r := range rf.Routes {
+		if r.Auth == nil {
+			continue
+		}
+		if _, err := os.Lstat(dir.SecretFile(r.Auth.Secret)); err == nil {
+			continue
+		}
+		if ask == nil {
+			return fmt.Errorf("the route for %s injects the %s credential you approved (secret %s), which is not kept while the bottle is stopped; resume it on a terminal to type it again",
+				r.Host, r.Auth.Scheme, r.Auth.Secret)
+		}
+		value, err := ask(r.Host, r.Auth.Scheme)
+		if err != nil {
+			return fmt.Errorf("the %s credential for %s: %w", r.Auth.Scheme, r.Host, err)
+		}
+		if len(value) == 0 {
+			return fmt.Errorf("the %s credential for %s is empty", r.Auth.Scheme, r.Host)
+		}
+		if err := render.WriteSecret(dir, r.Auth.Secret, value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // leftovers reports what of the bottle slug is still on the engine after

@@ -390,13 +390,31 @@ func (e *upEnv) downAndGone(t *testing.T, slug string) {
 func TestTwoBottlesOfOneAgent(t *testing.T) {
 	e := newUpEnv(t)
 	e.bottle(t, "twin", "[sh]", "")
+	// Both start at once; t.Fatal belongs to the test's goroutine, so
+	// each start only reports, and the test checks after both.
 	slugs := make([]string, 2)
+	outs := make([]string, 2)
+	codes := make([]int, 2)
 	var wg sync.WaitGroup
 	for i := range slugs {
 		wg.Add(1)
-		go func() { defer wg.Done(); slugs[i] = e.upDetached(t, "twin") }()
+		go func() {
+			defer wg.Done()
+			var out, errs string
+			codes[i], out, errs = e.bb(t, "", "up", "twin", "--yes", "--detach")
+			outs[i] = out + errs
+			slugs[i] = lastLine(out)
+		}()
 	}
 	wg.Wait()
+	for i, slug := range slugs {
+		if contract.ValidSlug(slug) == nil {
+			t.Cleanup(func() { e.bb(t, "", "down", slug) })
+		}
+		if codes[i] != 0 || !strings.HasPrefix(slug, "twin-") {
+			t.Fatalf("up twin: exit %d, last line %q:\n%s", codes[i], slug, outs[i])
+		}
+	}
 	if slugs[0] == slugs[1] {
 		t.Fatalf("both bottles are %s", slugs[0])
 	}
