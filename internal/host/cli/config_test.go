@@ -13,7 +13,7 @@ import (
 // escaped, in text and in JSON, and the JSON still holds them exactly.
 func TestConfigEscapesARepositoryAgent(t *testing.T) {
 	home, cwd := hostileHome(t)
-	r := run(t, cwd, nil, "--home", home, "config", "helper")
+	r := run(t, cwd, nil, "--home", home, "--repo-overrides", "config", "helper")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -28,7 +28,7 @@ func TestConfigEscapesARepositoryAgent(t *testing.T) {
 		}
 	}
 
-	r = run(t, cwd, nil, "--home", home, "config", "helper", "--json")
+	r = run(t, cwd, nil, "--home", home, "--repo-overrides", "config", "helper", "--json")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}

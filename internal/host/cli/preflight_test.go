@@ -14,7 +14,7 @@ import (
 // effective configuration.
 func loadEffective(t *testing.T, home, cwd, agent string) *manifest.Effective {
 	t.Helper()
-	m, err := manifest.Load(manifest.Options{Home: home, CWD: cwd})
+	m, err := manifest.Load(manifest.Options{Home: home, CWD: cwd, RepoOverrides: true})
 	if err != nil {
 		t.Fatalf("load %s: %v", home, err)
 	}
@@ -52,7 +52,7 @@ func hostileHome(t *testing.T) (home, cwd string) {
 	home = filepath.Join(root, "home")
 	cwd = filepath.Join(root, hostileDir)
 	writeFiles(t, home, map[string]string{
-		"bottles/dev.md": "---\nenv:\n  TOKEN: ${HOST_TOKEN}\n  KEY: \"?Key\"\nagent_provider:\n  template: custom\n  image: bot-bottle/agent-test:local\n" +
+		"bottles/dev.md": "---\nrepo_agents: true\nenv:\n  TOKEN: ${HOST_TOKEN}\n  KEY: \"?Key\"\nagent_provider:\n  template: custom\n  image: bot-bottle/agent-test:local\n" +
 			"  command: [sh, -c, \"printf '\\e[2J'\"]\n  prompt_arg: --prompt-file\negress:\n  routes:\n    - host: api.example.test\n" +
 			"      auth: {scheme: token, token_ref: T}\n      ports: [443, 8443]\n" +
 			"    - host: \"*.cdn.example.test\"\n      tls_passthrough: true\n" +
