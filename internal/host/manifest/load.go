@@ -172,7 +172,7 @@ func (m *Manifest) admitRepoAgent(a, home *Agent, overrides bool, bottlesDir str
 func (m *Manifest) loadAgents(dir string, src Source, decls map[string]*bottleDecl, problems *[]Problem) map[string]*Agent {
 	out := map[string]*Agent{}
 	for _, f := range m.listDir(dir, problems) {
-		r := &reader{file: f.path, problems: problems, warnings: &m.Warnings}
+		r := &reader{file: f.path, problems: problems, warnings: &m.Warnings, plainText: src == SourceCWD}
 		top, body, ok := r.read(f.path)
 		if !ok {
 			continue
@@ -203,7 +203,19 @@ func (r *reader) read(path string) (top *yaml.Node, body []byte, ok bool) {
 		*r.problems = append(*r.problems, Problem{File: path, Msg: err.Error()})
 		return nil, nil, false
 	}
-	return r.parse(data)
+	if !r.plainText {
+		return r.parse(data)
+	}
+	// Every problem is reported: the characters in the file, then what
+	// its quoted values decode to.
+	clean := r.checkText(data)
+	top, body, ok = r.parse(data)
+	if ok {
+		found := 0
+		r.checkNodes(top, &found)
+		clean = clean && found == 0
+	}
+	return top, body, ok && clean
 }
 
 // parse splits a file's content and parses its frontmatter.
