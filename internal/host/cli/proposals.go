@@ -48,7 +48,10 @@ cred-block (a credential). Each proposal waits in the bottle's queue,
 
 Approving egress-block, or dlp-block for a host, changes the bottle's routes
 file (~/.bot-bottle/state/<slug>/config/routes.yaml) and makes its egress
-reload at once. Approving dlp-block for a git gate repository adds that one
+reload at once. For a host that already has a route, an egress-block widens
+it only by the path prefixes and methods it names, never lifting a limit;
+show says in words what it adds and where the route's credential would then
+be sent. Approving dlp-block for a git gate repository adds that one
 finding (commit, path, rule, line) to the repository's dlp_exceptions in the
 bottle's gate file (~/.bot-bottle/state/<slug>/config/gate.yaml); the gate
 rereads it at the agent's next push. capability-block and cred-block are

@@ -178,7 +178,16 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 	}
 	switch p := decoded.(type) {
 	case *contract.EgressBlockPayload:
-		return o.planRoutes(it.Slug, func(rf *contract.RoutesFile) error { return addRoute(rf, p) })
+		var summary string
+		ch, err := o.planRoutes(it.Slug, func(rf *contract.RoutesFile) (err error) {
+			summary, err = addRoute(rf, p)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		ch.Summary = summary
+		return ch, nil
 	case *contract.DLPBlockPayload:
 		if fp, ok := p.GateFinding(); ok {
 			return o.planGateException(it.Slug, p.Repo, fp)
@@ -318,36 +327,89 @@ func canonical(data []byte) ([]byte, error) {
 }
 
 // addRoute adds the requested host, or widens its existing route by the
-// requested paths and methods.
-func addRoute(rf *contract.RoutesFile, p *contract.EgressBlockPayload) error {
+// paths and methods the proposal names, and says in words what that
+// grants. An approval never grants more than it names: a proposal that
+// leaves out path_prefixes or methods asks for "every", which a new route
+// gets, but an existing route keeps its limit on that, as lifting it
+// would widen a route (and any credential on it) beyond anything shown.
+// A proposal for a limited route that names nothing to add is refused.
+func addRoute(rf *contract.RoutesFile, p *contract.EgressBlockPayload) (string, error) {
 	for i := range rf.Routes {
 		r := &rf.Routes[i]
 		if contract.NormalizeHost(r.Host) != contract.NormalizeHost(p.Host) {
 			continue
 		}
 		if r.TLSPassthrough {
-			return fmt.Errorf("%s is a tls_passthrough route already; it allows every path", r.Host)
+			return "", fmt.Errorf("%s is a tls_passthrough route already; it allows every path", r.Host)
 		}
-		r.PathAllowlist = widen(r.PathAllowlist, p.PathPrefixes)
-		r.Methods = widen(r.Methods, p.Methods)
-		return nil
+		before := routeLimits(*r)
+		paths, addedPaths := widen(r.PathAllowlist, p.PathPrefixes)
+		methods, addedMethods := widen(r.Methods, p.Methods)
+		limited := len(r.PathAllowlist) > 0 || len(r.Methods) > 0
+		if limited && len(addedPaths) == 0 && len(addedMethods) == 0 &&
+			(len(p.PathPrefixes) == 0 && len(r.PathAllowlist) > 0 || len(p.Methods) == 0 && len(r.Methods) > 0) {
+			return "", fmt.Errorf("%s already has a route, for requests %s; the proposal names no path prefix or method beyond that, "+
+				"and approving never lifts a route's limits (it asks for every path or method); reject it, or edit it to name "+
+				"the path_prefixes and methods to add (to lift a limit, change the route in the bottle's manifest)", r.Host, before)
+		}
+		r.PathAllowlist, r.Methods = paths, methods
+		return widenSummary(*r, before, addedPaths, addedMethods, p), nil
 	}
-	rf.Routes = append(rf.Routes, contract.Route{Host: p.Host, PathAllowlist: p.PathPrefixes, Methods: p.Methods})
-	return nil
+	r := contract.Route{Host: p.Host, PathAllowlist: p.PathPrefixes, Methods: p.Methods}
+	rf.Routes = append(rf.Routes, r)
+	return "opens a new route to " + termtext.Line(p.Host) + " (port 443, HTTPS), " + routeLimits(r) + "; egress sends no credential on it", nil
 }
 
-// widen merges an allowlist: empty means "everything", which absorbs any list.
-func widen(have, want []string) []string {
-	if len(have) == 0 || len(want) == 0 {
-		return nil
+// widen merges an allowlist: empty means "everything". A route with no
+// limit (have empty) stays so; a request for everything (want empty)
+// leaves a limited route as it is. added is what want adds to have.
+func widen(have, want []string) (out, added []string) {
+	if len(have) == 0 {
+		return nil, nil
 	}
-	out := slices.Clone(have)
+	out = slices.Clone(have)
 	for _, w := range want {
 		if !slices.Contains(out, w) {
 			out = append(out, w)
+			added = append(added, w)
 		}
 	}
-	return out
+	return out, added
+}
+
+// widenSummary says what widening a route grants: the paths and methods
+// added, the limits kept, a path limit that "/" lifts, and where the
+// route's credential would then be sent.
+func widenSummary(r contract.Route, before string, addedPaths, addedMethods []string, p *contract.EgressBlockPayload) string {
+	host := termtext.Line(r.Host)
+	if len(addedPaths) == 0 && len(addedMethods) == 0 {
+		return "changes nothing: the route to " + host + " already allows requests " + before
+	}
+	var parts []string
+	if len(addedPaths) > 0 {
+		parts = append(parts, "adds path prefixes "+termtext.Line(strings.Join(addedPaths, ", ")))
+		if slices.Contains(addedPaths, "/") {
+			parts = append(parts, "the prefix / matches every path, so this lifts the route's path limit")
+		}
+	}
+	if len(addedMethods) > 0 {
+		parts = append(parts, "adds methods "+termtext.Line(strings.Join(addedMethods, ", ")))
+	}
+	if len(p.PathPrefixes) == 0 && len(r.PathAllowlist) > 0 {
+		parts = append(parts, "keeps its path limit (the proposal asks for every path, which approving never grants)")
+	}
+	if len(p.Methods) == 0 && len(r.Methods) > 0 {
+		parts = append(parts, "keeps its method limit (the proposal asks for every method, which approving never grants)")
+	}
+	s := "widens the route to " + host + " (it allowed requests " + before + "): " + strings.Join(parts, "; ") +
+		"; it would then allow requests " + routeLimits(r)
+	if r.Auth != nil {
+		s += "; the route carries a credential: the " + termtext.Line(string(r.Auth.Scheme)) + " token for " + host +
+			" would then be sent " + routeLimits(r)
+	} else {
+		s += "; egress sends no credential on it"
+	}
+	return s
 }
 
 func addDLPAllow(rf *contract.RoutesFile, p *contract.DLPBlockPayload) error {
