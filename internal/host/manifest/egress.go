@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/wildcard"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -81,6 +82,10 @@ func (r *reader) route(n *yaml.Node, field string) (Route, bool) {
 				continue
 			}
 			if err := contract.ValidHost(s); err != nil {
+				r.add(e.value, e.field, err.Error(), "")
+				continue
+			}
+			if err := wildcard.Check(s); err != nil {
 				r.add(e.value, e.field, err.Error(), "")
 				continue
 			}

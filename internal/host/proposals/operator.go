@@ -22,6 +22,7 @@ import (
 
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
+	"github.com/bot-bottle/bot-bottle/internal/shared/wildcard"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -176,6 +177,11 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
+	// supervise refuses these already; a queue file that did not come
+	// through it (or an edit) is checked here too.
+	if err := checkWildcard(decoded); err != nil {
+		return nil, err
+	}
 	switch p := decoded.(type) {
 	case *contract.EgressBlockPayload:
 		var summary string
@@ -220,6 +226,21 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 			"  (the agent asked for: %s)\n", host, host, termtext.Line(string(p.Scheme)), termtext.Line(p.Purpose))}, nil
 	}
 	return nil, fmt.Errorf("tool %s cannot be approved", it.Proposal.Tool)
+}
+
+// checkWildcard refuses a payload whose host is a wildcard at or above a
+// public suffix (*.co.uk, *.github.io).
+func checkWildcard(payload any) error {
+	var host string
+	switch p := payload.(type) {
+	case *contract.EgressBlockPayload:
+		host = p.Host
+	case *contract.CredBlockPayload:
+		host = p.Host
+	case *contract.DLPBlockPayload:
+		host = p.Host
+	}
+	return wildcard.Check(host)
 }
 
 func (o *Operator) routesPath(slug string) (string, error) {

@@ -536,3 +536,40 @@ routes:
 		})
 	}
 }
+
+// Host-attacks finding 6 on the operator's side: a queued proposal for a
+// wildcard on a public suffix (written past supervise, or edited in) is
+// refused by show and approve, and the routes file is unchanged.
+func TestWildcardOnAPublicSuffixIsNeverApproved(t *testing.T) {
+	for _, tc := range []struct {
+		tool    contract.Tool
+		payload string
+	}{
+		{contract.ToolEgressBlock, `{"host":"*.github.io"}`},
+		{contract.ToolEgressBlock, `{"host":"*.co.uk","path_prefixes":["/"]}`},
+		{contract.ToolCredBlock, `{"host":"*.s3.amazonaws.com","scheme":"token","purpose":"p"}`},
+	} {
+		t.Run(tc.payload, func(t *testing.T) {
+			o, _ := setup(t, startRoutes)
+			id := queueProposal(t, o, tc.tool, tc.payload)
+			it, err := o.Find(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := o.Preview(it, nil); err == nil || !strings.Contains(err.Error(), "public suffix") {
+				t.Errorf("Preview = %v, want it refused as a wildcard on a public suffix", err)
+			}
+			if _, err := o.Approve(t.Context(), id, ""); err == nil {
+				t.Error("approved")
+			}
+			if rf := routesNow(t, o); len(rf.Routes) != 1 {
+				t.Errorf("routes = %+v", rf.Routes)
+			}
+		})
+	}
+	o, _ := setup(t, startRoutes)
+	id := queueProposal(t, o, contract.ToolEgressBlock, `{"host":"*.acme.github.io"}`)
+	if _, err := o.Edit(t.Context(), id, json.RawMessage(`{"host":"*.github.io"}`), ""); err == nil || !strings.Contains(err.Error(), "public suffix") {
+		t.Errorf("an edit to a public-suffix wildcard = %v, want it refused", err)
+	}
+}
