@@ -20,11 +20,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/fileinfo"
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/internal/shared/wildcard"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
+
+// maxStateFileBytes bounds the routes, gate and Dockerfile files of a
+// bottle's state directory that deciding a proposal reads: they are
+// small, and a huge or special file there is refused, not read whole.
+const maxStateFileBytes = 4 << 20
 
 // Operator decides proposals for the bottles under Home.
 type Operator struct {
@@ -253,7 +259,7 @@ func (o *Operator) planRoutes(slug string, change func(*contract.RoutesFile) err
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := fileinfo.ReadRegular(path, maxStateFileBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("bottle %s has no routes file at %s; start the bottle first, then approve", slug, path)
 	}
@@ -290,7 +296,7 @@ func (o *Operator) planGateException(slug, repo string, fp contract.Fingerprint)
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := fileinfo.ReadRegular(path, maxStateFileBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("bottle %s has no gate file at %s, so no git gate refused this push; start the bottle first, then approve", slug, path)
 	}
@@ -551,7 +557,7 @@ func (o *Operator) applyRoutes(ctx context.Context, slug string, rf *contract.Ro
 	if err != nil {
 		return "", err
 	}
-	old, err := os.ReadFile(path)
+	old, err := fileinfo.ReadRegular(path, maxStateFileBytes)
 	if err != nil {
 		return "", err
 	}
