@@ -273,3 +273,32 @@ func TestRepositoryAgentNamedLikeTheOperatorsPicksNoBottle(t *testing.T) {
 		}
 	}
 }
+
+// Review item (b) through the CLI: up --cwd on a checkout whose remote
+// holds a token stops before the summary, names the remote, hides the
+// token and says how to fix it; nothing starts.
+func TestUpRefusesAWorkspaceWhoseGitConfigHoldsAToken(t *testing.T) {
+	home, ws := t.TempDir(), t.TempDir()
+	writeFiles(t, home, map[string]string{"bottles/dev.md": "---\n---\n", "agents/a.md": "---\nbottle: dev\n---\n"})
+	const token = "ghp_s3cr3tT0kenValue"
+	writeFiles(t, ws, map[string]string{
+		".git/config": "[core]\n\tbare = false\n[remote \"origin\"]\n\turl = https://bot:" + token + "@github.com/acme/app.git\n",
+		"main.go":     "package main\n",
+	})
+	r := run(t, t.TempDir(), nil, "--home", home, "up", "a", "--cwd", ws, "--dry-run")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, token) {
+		t.Fatalf("the token was printed:\n%s%s", r.stdout, r.stderr)
+	}
+	for _, want := range []string{"--cwd " + ws + ": the workspace's git configuration holds credentials",
+		filepath.Join(ws, ".git", "config") + `:4: [remote "origin"] https://***@github.com/acme/app.git`, "git remote set-url"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout, "dry run") {
+		t.Errorf("the summary was shown before the refusal:\n%s", r.stdout)
+	}
+}
