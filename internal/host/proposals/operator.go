@@ -204,7 +204,16 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 		if fp, ok := p.GateFinding(); ok {
 			return o.planGateException(it.Slug, p.Repo, fp)
 		}
-		return o.planRoutes(it.Slug, func(rf *contract.RoutesFile) error { return addDLPAllow(rf, p) })
+		var summary string
+		ch, err := o.planRoutes(it.Slug, func(rf *contract.RoutesFile) (err error) {
+			summary, err = addDLPAllow(rf, p)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		ch.Summary = summary
+		return ch, nil
 	// The next steps quote the agent's strings; each is escaped for the
 	// terminal here (termtext.Line), so the text is safe however it is
 	// shown, and a line the agent wrote stays one line.
@@ -439,20 +448,29 @@ func widenSummary(r contract.Route, before string, addedPaths, addedMethods []st
 	return s
 }
 
-func addDLPAllow(rf *contract.RoutesFile, p *contract.DLPBlockPayload) error {
+// addDLPAllow exempts p's rule on its host's route and says in words
+// what that lifts, and whether the route carries a credential.
+func addDLPAllow(rf *contract.RoutesFile, p *contract.DLPBlockPayload) (string, error) {
 	for i := range rf.Routes {
 		r := &rf.Routes[i]
 		if contract.NormalizeHost(r.Host) == contract.NormalizeHost(p.Host) {
 			if r.TLSPassthrough {
-				return fmt.Errorf("%s is tunnelled unread (tls_passthrough); DLP does not run on it", r.Host)
+				return "", fmt.Errorf("%s is tunnelled unread (tls_passthrough); DLP does not run on it", r.Host)
 			}
-			if !slices.Contains(r.DLPAllow, p.RuleID) {
-				r.DLPAllow = append(r.DLPAllow, p.RuleID)
+			host, rule := termtext.Line(r.Host), termtext.Line(p.RuleID)
+			if slices.Contains(r.DLPAllow, p.RuleID) {
+				return "changes nothing: DLP rule " + rule + " is already exempted on the route to " + host, nil
 			}
-			return nil
+			r.DLPAllow = append(r.DLPAllow, p.RuleID)
+			s := "lifts DLP rule " + rule + " on the route to " + host + ": requests " + routeLimits(*r) +
+				" are no longer refused for what that rule finds, in the URL, headers or body; every other rule still applies"
+			if r.Auth != nil {
+				s += "; the route carries a credential (the " + termtext.Line(string(r.Auth.Scheme)) + " token for " + host + ")"
+			}
+			return s, nil
 		}
 	}
-	return fmt.Errorf("bottle has no route for %s, so there is no DLP to exempt; approve an egress-block for it first", p.Host)
+	return "", fmt.Errorf("bottle has no route for %s, so there is no DLP to exempt; approve an egress-block for it first", p.Host)
 }
 
 // Decision is the outcome of Approve or Edit.

@@ -573,3 +573,20 @@ func TestWildcardOnAPublicSuffixIsNeverApproved(t *testing.T) {
 		t.Errorf("an edit to a public-suffix wildcard = %v, want it refused", err)
 	}
 }
+
+// A dlp-block approval says which rule it lifts, where, and that the
+// route carries a credential.
+func TestDLPBlockSaysWhatItLifts(t *testing.T) {
+	o, _ := setup(t, "version: 1\nroutes:\n  - host: api.github.com\n    path_allowlist: [\"/repos/\"]\n    auth: {scheme: Bearer, secret: token_gh}\n")
+	id := queueProposal(t, o, contract.ToolDLPBlock, `{"host":"api.github.com","rule_id":"generic-api-key"}`)
+	d, err := o.Approve(t.Context(), id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"lifts DLP rule generic-api-key on the route to api.github.com: requests on paths /repos/, with every method",
+		"every other rule still applies", "the route carries a credential (the Bearer token for api.github.com)"} {
+		if !strings.Contains(d.Change.Summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, d.Change.Summary)
+		}
+	}
+}
