@@ -157,7 +157,7 @@ func (m *Manifest) admitRepoAgent(a, home *Agent, overrides bool, bottlesDir str
 		m.Warnings = append(m.Warnings, p)
 		// Refused even when a home agent has the name: with
 		// --repo-overrides the operator asked for the repository's, and
-		// running theirs instead would be a surprise too.
+		// quietly running the home agent instead would be a surprise too.
 		m.Refused[a.Name] = p
 		return
 	}
