@@ -208,16 +208,97 @@ func TestCWDAgentOverridesAreShown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(filepath.Join(home, "bottles", "dev.md"), "---\n---\n")
+	write(filepath.Join(home, "bottles", "dev.md"), "---\nrepo_agents: true\n---\n")
 	write(filepath.Join(home, "agents", "a.md"), "---\nbottle: dev\n---\nhome\n")
 	write(filepath.Join(cwd, ".bot-bottle", "agents", "a.md"), "---\nbottle: dev\n---\nfrom the repo\n")
-	r := run(t, cwd, map[string]string{"HOME": "/nonexistent"}, "--home", home, "config", "a")
+	r := run(t, cwd, map[string]string{"HOME": "/nonexistent"}, "--home", home, "--repo-overrides", "config", "a")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"file:          .bot-bottle/agents/a.md (cwd)", "overrides:     " + filepath.Join(home, "agents", "a.md"), "| from the repo"} {
+	for _, want := range []string{"file:          .bot-bottle/agents/a.md (cwd)", "overrides:     " + filepath.Join(home, "agents", "a.md") + " (--repo-overrides)", "| from the repo"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// Host-attacks finding 2 through the real CLI: a cloned repository's
+// "dev" names the operator's prod bottle. render renders the operator's
+// own dev (sandbox) and says so; with --repo-overrides the repository's
+// is refused, as prod is not open to repository agents, with how to allow
+// it; a repository agent on an open bottle is announced as one.
+func TestRepositoryAgentNamedLikeTheOperatorsPicksNoBottle(t *testing.T) {
+	home, cwd := t.TempDir(), t.TempDir()
+	writeFiles(t, home, map[string]string{
+		"bottles/sandbox.md": "---\nrepo_agents: true\n---\n",
+		"bottles/prod.md":    "---\negress:\n  routes:\n    - host: api.github.com\n      auth: {scheme: Bearer, token_ref: DEPLOY_TOKEN}\n---\n",
+		"agents/dev.md":      "---\nbottle: sandbox\n---\nthe operator's\n",
+	})
+	writeFiles(t, cwd, map[string]string{
+		".bot-bottle/agents/dev.md":    "---\nbottle: prod\n---\nthe repository's\n",
+		".bot-bottle/agents/helper.md": "---\nbottle: sandbox\n---\nhelp\n",
+	})
+	vars := map[string]string{"DEPLOY_TOKEN": "deploy-token-value"}
+
+	r := run(t, cwd, vars, "--home", home, "render", "dev", "-o", filepath.Join(t.TempDir(), "out"), "--runtime", "default")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "agent dev, bottle sandbox\n") {
+		t.Errorf("render did not use and name the operator's dev:\n%s", r.stdout)
+	}
+	if want := `.bot-bottle/agents/dev.md: not used: agent "dev" from the repository has the name of your agent ` + filepath.Join(home, "agents", "dev.md") + ", which wins"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+
+	r = run(t, cwd, vars, "--home", home, "--repo-overrides", "render", "dev", "-o", filepath.Join(t.TempDir(), "out"), "--runtime", "default")
+	if r.code == 0 {
+		t.Fatalf("the repository's dev rendered the prod bottle:\n%s", r.stdout)
+	}
+	if want := "add `repo_agents: true` to " + filepath.Join(home, "bottles", "prod.md"); !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+
+	r = run(t, cwd, vars, "--home", home, "render", "helper", "-o", filepath.Join(t.TempDir(), "out"), "--runtime", "default")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if want := "agent helper from the repository at " + cwd + ", bottle sandbox\n"; !strings.Contains(r.stdout, want) {
+		t.Errorf("render lacks %q:\n%s", want, r.stdout)
+	}
+	r = run(t, cwd, vars, "--home", home, "config", "helper")
+	for _, want := range []string{"agent helper, from the repository at " + cwd + "\n", "bottle:        sandbox (yours, open to repository agents)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("config lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// Review item (b) through the CLI: up --cwd on a checkout whose remote
+// holds a token stops before the summary, names the remote, hides the
+// token and says how to fix it; nothing starts.
+func TestUpRefusesAWorkspaceWhoseGitConfigHoldsAToken(t *testing.T) {
+	home, ws := t.TempDir(), t.TempDir()
+	writeFiles(t, home, map[string]string{"bottles/dev.md": "---\n---\n", "agents/a.md": "---\nbottle: dev\n---\n"})
+	const token = "ghp_s3cr3tT0kenValue"
+	writeFiles(t, ws, map[string]string{
+		".git/config": "[core]\n\tbare = false\n[remote \"origin\"]\n\turl = https://bot:" + token + "@github.com/acme/app.git\n",
+		"main.go":     "package main\n",
+	})
+	r := run(t, t.TempDir(), nil, "--home", home, "up", "a", "--cwd", ws, "--dry-run")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, token) {
+		t.Fatalf("the token was printed:\n%s%s", r.stdout, r.stderr)
+	}
+	for _, want := range []string{"--cwd " + ws + ": the workspace's git configuration holds credentials",
+		filepath.Join(ws, ".git", "config") + `:4: [remote "origin"] https://***@github.com/acme/app.git`, "git remote set-url"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout, "dry run") {
+		t.Errorf("the summary was shown before the refusal:\n%s", r.stdout)
 	}
 }

@@ -67,6 +67,7 @@ type agentView struct {
 	Name           string       `json:"name"`
 	File           string       `json:"file"`
 	Source         string       `json:"source"`
+	Repository     string       `json:"repository,omitempty"`
 	Overrides      string       `json:"overrides,omitempty"`
 	Bottle         string       `json:"bottle"`
 	Skills         []string     `json:"skills"`
@@ -82,15 +83,17 @@ type gitUserView struct {
 }
 
 type bottleView struct {
-	Name      string        `json:"name"`
-	File      string        `json:"file"`
-	Extends   []string      `json:"extends"`
-	Provider  providerView  `json:"provider"`
-	Supervise bool          `json:"supervise"`
-	Resources resourcesView `json:"resources"`
-	Env       []envView     `json:"env"`
-	Routes    []routeView   `json:"routes"`
-	Repos     []repoView    `json:"repos"`
+	Name      string       `json:"name"`
+	File      string       `json:"file"`
+	Extends   []string     `json:"extends"`
+	Provider  providerView `json:"provider"`
+	Supervise bool         `json:"supervise"`
+	// RepoAgents is repo_agents: agents from a repository may use it.
+	RepoAgents bool          `json:"repo_agents"`
+	Resources  resourcesView `json:"resources"`
+	Env        []envView     `json:"env"`
+	Routes     []routeView   `json:"routes"`
+	Repos      []repoView    `json:"repos"`
 }
 
 // resourcesView is the agent's limits with the defaults filled in;
@@ -181,12 +184,15 @@ func newConfigView(eff *manifest.Effective, d *display) configView {
 			Bottle: a.Bottle, Skills: nonNil(a.Skills), Prompt: a.Prompt, ClaudeCodeKeys: a.ClaudeCodeKeys,
 		},
 		Bottle: bottleView{
-			Name: b.Name, File: d.path(b.File), Extends: nonNil(b.Extends), Supervise: b.Supervise,
+			Name: b.Name, File: d.path(b.File), Extends: nonNil(b.Extends), Supervise: b.Supervise, RepoAgents: b.RepoAgents,
 			Resources: newResourcesView(b.Resources),
 			Provider: providerView{Template: b.Provider.Template, Image: b.Provider.Image, Dockerfile: d.path(b.Provider.Dockerfile),
 				Command: b.Provider.Command, PromptArg: b.Provider.PromptArg, ForwardHostCredentials: b.Provider.ForwardHostCredentials},
 			Env: []envView{}, Routes: []routeView{}, Repos: []repoView{},
 		},
+	}
+	if a.Source == manifest.SourceCWD {
+		v.Agent.Repository = d.dir(agentRepo(a))
 	}
 	if eff.GitUserFrom != "" {
 		v.Agent.GitUser = &gitUserView{Name: b.GitUser.Name, Email: b.GitUser.Email, From: eff.GitUserFrom}
@@ -227,12 +233,20 @@ func nonNil(s []string) []string {
 func (v configView) writeText(w io.Writer) error {
 	var b strings.Builder
 	a, bt := v.Agent, v.Bottle
-	fmt.Fprintf(&b, "agent %s\n", esc(a.Name))
+	if a.Repository != "" {
+		fmt.Fprintf(&b, "agent %s, from the repository at %s\n", esc(a.Name), esc(a.Repository))
+	} else {
+		fmt.Fprintf(&b, "agent %s\n", esc(a.Name))
+	}
 	row(&b, 1, "file", fmt.Sprintf("%s (%s)", a.File, a.Source))
 	if a.Overrides != "" {
-		row(&b, 1, "overrides", a.Overrides)
+		row(&b, 1, "overrides", a.Overrides+" (--repo-overrides)")
 	}
-	row(&b, 1, "bottle", a.Bottle)
+	if a.Repository != "" {
+		row(&b, 1, "bottle", a.Bottle+" (yours, open to repository agents)")
+	} else {
+		row(&b, 1, "bottle", a.Bottle)
+	}
 	row(&b, 1, "skills", listOrNone(a.Skills))
 	if a.GitUser != nil {
 		row(&b, 1, "git identity", fmt.Sprintf("%s (from %s)", identity(a.GitUser), a.GitUser.From))
@@ -279,6 +293,9 @@ func (v configView) writeText(w io.Writer) error {
 		row(&b, 1, "prompt arg", p.PromptArg+" PROMPT-FILE (added when the prompt is not empty)")
 	}
 	row(&b, 1, "supervise", onOff(bt.Supervise))
+	if bt.RepoAgents {
+		row(&b, 1, "repo agents", "allowed (agents from a repository's .bot-bottle/agents/ may use this bottle)")
+	}
 	row(&b, 1, "resources", bt.Resources.String())
 
 	if len(bt.Env) == 0 {

@@ -53,8 +53,7 @@ func renderPreflight(w io.Writer, eff *manifest.Effective, d *display, info pref
 	var pf preflight
 
 	if a.Source == manifest.SourceCWD {
-		repo := filepath.Dir(filepath.Dir(filepath.Dir(a.File)))
-		pf.row("agent", esc(a.Name)+", from the repository at "+esc(d.dir(repo)))
+		pf.row("agent", esc(a.Name)+", from the repository at "+esc(d.dir(agentRepo(a))))
 		file := "file " + esc(d.path(a.File))
 		if a.Shadows != "" {
 			file += ", in place of " + esc(d.path(a.Shadows))
@@ -67,6 +66,9 @@ func renderPreflight(w io.Writer, eff *manifest.Effective, d *display, info pref
 	bottle := esc(b.Name) + " (" + esc(d.path(b.File))
 	if len(b.Extends) > 0 {
 		bottle += ", extends " + esc(strings.Join(b.Extends, " -> "))
+	}
+	if a.Source == manifest.SourceCWD {
+		bottle += "; open to repository agents"
 	}
 	pf.row("bottle", bottle+")")
 
@@ -97,6 +99,12 @@ func renderPreflight(w io.Writer, eff *manifest.Effective, d *display, info pref
 	pf.row("state", esc(d.path(info.StateDir)))
 	_, err := io.WriteString(w, pf.String())
 	return err
+}
+
+// agentRepo is the directory a working-directory agent came from: the
+// repository holding .bot-bottle/agents/NAME.md.
+func agentRepo(a *manifest.Agent) string {
+	return filepath.Dir(filepath.Dir(filepath.Dir(a.File)))
 }
 
 // esc makes manifest text safe for one line of the terminal.

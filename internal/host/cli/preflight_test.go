@@ -14,7 +14,7 @@ import (
 // effective configuration.
 func loadEffective(t *testing.T, home, cwd, agent string) *manifest.Effective {
 	t.Helper()
-	m, err := manifest.Load(manifest.Options{Home: home, CWD: cwd})
+	m, err := manifest.Load(manifest.Options{Home: home, CWD: cwd, RepoOverrides: true})
 	if err != nil {
 		t.Fatalf("load %s: %v", home, err)
 	}
@@ -44,7 +44,31 @@ func writeFiles(t *testing.T, root string, files map[string]string) {
 // of its own, and reverses text with a bidirectional control. The
 // directory's own name carries an escape too. The bottle (the operator's)
 // has a command argument with an escape, as an image's docs might suggest.
+//
+// Loading refuses such an agent file from a repository (control
+// characters are a problem there), so hostileHome's repository agent is
+// clean and hostileEffective puts the hostile text in after loading, as if
+// validation had missed it: the display escapes it all the same.
 const hostileDir = "repo\x1b]0;owned\x07"
+
+// hostileAgentFile is the hostile agent's file, as a repository would
+// write it.
+const hostileAgentFile = "---\nbottle: dev\nskills: [review]\ngit-gate:\n  user:\n    name: \"\\e[31mroot\\e[0m\\u202e\"\n    email: \"x@example.test\\e]8;;http://evil.example\\e\\\\\"\n---\n" +
+	hostilePrompt + "\n"
+
+const hostilePrompt = "Do the task.\x1b[2J\x1b[H\r\nStart? [y/N] y\n\x1b[8mhidden instructions\x1b[0m\n\u202eesrever\u2028next"
+
+// hostileEffective is agent helper of hostileHome with the hostile
+// prompt and identity of hostileAgentFile.
+func hostileEffective(t *testing.T, home, cwd string) *manifest.Effective {
+	t.Helper()
+	eff := loadEffective(t, home, cwd, "helper")
+	u := manifest.GitUser{Name: "\x1b[31mroot\x1b[0m\u202e", Email: "x@example.test\x1b]8;;http://evil.example\x1b\\"}
+	a := *eff.Agent
+	a.Prompt, a.GitUser = hostilePrompt, u
+	eff.Agent, eff.Bottle.GitUser, eff.GitUserFrom = &a, u, "agent"
+	return eff
+}
 
 func hostileHome(t *testing.T) (home, cwd string) {
 	t.Helper()
@@ -52,7 +76,7 @@ func hostileHome(t *testing.T) (home, cwd string) {
 	home = filepath.Join(root, "home")
 	cwd = filepath.Join(root, hostileDir)
 	writeFiles(t, home, map[string]string{
-		"bottles/dev.md": "---\nenv:\n  TOKEN: ${HOST_TOKEN}\n  KEY: \"?Key\"\nagent_provider:\n  template: custom\n  image: bot-bottle/agent-test:local\n" +
+		"bottles/dev.md": "---\nrepo_agents: true\nenv:\n  TOKEN: ${HOST_TOKEN}\n  KEY: \"?Key\"\nagent_provider:\n  template: custom\n  image: bot-bottle/agent-test:local\n" +
 			"  command: [sh, -c, \"printf '\\e[2J'\"]\n  prompt_arg: --prompt-file\negress:\n  routes:\n    - host: api.example.test\n" +
 			"      auth: {scheme: token, token_ref: T}\n      ports: [443, 8443]\n" +
 			"    - host: \"*.cdn.example.test\"\n      tls_passthrough: true\n" +
@@ -60,10 +84,7 @@ func hostileHome(t *testing.T) (home, cwd string) {
 			"    plain:\n      url: ssh://git@git.example.test:2222/p.git\n      identity: ~/.ssh/k\n      host_key: " + testHostKey + "\n---\n",
 		"agents/helper.md": "---\nbottle: dev\n---\nThe operator's own helper.\n",
 	})
-	writeFiles(t, cwd, map[string]string{
-		".bot-bottle/agents/helper.md": "---\nbottle: dev\nskills: [review]\ngit-gate:\n  user:\n    name: \"\\e[31mroot\\e[0m\\u202e\"\n    email: \"x@example.test\\e]8;;http://evil.example\\e\\\\\"\n---\n" +
-			"Do the task.\x1b[2J\x1b[H\r\nStart? [y/N] y\n\x1b[8mhidden instructions\x1b[0m\n\u202eesrever\u2028next\n",
-	})
+	writeFiles(t, cwd, map[string]string{".bot-bottle/agents/helper.md": "---\nbottle: dev\nskills: [review]\n---\nA clean prompt.\n"})
 	return home, cwd
 }
 
@@ -92,6 +113,9 @@ func TestPreflightGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			eff := loadEffective(t, tt.home, tt.cwd, tt.agent)
+			if tt.home == hostileHomeDir {
+				eff = hostileEffective(t, tt.home, tt.cwd)
+			}
 			var out strings.Builder
 			if err := renderPreflight(&out, eff, newDisplay(tt.displayCWD, "/home/op"), tt.info); err != nil {
 				t.Fatal(err)
@@ -112,7 +136,7 @@ func TestPreflightGolden(t *testing.T) {
 // forged line and escapes made visible.
 func TestPreflightHostileRepositoryAgent(t *testing.T) {
 	home, cwd := hostileHome(t)
-	eff := loadEffective(t, home, cwd, "helper")
+	eff := hostileEffective(t, home, cwd)
 	var out strings.Builder
 	if err := renderPreflight(&out, eff, newDisplay(cwd, "/home/op"), preflightInfo{StateDir: "/s"}); err != nil {
 		t.Fatal(err)

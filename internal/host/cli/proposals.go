@@ -48,7 +48,10 @@ cred-block (a credential). Each proposal waits in the bottle's queue,
 
 Approving egress-block, or dlp-block for a host, changes the bottle's routes
 file (~/.bot-bottle/state/<slug>/config/routes.yaml) and makes its egress
-reload at once. Approving dlp-block for a git gate repository adds that one
+reload at once. For a host that already has a route, an egress-block widens
+it only by the path prefixes and methods it names, never lifting a limit;
+show says in words what it adds and where the route's credential would then
+be sent. Approving dlp-block for a git gate repository adds that one
 finding (commit, path, rule, line) to the repository's dlp_exceptions in the
 bottle's gate file (~/.bot-bottle/state/<slug>/config/gate.yaml); the gate
 rereads it at the agent's next push. capability-block and cred-block are
@@ -162,7 +165,7 @@ func newProposalsListCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Comman
 	return cmd
 }
 
-func runProposalsList(_ context.Context, env Env, g *globals, deps *proposalsDeps, opts proposalsListOptions) error {
+func runProposalsList(ctx context.Context, env Env, g *globals, deps *proposalsDeps, opts proposalsListOptions) error {
 	op, err := deps.operator(env, g)
 	if err != nil {
 		return err
@@ -171,7 +174,11 @@ func runProposalsList(_ context.Context, env Env, g *globals, deps *proposalsDep
 	if opts.all {
 		list = op.List
 	}
-	items, listErr := list()
+	var items []proposals.Item
+	var listErr error
+	if err := untilDone(ctx, func() error { items, listErr = list(); return nil }); err != nil {
+		return err
+	}
 	views := []proposalView{}
 	for _, it := range items {
 		if (opts.bottle != "" && it.Slug != opts.bottle) || (!opts.all && it.Response != nil) {
@@ -230,38 +237,59 @@ func newProposalsShowCmd(env Env, g *globals, deps *proposalsDeps) *cobra.Comman
 		Use:   "show ID",
 		Short: "Show a proposal and what approving it would change",
 		Args:  exactArgs("ID"),
-		RunE: func(_ *cobra.Command, args []string) error {
-			op, it, err := deps.find(env, g, args[0])
-			if err != nil {
-				return err
-			}
-			v := viewOf(it)
-			// Agent text spans lines only in the reason and notes, each
-			// continuation line indented under its label.
-			const cont = "             "
-			fmt.Fprintf(env.Stdout, "proposal %s\n  bottle:    %s\n  tool:      %s\n  status:    %s\n  created:   %s\n  reason:    %s\n  arguments: %s\n",
-				termtext.Line(v.ID), termtext.Line(v.Bottle), termtext.Line(v.Tool), termtext.Line(v.Status), v.CreatedAt.Format(time.RFC3339),
-				termtext.Block(strings.TrimSpace(v.Justification), cont), termtext.Block(indentJSON(v.Arguments), "  "))
-			if it.Response != nil {
-				fmt.Fprintf(env.Stdout, "  decided:   %s %s\n", termtext.Line(string(it.Response.Status)), it.Response.DecidedAt.Format(time.RFC3339))
-				if it.Response.Notes != "" {
-					fmt.Fprintf(env.Stdout, "  notes:     %s\n", termtext.Block(strings.TrimSpace(it.Response.Notes), cont))
-				}
-				return nil
-			}
-			ch, err := op.Preview(it, nil)
-			if err != nil {
-				fmt.Fprintf(env.Stdout, "\napproving it now would fail: %s\n", termtext.Block(err.Error(), "  "))
-				return nil
-			}
-			cwd, _ := env.Getwd()
-			d := newDisplay(cwd, env.Getenv("HOME"))
-			if ch.Summary != "" {
-				fmt.Fprintf(env.Stdout, "\napproving it %s.\n", termtext.Line(ch.Summary))
-			}
-			printChange(env.Stdout, ch, "approving would change "+d.path(ch.File)+":")
-			return nil
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return untilDone(cmd.Context(), func() error { return showProposal(env, g, deps, args[0]) })
 		},
+	}
+}
+
+// showProposal is proposals show.
+func showProposal(env Env, g *globals, deps *proposalsDeps, id string) error {
+	op, it, err := deps.find(env, g, id)
+	if err != nil {
+		return err
+	}
+	v := viewOf(it)
+	// Agent text spans lines only in the reason and notes, each
+	// continuation line indented under its label.
+	const cont = "             "
+	fmt.Fprintf(env.Stdout, "proposal %s\n  bottle:    %s\n  tool:      %s\n  status:    %s\n  created:   %s\n  reason:    %s\n  arguments: %s\n",
+		termtext.Line(v.ID), termtext.Line(v.Bottle), termtext.Line(v.Tool), termtext.Line(v.Status), v.CreatedAt.Format(time.RFC3339),
+		termtext.Block(strings.TrimSpace(v.Justification), cont), termtext.Block(indentJSON(v.Arguments), "  "))
+	if it.Response != nil {
+		fmt.Fprintf(env.Stdout, "  decided:   %s %s\n", termtext.Line(string(it.Response.Status)), it.Response.DecidedAt.Format(time.RFC3339))
+		if it.Response.Notes != "" {
+			fmt.Fprintf(env.Stdout, "  notes:     %s\n", termtext.Block(strings.TrimSpace(it.Response.Notes), cont))
+		}
+		return nil
+	}
+	ch, err := op.Preview(it, nil)
+	if err != nil {
+		fmt.Fprintf(env.Stdout, "\napproving it now would fail: %s\n", termtext.Block(err.Error(), "  "))
+		return nil
+	}
+	cwd, _ := env.Getwd()
+	d := newDisplay(cwd, env.Getenv("HOME"))
+	if ch.Summary != "" {
+		fmt.Fprintf(env.Stdout, "\napproving it %s.\n", termtext.Line(ch.Summary))
+	}
+	printChange(env.Stdout, ch, "approving would change "+d.path(ch.File)+":")
+	return nil
+}
+
+// untilDone runs fn, a command that only reads, and returns its error,
+// or returns at once when ctx ends first (Ctrl-C, SIGTERM): main catches
+// those signals to cancel ctx, so a command that did not watch it could
+// only be stopped with SIGKILL. fn is left to finish or not: it writes
+// nothing, and the process is about to exit.
+func untilDone(ctx context.Context, fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("interrupted: %w", context.Cause(ctx))
 	}
 }
 
@@ -371,7 +399,7 @@ unchanged, or empty it, to cancel: the proposal stays pending.`,
 			if it.Response != nil {
 				return fmt.Errorf("proposal %s was already %s", it.Proposal.ID, it.Response.Status)
 			}
-			edited, err := editJSON(env, it.Proposal.Payload)
+			edited, err := editJSON(cmd.Context(), env, it.Proposal.Payload)
 			if err != nil {
 				return err
 			}
@@ -396,7 +424,11 @@ unchanged, or empty it, to cancel: the proposal stays pending.`,
 // payload with every unprintable character as a JSON escape
 // (termtext.JSON): the same values, and nothing an editor or a pager
 // could hand to the terminal.
-func editJSON(env Env, payload json.RawMessage) (json.RawMessage, error) {
+//
+// The editor is ended when ctx is (SIGTERM to bot-bottle, which a
+// terminal's Ctrl-C would have sent to the editor as well), and the
+// proposal stays pending.
+func editJSON(ctx context.Context, env Env, payload json.RawMessage) (json.RawMessage, error) {
 	var indented bytes.Buffer
 	if err := json.Indent(&indented, payload, "", "  "); err != nil {
 		return nil, err
@@ -417,9 +449,11 @@ func editJSON(env Env, payload json.RawMessage) (json.RawMessage, error) {
 	if len(editor) == 0 {
 		editor = []string{"vi"}
 	}
-	cmd := exec.Command(editor[0], append(editor[1:], path)...)
+	cmd := exec.CommandContext(ctx, editor[0], append(editor[1:], path)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.Stdin, env.Stdout, env.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Run(); ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted while editing (%w); the proposal stays pending", context.Cause(ctx))
+	} else if err != nil {
 		return nil, fmt.Errorf("editor %q failed: %w; the proposal stays pending", strings.Join(editor, " "), err)
 	}
 	data, err := os.ReadFile(path)

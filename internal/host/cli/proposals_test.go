@@ -112,3 +112,34 @@ func TestProposalsShowSaysWhatAGateExceptionGrants(t *testing.T) {
 		})
 	}
 }
+
+// Host-attacks finding 5 through the CLI: show says where the route's
+// token would be sent; a bare-host proposal against a limited route is
+// shown as one approving would refuse, and approve refuses it.
+func TestProposalsShowSaysWhereACredentialWouldBeSent(t *testing.T) {
+	const routes = "version: 1\nroutes:\n  - host: api.github.com\n    path_allowlist: [\"/repos/acme/app/pulls\"]\n    methods: [GET]\n    auth: {scheme: Bearer, secret: token_gh}\n"
+	home, bare := queuedHome(t, `{"host":"api.github.com"}`)
+	if err := os.WriteFile(testutil.BottleDir(t, home, "dev").RoutesFile(), []byte(routes), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "/", nil, "--home", home, "proposals", "show", bare)
+	if !strings.Contains(r.stdout, "approving it now would fail: api.github.com already has a route, for requests on paths /repos/acme/app/pulls, with GET") {
+		t.Errorf("show does not say approving would be refused:\n%s", r.stdout)
+	}
+	if r = run(t, "/", nil, "--home", home, "proposals", "approve", bare); r.code == 0 {
+		t.Fatalf("approve lifted the route's limits:\n%s", r.stdout)
+	}
+
+	p := &contract.Proposal{Version: 1, ID: contract.NewProposalID(), Bottle: "dev", Tool: contract.ToolEgressBlock,
+		Payload: json.RawMessage(`{"host":"api.github.com","path_prefixes":["/"]}`), Justification: "needed", CreatedAt: time.Now().UTC()}
+	if err := (queue.Queue{Dir: testutil.BottleDir(t, home, "dev").QueueDir()}).Put(p); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, "/", nil, "--home", home, "proposals", "show", p.ID)
+	for _, want := range []string{"the prefix / matches every path, so this lifts the route's path limit",
+		"keeps its method limit", "the Bearer token for api.github.com would then be sent on paths /repos/acme/app/pulls, /, with GET"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("show lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
+	"github.com/bot-bottle/bot-bottle/internal/host/manifest"
 	"github.com/bot-bottle/bot-bottle/internal/host/render"
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -95,9 +96,15 @@ func runRender(ctx context.Context, env Env, g *globals, opts renderOptions) err
 	if err != nil {
 		return err
 	}
+	if eff.Agent.Source == manifest.SourceCWD {
+		fmt.Fprintf(env.Stdout, "agent %s from the repository at %s, bottle %s\n",
+			esc(eff.Agent.Name), esc(d.dir(agentRepo(eff.Agent))), esc(eff.Bottle.Name))
+	} else {
+		fmt.Fprintf(env.Stdout, "agent %s, bottle %s\n", esc(eff.Agent.Name), esc(eff.Bottle.Name))
+	}
 	fmt.Fprintf(env.Stdout, "rendered %s into %s: services %s; %d secrets in %s/ (0400)\n",
-		res.Project, d.path(res.Dir), strings.Join(res.Services, ", "), len(res.Secrets), contract.BottleSecretsDir)
-	fmt.Fprintf(env.Stdout, "start it with: cd %s && docker compose up -d\n", d.path(res.Dir))
+		esc(res.Project), esc(d.path(res.Dir)), strings.Join(res.Services, ", "), len(res.Secrets), contract.BottleSecretsDir)
+	fmt.Fprintf(env.Stdout, "start it with: cd %s && docker compose up -d\n", esc(d.path(res.Dir)))
 	return nil
 }
 

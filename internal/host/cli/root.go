@@ -13,6 +13,9 @@ import (
 // globals are the flags every command shares.
 type globals struct {
 	home string
+	// repoOverrides is --repo-overrides: an agent in ./.bot-bottle/agents/
+	// may replace the home agent of the same name.
+	repoOverrides bool
 }
 
 func newRootCmd(env Env) *cobra.Command {
@@ -37,9 +40,11 @@ What an agent may reach is declared in Markdown manifests with YAML frontmatter:
   <home>/agents/NAME.md    agents: bottle, skills, git-gate.user; the body
                            is the agent's prompt
   ./.bot-bottle/agents/    agents from the working directory (a cloned repo);
-                           these override home agents of the same name and can
-                           never grant capabilities. Bottles are never read
-                           from the working directory.
+                           they can never grant capabilities, may use only a
+                           bottle that sets repo_agents: true, and replace a
+                           home agent of the same name only with
+                           --repo-overrides. Bottles are never read from the
+                           working directory.
 
 <home> is --home, else $` + contract.HomeEnv + `, else ~/` + contract.HomeDirName + `.`,
 		Example: `  bot-bottle validate                 check every manifest, report all problems
@@ -49,6 +54,7 @@ What an agent may reach is declared in Markdown manifests with YAML frontmatter:
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.home, "home", "", "bot-bottle home holding bottles/ and agents/ (env "+contract.HomeEnv+"; default ~/"+contract.HomeDirName+")")
+	root.PersistentFlags().BoolVar(&g.repoOverrides, "repo-overrides", false, "let an agent in ./.bot-bottle/agents/ replace your agent of the same name (default: yours is used)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.HiddenDefaultCmd = true
 
@@ -91,7 +97,7 @@ func (g *globals) load(env Env) (*manifest.Manifest, *display, error) {
 		return nil, nil, err
 	}
 	d := newDisplay(cwd, env.Getenv("HOME"))
-	m, err := manifest.Load(manifest.Options{Home: home, CWD: cwd})
+	m, err := manifest.Load(manifest.Options{Home: home, CWD: cwd, RepoOverrides: g.repoOverrides})
 	d.printWarnings(env.Stderr, m.Warnings)
 	var problems manifest.Problems
 	if errors.As(err, &problems) {

@@ -107,6 +107,11 @@ func runUp(ctx context.Context, env Env, g *globals, opts upOptions) error {
 		if cwd, err = workspaceDir(env, opts.cwd); err != nil {
 			return err
 		}
+		// Before any question or summary: fail closed on a token that
+		// the copy would hand to the agent.
+		if err := lifecycle.CheckWorkspaceCredentials(cwd); err != nil {
+			return fmt.Errorf("--cwd %s: %w", d.dir(cwd), err)
+		}
 	}
 	skills, err := resolveSkills(env, home, eff)
 	if err != nil {

@@ -45,7 +45,7 @@ func runValidate(_ context.Context, env Env, g *globals, _ validateOptions) erro
 	}
 	fmt.Fprintf(env.Stdout, "ok: %s (%s), %s (%s) in %s\n",
 		plural(len(m.Bottles), "bottle"), listOrNone(m.BottleNames()),
-		plural(len(m.Agents), "agent"), listOrNone(m.AgentNames()), where)
+		plural(len(m.Agents), "agent"), listOrNone(m.AgentNames()), esc(where))
 	return nil
 }
 

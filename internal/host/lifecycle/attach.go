@@ -12,6 +12,7 @@ import (
 	"github.com/bot-bottle/bot-bottle/internal/host/bottle"
 	"github.com/bot-bottle/bot-bottle/internal/host/compose"
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
+	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -48,18 +49,45 @@ func (m *Manager) Attach(ctx context.Context, b *Bottle, argv []string, s Sessio
 	return 0, nil
 }
 
+// maxExecErr bounds how much of a failed exec's standard error its error
+// carries: the agent's container wrote it, so it may be any size.
+const maxExecErr = 2 << 10
+
 // Exec runs argv in b's agent container as user ("uid:gid"), with stdin,
-// and returns what it printed.
+// and returns what it printed. A failure's error carries the last
+// maxExecErr bytes of its standard error, escaped with termtext: the
+// agent controls what runs in its container, and the error reaches the
+// operator's terminal.
 func (m *Manager) Exec(ctx context.Context, b *Bottle, user string, stdin io.Reader, argv ...string) ([]byte, error) {
 	cmd := b.Compose.Command(ctx, append([]string{"exec", "--no-TTY", "--user", user, compose.AgentService}, argv...)...)
 	cmd.Stdin = stdin
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := &tailWriter{max: maxExecErr}
+	cmd.Stderr = stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("%s in the agent: %v: %s", strings.Join(argv, " "), err, strings.TrimSpace(stderr.String()))
+		msg := strings.TrimSpace(string(stderr.b))
+		if stderr.dropped > 0 {
+			msg = fmt.Sprintf("(%d bytes before this) ...%s", stderr.dropped, msg)
+		}
+		return out, fmt.Errorf("%s in the agent: %v: %s", termtext.Line(strings.Join(argv, " ")), err, termtext.Line(msg))
 	}
 	return out, nil
+}
+
+// tailWriter keeps the last max bytes written to it and counts the rest.
+type tailWriter struct {
+	max     int
+	b       []byte
+	dropped int
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.dropped += over
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
 }
 
 // KeepReasons says why b should outlive its agent session, in words for

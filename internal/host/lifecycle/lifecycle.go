@@ -146,6 +146,9 @@ func (m *Manager) Start(ctx context.Context, l Launch) (b *Bottle, err error) {
 		if err != nil {
 			return nil, step("workspace", err)
 		}
+		if err := CheckWorkspaceCredentials(l.Cwd); err != nil {
+			return nil, step("workspace", err)
+		}
 		m.logf("up: workspace %s (%s) will be copied to %s", l.Cwd, humanBytes(size), b.Workspace)
 	}
 

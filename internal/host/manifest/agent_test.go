@@ -58,7 +58,7 @@ memory: project
 	}
 	a := m.Agents["a"]
 	want := &Agent{
-		Name: "a", File: filepath.Join(home, "agents", "a.md"), Source: SourceHome, Bottle: "dev",
+		Name: "a", File: filepath.Join(home, "agents", "a.md"), Source: SourceHome, Bottle: "dev", BottleLine: 2,
 		Skills: []string{"review", "test-writer"}, GitUser: GitUser{Email: "agent@example.test"},
 		Prompt:         "You are agent A.\n\nBe careful.",
 		ClaudeCodeKeys: []string{"color", "description", "memory", "model", "name"},

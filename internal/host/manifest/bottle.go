@@ -54,6 +54,8 @@ func (r *reader) bottle(name string, top *yaml.Node) *bottleDecl {
 			d.fields.Supervise, _ = r.boolean(e.value, e.field)
 		case "resources":
 			d.fields.Resources = r.resources(e.value, e.field)
+		case "repo_agents":
+			d.fields.RepoAgents, _ = r.boolean(e.value, e.field)
 		}
 	}
 	d.ok = len(*r.problems) == before

@@ -38,6 +38,16 @@ func TestBottleProblems(t *testing.T) {
 		{"egress ssrf_allow not a CIDR", "egress:\n  ssrf_allow: [not-a-cidr]\n", []want{{3, "egress.ssrf_allow[0]", "not-a-cidr"}}},
 		{"egress upstream_ca empty", "egress:\n  upstream_ca: \"\"\n", []want{{3, "egress.upstream_ca", "empty"}}},
 		{"unknown egress key", "egress:\n  upstream: x\n", []want{{3, "egress.upstream", "upstream_ca"}}},
+		// Host-attacks finding 8: two token_refs that differ only in case
+		// would share one secret file, and ci.example.test would be sent
+		// $GH_TOKEN.
+		{"token_refs that differ only in case", "egress:\n  routes:\n    - host: ci.example.test\n      auth: {scheme: Bearer, token_ref: gh_token}\n" +
+			"    - host: api.github.com\n      auth:\n        scheme: token\n        token_ref: GH_TOKEN\n",
+			[]want{{9, "egress.routes[1].auth.token_ref", "token_ref GH_TOKEN of the route to api.github.com and token_ref gh_token of the route to ci.example.test (egress.routes[0]) differ only in case"}}},
+		// Host-attacks finding 6, in a manifest.
+		{"wildcard on a public suffix", route("host: \"*.co.uk\"\n"), []want{{4, "egress.routes[0].host", `"*.co.uk" is a wildcard over the public suffix "co.uk"`}}},
+		{"wildcard on a private public suffix", route("host: \"*.github.io\"\n"), []want{{4, "egress.routes[0].host", "public suffix"}}},
+		{"wildcard on s3", route("host: \"*.s3.amazonaws.com\"\n"), []want{{4, "egress.routes[0].host", "*.example.s3.amazonaws.com"}}},
 		{"repeated key", "supervise: true\nsupervise: false\n", []want{{3, "supervise", "repeated (first on line 2)"}}},
 		{"yaml anchors refused", "env: &e {A: b}\n", []want{{2, "env", "anchors"}}},
 		{"yaml syntax error has the file line", "env:\n  A: [unclosed\n", []want{{0, "", "invalid YAML"}}},

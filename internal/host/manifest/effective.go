@@ -21,6 +21,9 @@ type Effective struct {
 // Effective returns the named agent's effective configuration, or an error
 // naming the defined agents when there is no such agent.
 func (m *Manifest) Effective(agent string) (*Effective, error) {
+	if p, refused := m.Refused[agent]; refused {
+		return nil, fmt.Errorf("agent %q: %s", agent, p.String())
+	}
 	a, ok := m.Agents[agent]
 	if !ok {
 		return nil, fmt.Errorf("no agent %q: %s", agent, m.agentHint(agent))

@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/wildcard"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -45,6 +46,13 @@ func (r *reader) routes(n *yaml.Node, field string) []Route {
 	}
 	var out []Route
 	firstByHost := map[string]int{}
+	// firstBySecret maps a token_ref, lower-cased as render names its
+	// secret file (token_<ref in lower case>), to the first route using it.
+	type refUse struct {
+		i         int
+		ref, host string
+	}
+	firstBySecret := map[string]refUse{}
 	for i, item := range n.Content {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		route, ok := r.route(item, f)
@@ -57,10 +65,41 @@ func (r *reader) routes(n *yaml.Node, field string) []Route {
 				"each host may have one route; merge their path_allowlist and methods")
 			continue
 		}
+		if route.Auth != nil && route.Auth.TokenRef != "" {
+			secret := strings.ToLower(route.Auth.TokenRef)
+			if first, dup := firstBySecret[secret]; dup && first.ref != route.Auth.TokenRef {
+				r.add(childNode(item, "auth", "token_ref"), f+".auth.token_ref",
+					fmt.Sprintf("token_ref %s of the route to %s and token_ref %s of the route to %s (%s[%d]) differ only in case, "+
+						"so both would be stored as the one secret token_%s and one route would be sent the other's token",
+						route.Auth.TokenRef, route.Host, first.ref, first.host, field, first.i, secret),
+					"use one variable for both routes, or rename one so the names differ in more than case")
+				continue
+			} else if !dup {
+				firstBySecret[secret] = refUse{i, route.Auth.TokenRef, route.Host}
+			}
+		}
 		firstByHost[key] = i
 		out = append(out, route)
 	}
 	return out
+}
+
+// childNode returns the value node at keys under the mapping n, or n
+// itself when a key is missing: the nearest node to report at.
+func childNode(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		next := (*yaml.Node)(nil)
+		for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return n
+		}
+		n = next
+	}
+	return n
 }
 
 func (r *reader) route(n *yaml.Node, field string) (Route, bool) {
@@ -81,6 +120,10 @@ func (r *reader) route(n *yaml.Node, field string) (Route, bool) {
 				continue
 			}
 			if err := contract.ValidHost(s); err != nil {
+				r.add(e.value, e.field, err.Error(), "")
+				continue
+			}
+			if err := wildcard.Check(s); err != nil {
 				r.add(e.value, e.field, err.Error(), "")
 				continue
 			}

@@ -118,6 +118,9 @@ func merge(parent Bottle, child *bottleDecl) Bottle {
 		UpstreamCA: parent.UpstreamCA,
 		Supervise:  parent.Supervise,
 		Resources:  parent.Resources,
+		// Not inherited: each bottle a repository agent may choose says
+		// so itself, so opening a base never opens what extends it.
+		RepoAgents: c.RepoAgents,
 	}
 	if child.has["agent_provider"] {
 		out.Provider = c.Provider

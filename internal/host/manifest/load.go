@@ -23,9 +23,14 @@ type Options struct {
 	// Home is the bot-bottle home holding bottles/ and agents/ (see
 	// ResolveHome). Required.
 	Home string
-	// CWD is the working directory whose .bot-bottle/agents/ may add or
-	// override agents; empty: none.
+	// CWD is the working directory whose .bot-bottle/agents/ may add
+	// agents; empty: none. Such an agent may use only a bottle that sets
+	// repo_agents: true.
 	CWD string
+	// RepoOverrides lets a working-directory agent replace the home agent
+	// of the same name. False, the default: the home agent is used and
+	// the repository's is ignored, with a warning naming both files.
+	RepoOverrides bool
 }
 
 // Manifest is everything loaded: bottles after extends, and agents.
@@ -37,9 +42,16 @@ type Manifest struct {
 	CWDAgentsDir string
 	// Bottles maps a bottle name to the resolved bottle.
 	Bottles map[string]*Bottle
-	// Agents maps an agent name to its file; working-directory agents
-	// replace home agents of the same name.
+	// Agents maps an agent name to its file; a working-directory agent
+	// replaces the home agent of the same name only with
+	// Options.RepoOverrides.
 	Agents map[string]*Agent
+	// Refused maps the name of a working-directory agent that is not
+	// used to why (its bottle is not open to repository agents); the
+	// same problem is among Warnings. Effective refuses these names, even
+	// when a home agent has one (only with Options.RepoOverrides: else the
+	// home agent wins before the bottle is looked at).
+	Refused map[string]Problem
 	// Warnings are non-fatal findings (skipped files, deprecated keys).
 	Warnings []Problem
 }
@@ -72,7 +84,7 @@ func ResolveHome(flag string, getenv func(string) string, cwd string) (string, e
 // everything wrong; the Manifest is returned either way, holding what
 // loaded cleanly, so callers can show warnings.
 func Load(opts Options) (*Manifest, error) {
-	m := &Manifest{Home: opts.Home, Bottles: map[string]*Bottle{}, Agents: map[string]*Agent{}}
+	m := &Manifest{Home: opts.Home, Bottles: map[string]*Bottle{}, Agents: map[string]*Agent{}, Refused: map[string]Problem{}}
 	var problems []Problem
 
 	bottlesDir := filepath.Join(opts.Home, contract.BottlesDirName)
@@ -105,10 +117,7 @@ func Load(opts Options) (*Manifest, error) {
 				m.CWDAgentsDir = cwdAgents
 			}
 			for name, a := range m.loadAgents(cwdAgents, SourceCWD, decls, &problems) {
-				if home, ok := homeAgents[name]; ok {
-					a.Shadows = home.File
-				}
-				m.Agents[name] = a
+				m.admitRepoAgent(a, homeAgents[name], opts.RepoOverrides, bottlesDir)
 			}
 			if cwdBottles := filepath.Join(cwdBase, contract.BottlesDirName); isDir(cwdBottles) {
 				m.Warnings = append(m.Warnings, Problem{File: cwdBottles,
@@ -126,24 +135,57 @@ func Load(opts Options) (*Manifest, error) {
 	return m, nil
 }
 
+// admitRepoAgent decides whether the working-directory agent a is used.
+// A cloned repository wrote it, so it must never pick the operator's
+// capabilities unseen: it may not silently replace the home agent home of
+// the same name (nil: none), and it may name only a bottle the operator
+// opened to repository agents. A refusal is a warning, not a problem:
+// every other agent still loads, and asking for a refused one says why
+// (Effective).
+func (m *Manifest) admitRepoAgent(a, home *Agent, overrides bool, bottlesDir string) {
+	if home != nil && !overrides {
+		m.Warnings = append(m.Warnings, Problem{File: a.File,
+			Msg:  fmt.Sprintf("not used: agent %q from the repository has the name of your agent %s, which wins", a.Name, home.File),
+			Hint: "rename one of them, or pass --repo-overrides to run the repository's agent instead (its bottle must still set repo_agents: true)"})
+		return
+	}
+	if b, ok := m.Bottles[a.Bottle]; ok && !b.RepoAgents {
+		p := Problem{File: a.File, Line: a.BottleLine, Field: "bottle",
+			Msg: fmt.Sprintf("refused: agent %q from the repository names bottle %q, which is not open to repository agents", a.Name, a.Bottle),
+			Hint: fmt.Sprintf("a repository may not choose your capabilities; to allow it, add `repo_agents: true` to %s, or copy the agent into %s",
+				b.File, filepath.Join(filepath.Dir(bottlesDir), contract.AgentsDirName))}
+		m.Warnings = append(m.Warnings, p)
+		// Refused even when a home agent has the name: with
+		// --repo-overrides the operator asked for the repository's, and
+		// quietly running the home agent instead would be a surprise too.
+		m.Refused[a.Name] = p
+		return
+	}
+	if home != nil {
+		a.Shadows = home.File
+		m.Warnings = append(m.Warnings, Problem{File: a.File,
+			Msg: fmt.Sprintf("agent %q from the repository replaces your agent %s (--repo-overrides)", a.Name, home.File)})
+	}
+	m.Agents[a.Name] = a
+}
+
 func (m *Manifest) loadAgents(dir string, src Source, decls map[string]*bottleDecl, problems *[]Problem) map[string]*Agent {
 	out := map[string]*Agent{}
 	for _, f := range m.listDir(dir, problems) {
-		r := &reader{file: f.path, problems: problems, warnings: &m.Warnings}
+		r := &reader{file: f.path, problems: problems, warnings: &m.Warnings, plainText: src == SourceCWD}
 		top, body, ok := r.read(f.path)
 		if !ok {
 			continue
 		}
 		a, ok := r.agent(f.name, top, body)
 		a.Source = src
-		if _, defined := decls[a.Bottle]; !defined && a.Bottle != "" {
-			line := 0
-			for i := 0; i+1 < len(top.Content); i += 2 {
-				if top.Content[i].Value == "bottle" {
-					line = top.Content[i+1].Line + r.lineBase
-				}
+		for i := 0; i+1 < len(top.Content); i += 2 {
+			if top.Content[i].Value == "bottle" {
+				a.BottleLine = top.Content[i+1].Line + r.lineBase
 			}
-			*problems = append(*problems, Problem{File: f.path, Line: line, Field: "bottle",
+		}
+		if _, defined := decls[a.Bottle]; !defined && a.Bottle != "" {
+			*problems = append(*problems, Problem{File: f.path, Line: a.BottleLine, Field: "bottle",
 				Msg: fmt.Sprintf("bottle %q is not defined", a.Bottle), Hint: missingBottleHint(a.Bottle, decls)})
 			continue
 		}
@@ -161,7 +203,19 @@ func (r *reader) read(path string) (top *yaml.Node, body []byte, ok bool) {
 		*r.problems = append(*r.problems, Problem{File: path, Msg: err.Error()})
 		return nil, nil, false
 	}
-	return r.parse(data)
+	if !r.plainText {
+		return r.parse(data)
+	}
+	// Every problem is reported: the characters in the file, then what
+	// its quoted values decode to.
+	clean := r.checkText(data)
+	top, body, ok = r.parse(data)
+	if ok {
+		found := 0
+		r.checkNodes(top, &found)
+		clean = clean && found == 0
+	}
+	return top, body, ok && clean
 }
 
 // parse splits a file's content and parses its frontmatter.

@@ -9,22 +9,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestCWDAgentsOverrideHomeAndBottlesStayHome(t *testing.T) {
+func TestCWDAgentsAddToHomeAndBottlesStayHome(t *testing.T) {
 	home := writeTree(t, map[string]string{
-		"bottles/dev.md":   fm(""),
-		"agents/shared.md": fm("bottle: dev\n") + "home prompt\n",
-		"agents/home.md":   fm("bottle: dev\n"),
+		"bottles/dev.md": fm("repo_agents: true\n"),
+		"agents/home.md": fm("bottle: dev\n"),
 	})
 	cwd := writeTree(t, map[string]string{
-		".bot-bottle/agents/shared.md":  fm("bottle: dev\n") + "cwd prompt\n",
-		".bot-bottle/agents/local.md":   fm("bottle: dev\n"),
+		".bot-bottle/agents/local.md":   fm("bottle: dev\n") + "cwd prompt\n",
 		".bot-bottle/bottles/dev.md":    fm("supervise: true\n"),
 		".bot-bottle/bottles/rogue.md":  fm("egress: {routes: [{host: evil.example}]}\n"),
 		".bot-bottle/agents/usesrog.md": fm("bottle: rogue\n"),
 	})
 	m, ps := loadTree(t, home, cwd)
 	checkProblems(t, ps, []want{{2, "bottle", `bottle "rogue" is not defined`}})
-	if diff := cmp.Diff([]string{"home", "local", "shared"}, m.AgentNames()); diff != "" {
+	if diff := cmp.Diff([]string{"home", "local"}, m.AgentNames()); diff != "" {
 		t.Errorf("agents (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"dev"}, m.BottleNames()); diff != "" {
@@ -33,9 +31,8 @@ func TestCWDAgentsOverrideHomeAndBottlesStayHome(t *testing.T) {
 	if m.Bottles["dev"].Supervise {
 		t.Error("a working-directory bottle changed the home bottle")
 	}
-	shared := m.Agents["shared"]
-	if shared.Source != SourceCWD || shared.Prompt != "cwd prompt" || shared.Shadows != filepath.Join(home, "agents", "shared.md") {
-		t.Errorf("shared = %+v, want the cwd agent shadowing the home one", shared)
+	if local := m.Agents["local"]; local.Source != SourceCWD || local.Prompt != "cwd prompt" || local.Shadows != "" {
+		t.Errorf("local = %+v, want the cwd agent", local)
 	}
 	if m.Agents["home"].Source != SourceHome {
 		t.Error("home agent lost its source")
@@ -45,6 +42,88 @@ func TestCWDAgentsOverrideHomeAndBottlesStayHome(t *testing.T) {
 	}
 	if len(m.Warnings) != 1 || !strings.Contains(m.Warnings[0].Msg, "bottles are loaded only from the bot-bottle home") {
 		t.Errorf("want one warning about the ignored cwd bottles, got %v", m.Warnings)
+	}
+}
+
+// Host-attacks finding 2: a cloned repository's agent named like the
+// operator's, naming the operator's most capable bottle. It replaces
+// nothing without --repo-overrides, and picks no bottle the operator did
+// not open to repository agents; each refusal says which file wins and
+// how to allow it.
+func TestRepositoryAgentCannotPickTheOperatorsCapabilities(t *testing.T) {
+	home := writeTree(t, map[string]string{
+		"bottles/sandbox.md": fm("repo_agents: true\n"),
+		"bottles/prod.md":    fm("egress: {routes: [{host: api.github.com, auth: {scheme: Bearer, token_ref: DEPLOY_TOKEN}}]}\n"),
+		"bottles/child.md":   fm("extends: sandbox\n"),
+		"agents/dev.md":      fm("bottle: sandbox\n") + "the operator's dev\n",
+	})
+	cwd := writeTree(t, map[string]string{
+		".bot-bottle/agents/dev.md":    fm("bottle: prod\n") + "the repository's dev\n",
+		".bot-bottle/agents/deploy.md": fm("skills: [x]\nbottle: prod\n"),
+		".bot-bottle/agents/kid.md":    fm("bottle: child\n"),
+		".bot-bottle/agents/ok.md":     fm("bottle: sandbox\n"),
+	})
+	tests := []struct {
+		name      string
+		overrides bool
+		agent     string
+		wantFile  string // the file of the agent used; "" refused
+		wantErr   string
+	}{
+		{"home agent wins by default", false, "dev", filepath.Join(home, "agents", "dev.md"), ""},
+		{"override still needs an open bottle", true, "dev", "", `bottle "prod", which is not open to repository agents`},
+		{"new name, closed bottle", false, "deploy", "", "add `repo_agents: true` to " + filepath.Join(home, "bottles", "prod.md")},
+		{"opening is not inherited", false, "kid", "", `bottle "child", which is not open`},
+		{"new name, open bottle", false, "ok", filepath.Join(cwd, ".bot-bottle", "agents", "ok.md"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Load(Options{Home: home, CWD: cwd, RepoOverrides: tt.overrides})
+			if err != nil {
+				t.Fatalf("a refused repository agent must not break the load: %v", err)
+			}
+			eff, err := m.Effective(tt.agent)
+			if tt.wantFile == "" {
+				if err == nil {
+					t.Fatalf("Effective(%q) = agent %s with bottle %s, want it refused", tt.agent, eff.Agent.File, eff.Bottle.Name)
+				}
+				if !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("error %q lacks %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if eff.Agent.File != tt.wantFile {
+				t.Errorf("agent file = %s, want %s", eff.Agent.File, tt.wantFile)
+			}
+		})
+	}
+
+	m, _ := loadTree(t, home, cwd)
+	var text []string
+	for _, w := range m.Warnings {
+		text = append(text, w.String())
+	}
+	all := strings.Join(text, "\n")
+	for _, want := range []string{
+		filepath.Join(cwd, ".bot-bottle", "agents", "dev.md") + `: not used: agent "dev" from the repository has the name of your agent ` +
+			filepath.Join(home, "agents", "dev.md") + ", which wins; rename one of them, or pass --repo-overrides",
+		filepath.Join(cwd, ".bot-bottle", "agents", "deploy.md") + `:3: bottle: refused: agent "deploy"`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
+	}
+
+	home2 := writeTree(t, map[string]string{"bottles/sandbox.md": fm("repo_agents: true\n"), "agents/ok.md": fm("bottle: sandbox\n")})
+	m, _ = Load(Options{Home: home2, CWD: cwd, RepoOverrides: true})
+	if a := m.Agents["ok"]; a == nil || a.Source != SourceCWD || a.Shadows != filepath.Join(home2, "agents", "ok.md") {
+		t.Errorf("with --repo-overrides and an open bottle the repository's ok should replace the home one: %+v", a)
+	}
+	if !strings.Contains(Problems(m.Warnings).Error(), `agent "ok" from the repository replaces your agent`) {
+		t.Errorf("the replacement is not said: %v", m.Warnings)
 	}
 }
 

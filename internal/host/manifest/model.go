@@ -48,6 +48,11 @@ type Bottle struct {
 	Supervise bool
 	// Resources limit the agent container; zero fields take defaults.
 	Resources Resources
+	// RepoAgents opens the bottle to agents from a working directory's
+	// .bot-bottle/agents/ (repo_agents: true). False, the default: an
+	// agent a cloned repository wrote may not choose this bottle. It is
+	// not inherited through extends.
+	RepoAgents bool
 }
 
 // EnvVar is one entry of a bottle's env.
@@ -229,10 +234,12 @@ type Agent struct {
 	// Source says whether it came from the home or the working directory.
 	Source Source
 	// Shadows is the home agent file this working-directory agent
-	// replaces; empty when none.
+	// replaces (only with Options.RepoOverrides); empty when none.
 	Shadows string
 	// Bottle names the agent's bottle.
 	Bottle string
+	// BottleLine is the file line of the bottle key's value; 0 when unknown.
+	BottleLine int
 	// Skills lists skill names; empty: none.
 	Skills []string
 	// GitUser overlays the bottle's identity field by field; zero: none.

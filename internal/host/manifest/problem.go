@@ -3,10 +3,9 @@ package manifest
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 )
 
 // A Problem is one thing wrong with a manifest file, or one warning about
@@ -26,8 +25,9 @@ type Problem struct {
 }
 
 // String renders the problem as one line: "file:line: field: msg; hint".
-// Control characters (which a quoted YAML key may hold) are escaped, so a
-// problem never spans lines.
+// Control and bidirectional characters (which a quoted YAML key or a
+// repository's file may hold) are escaped with termtext, so a problem
+// never spans lines or steers the terminal.
 func (p Problem) String() string {
 	return oneLine(p.raw())
 }
@@ -53,21 +53,9 @@ func (p Problem) raw() string {
 	return b.String()
 }
 
-// oneLine escapes control characters and invalid UTF-8.
-func oneLine(s string) string {
-	clean := true
-	for _, r := range s {
-		if r == utf8.RuneError || unicode.IsControl(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	q := strconv.QuoteToGraphic(s)
-	return q[1 : len(q)-1]
-}
+// oneLine escapes what termtext escapes: control, bidirectional and
+// other non-graphic characters, and invalid UTF-8.
+func oneLine(s string) string { return termtext.Line(s) }
 
 // Problems is the error a load returns: every problem found, sorted by file
 // and line.

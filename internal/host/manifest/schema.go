@@ -5,7 +5,7 @@ import "regexp"
 // The keys each section accepts. Anything else is a problem with a
 // did-you-mean hint: a typo must never silently become an empty setting.
 var (
-	bottleKeys   = []string{"env", "extends", "agent_provider", "git-gate", "egress", "supervise", "resources"}
+	bottleKeys   = []string{"env", "extends", "agent_provider", "git-gate", "egress", "supervise", "resources", "repo_agents"}
 	providerKeys = []string{"template", "image", "dockerfile", "command", "prompt_arg", "auth_token", "forward_host_credentials"}
 	// customOnlyKeys are the agent_provider keys only template custom
 	// takes: the claude and codex templates bring their image and command.

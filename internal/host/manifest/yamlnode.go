@@ -18,6 +18,13 @@ type reader struct {
 	lineBase int // added to YAML line numbers to get file lines
 	problems *[]Problem
 	warnings *[]Problem
+	// plainText refuses control and bidirectional characters anywhere in
+	// the file (checkText): set for working-directory agents, which a
+	// repository wrote.
+	plainText bool
+	// textLines are the lines with a plainText problem already: one per
+	// line is enough.
+	textLines map[int]bool
 }
 
 func (r *reader) add(n *yaml.Node, field, msg, hint string) {

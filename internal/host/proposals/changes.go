@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bot-bottle/bot-bottle/internal/host/bottle"
+	"github.com/bot-bottle/bot-bottle/internal/shared/fileinfo"
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
@@ -82,7 +83,7 @@ func (o *Operator) planCapability(it Item, p *contract.CapabilityBlockPayload) (
 		return nil, fmt.Errorf("bottle %s: %w", it.Slug, err)
 	}
 	path := d.Path(contract.BottleAgentDockerfile)
-	before, err := os.ReadFile(path)
+	before, err := fileinfo.ReadRegular(path, maxStateFileBytes)
 	existed := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -192,7 +193,7 @@ func (o *Operator) applyCredential(ctx context.Context, slug string, ch *Change)
 	if len(value) == 0 {
 		return "", errors.New("the credential's value is empty")
 	}
-	old, err := os.ReadFile(ch.File)
+	old, err := fileinfo.ReadRegular(ch.File, maxStateFileBytes)
 	if err != nil {
 		return "", err
 	}

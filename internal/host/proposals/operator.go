@@ -20,10 +20,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/fileinfo"
 	"github.com/bot-bottle/bot-bottle/internal/shared/queue"
 	"github.com/bot-bottle/bot-bottle/internal/shared/termtext"
+	"github.com/bot-bottle/bot-bottle/internal/shared/wildcard"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
+
+// maxStateFileBytes bounds the routes, gate and Dockerfile files of a
+// bottle's state directory that deciding a proposal reads: they are
+// small, and a huge or special file there is refused, not read whole.
+const maxStateFileBytes = 4 << 20
 
 // Operator decides proposals for the bottles under Home.
 type Operator struct {
@@ -176,14 +183,37 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
+	// supervise refuses these already; a queue file that did not come
+	// through it (or an edit) is checked here too.
+	if err := checkWildcard(decoded); err != nil {
+		return nil, err
+	}
 	switch p := decoded.(type) {
 	case *contract.EgressBlockPayload:
-		return o.planRoutes(it.Slug, func(rf *contract.RoutesFile) error { return addRoute(rf, p) })
+		var summary string
+		ch, err := o.planRoutes(it.Slug, func(rf *contract.RoutesFile) (err error) {
+			summary, err = addRoute(rf, p)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		ch.Summary = summary
+		return ch, nil
 	case *contract.DLPBlockPayload:
 		if fp, ok := p.GateFinding(); ok {
 			return o.planGateException(it.Slug, p.Repo, fp)
 		}
-		return o.planRoutes(it.Slug, func(rf *contract.RoutesFile) error { return addDLPAllow(rf, p) })
+		var summary string
+		ch, err := o.planRoutes(it.Slug, func(rf *contract.RoutesFile) (err error) {
+			summary, err = addDLPAllow(rf, p)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		ch.Summary = summary
+		return ch, nil
 	// The next steps quote the agent's strings; each is escaped for the
 	// terminal here (termtext.Line), so the text is safe however it is
 	// shown, and a line the agent wrote stays one line.
@@ -213,6 +243,21 @@ func (o *Operator) Preview(it Item, payload json.RawMessage) (*Change, error) {
 	return nil, fmt.Errorf("tool %s cannot be approved", it.Proposal.Tool)
 }
 
+// checkWildcard refuses a payload whose host is a wildcard at or above a
+// public suffix (*.co.uk, *.github.io).
+func checkWildcard(payload any) error {
+	var host string
+	switch p := payload.(type) {
+	case *contract.EgressBlockPayload:
+		host = p.Host
+	case *contract.CredBlockPayload:
+		host = p.Host
+	case *contract.DLPBlockPayload:
+		host = p.Host
+	}
+	return wildcard.Check(host)
+}
+
 func (o *Operator) routesPath(slug string) (string, error) {
 	d, err := o.bottle(slug)
 	return d.RoutesFile(), err
@@ -223,7 +268,7 @@ func (o *Operator) planRoutes(slug string, change func(*contract.RoutesFile) err
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := fileinfo.ReadRegular(path, maxStateFileBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("bottle %s has no routes file at %s; start the bottle first, then approve", slug, path)
 	}
@@ -260,7 +305,7 @@ func (o *Operator) planGateException(slug, repo string, fp contract.Fingerprint)
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := fileinfo.ReadRegular(path, maxStateFileBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("bottle %s has no gate file at %s, so no git gate refused this push; start the bottle first, then approve", slug, path)
 	}
@@ -318,52 +363,114 @@ func canonical(data []byte) ([]byte, error) {
 }
 
 // addRoute adds the requested host, or widens its existing route by the
-// requested paths and methods.
-func addRoute(rf *contract.RoutesFile, p *contract.EgressBlockPayload) error {
+// paths and methods the proposal names, and says in words what that
+// grants. An approval never grants more than it names: a proposal that
+// leaves out path_prefixes or methods asks for "every", which a new route
+// gets, but an existing route keeps its limit on that, as lifting it
+// would widen a route (and any credential on it) beyond anything shown.
+// A proposal for a limited route that names nothing to add is refused.
+func addRoute(rf *contract.RoutesFile, p *contract.EgressBlockPayload) (string, error) {
 	for i := range rf.Routes {
 		r := &rf.Routes[i]
 		if contract.NormalizeHost(r.Host) != contract.NormalizeHost(p.Host) {
 			continue
 		}
 		if r.TLSPassthrough {
-			return fmt.Errorf("%s is a tls_passthrough route already; it allows every path", r.Host)
+			return "", fmt.Errorf("%s is a tls_passthrough route already; it allows every path", r.Host)
 		}
-		r.PathAllowlist = widen(r.PathAllowlist, p.PathPrefixes)
-		r.Methods = widen(r.Methods, p.Methods)
-		return nil
+		before := routeLimits(*r)
+		paths, addedPaths := widen(r.PathAllowlist, p.PathPrefixes)
+		methods, addedMethods := widen(r.Methods, p.Methods)
+		limited := len(r.PathAllowlist) > 0 || len(r.Methods) > 0
+		if limited && len(addedPaths) == 0 && len(addedMethods) == 0 &&
+			(len(p.PathPrefixes) == 0 && len(r.PathAllowlist) > 0 || len(p.Methods) == 0 && len(r.Methods) > 0) {
+			return "", fmt.Errorf("%s already has a route, for requests %s; the proposal names no path prefix or method beyond that, "+
+				"and approving never lifts a route's limits (it asks for every path or method); reject it, or edit it to name "+
+				"the path_prefixes and methods to add (to lift a limit, change the route in the bottle's manifest)", r.Host, before)
+		}
+		r.PathAllowlist, r.Methods = paths, methods
+		return widenSummary(*r, before, addedPaths, addedMethods, p), nil
 	}
-	rf.Routes = append(rf.Routes, contract.Route{Host: p.Host, PathAllowlist: p.PathPrefixes, Methods: p.Methods})
-	return nil
+	r := contract.Route{Host: p.Host, PathAllowlist: p.PathPrefixes, Methods: p.Methods}
+	rf.Routes = append(rf.Routes, r)
+	return "opens a new route to " + termtext.Line(p.Host) + " (port 443, HTTPS), " + routeLimits(r) + "; egress sends no credential on it", nil
 }
 
-// widen merges an allowlist: empty means "everything", which absorbs any list.
-func widen(have, want []string) []string {
-	if len(have) == 0 || len(want) == 0 {
-		return nil
+// widen merges an allowlist: empty means "everything". A route with no
+// limit (have empty) stays so; a request for everything (want empty)
+// leaves a limited route as it is. added is what want adds to have.
+func widen(have, want []string) (out, added []string) {
+	if len(have) == 0 {
+		return nil, nil
 	}
-	out := slices.Clone(have)
+	out = slices.Clone(have)
 	for _, w := range want {
 		if !slices.Contains(out, w) {
 			out = append(out, w)
+			added = append(added, w)
 		}
 	}
-	return out
+	return out, added
 }
 
-func addDLPAllow(rf *contract.RoutesFile, p *contract.DLPBlockPayload) error {
+// widenSummary says what widening a route grants: the paths and methods
+// added, the limits kept, a path limit that "/" lifts, and where the
+// route's credential would then be sent.
+func widenSummary(r contract.Route, before string, addedPaths, addedMethods []string, p *contract.EgressBlockPayload) string {
+	host := termtext.Line(r.Host)
+	if len(addedPaths) == 0 && len(addedMethods) == 0 {
+		return "changes nothing: the route to " + host + " already allows requests " + before
+	}
+	var parts []string
+	if len(addedPaths) > 0 {
+		parts = append(parts, "adds path prefixes "+termtext.Line(strings.Join(addedPaths, ", ")))
+		if slices.Contains(addedPaths, "/") {
+			parts = append(parts, "the prefix / matches every path, so this lifts the route's path limit")
+		}
+	}
+	if len(addedMethods) > 0 {
+		parts = append(parts, "adds methods "+termtext.Line(strings.Join(addedMethods, ", ")))
+	}
+	if len(p.PathPrefixes) == 0 && len(r.PathAllowlist) > 0 {
+		parts = append(parts, "keeps its path limit (the proposal asks for every path, which approving never grants)")
+	}
+	if len(p.Methods) == 0 && len(r.Methods) > 0 {
+		parts = append(parts, "keeps its method limit (the proposal asks for every method, which approving never grants)")
+	}
+	s := "widens the route to " + host + " (it allowed requests " + before + "): " + strings.Join(parts, "; ") +
+		"; it would then allow requests " + routeLimits(r)
+	if r.Auth != nil {
+		s += "; the route carries a credential: the " + termtext.Line(string(r.Auth.Scheme)) + " token for " + host +
+			" would then be sent " + routeLimits(r)
+	} else {
+		s += "; egress sends no credential on it"
+	}
+	return s
+}
+
+// addDLPAllow exempts p's rule on its host's route and says in words
+// what that lifts, and whether the route carries a credential.
+func addDLPAllow(rf *contract.RoutesFile, p *contract.DLPBlockPayload) (string, error) {
 	for i := range rf.Routes {
 		r := &rf.Routes[i]
 		if contract.NormalizeHost(r.Host) == contract.NormalizeHost(p.Host) {
 			if r.TLSPassthrough {
-				return fmt.Errorf("%s is tunnelled unread (tls_passthrough); DLP does not run on it", r.Host)
+				return "", fmt.Errorf("%s is tunnelled unread (tls_passthrough); DLP does not run on it", r.Host)
 			}
-			if !slices.Contains(r.DLPAllow, p.RuleID) {
-				r.DLPAllow = append(r.DLPAllow, p.RuleID)
+			host, rule := termtext.Line(r.Host), termtext.Line(p.RuleID)
+			if slices.Contains(r.DLPAllow, p.RuleID) {
+				return "changes nothing: DLP rule " + rule + " is already exempted on the route to " + host, nil
 			}
-			return nil
+			r.DLPAllow = append(r.DLPAllow, p.RuleID)
+			s := "lifts DLP rule " + rule + " on the route to " + host + ": requests " + routeLimits(*r) +
+				" are no longer refused for what that rule finds, in the URL, headers or body; every other rule still applies"
+			if r.Auth != nil {
+				s += "; the route carries a credential (the " + termtext.Line(string(r.Auth.Scheme)) + " token for " + host + ")"
+			}
+			return s, nil
 		}
 	}
-	return fmt.Errorf("bottle has no route for %s, so there is no DLP to exempt; approve an egress-block for it first", p.Host)
+	return "", fmt.Errorf("bottle has no route for %s, so there is no DLP to exempt; approve an egress-block for it first", p.Host)
 }
 
 // Decision is the outcome of Approve or Edit.
@@ -468,7 +575,7 @@ func (o *Operator) applyRoutes(ctx context.Context, slug string, rf *contract.Ro
 	if err != nil {
 		return "", err
 	}
-	old, err := os.ReadFile(path)
+	old, err := fileinfo.ReadRegular(path, maxStateFileBytes)
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,7 +110,7 @@ func TestEgressBlockWidensAnExistingRoute(t *testing.T) {
 		methods       []string
 	}{
 		{"adds a prefix and a method", `{"host":"API.example.test","path_prefixes":["/v2/"],"methods":["POST"]}`, []string{"/v1/", "/v2/"}, []string{"GET", "POST"}},
-		{"whole host", `{"host":"api.example.test"}`, nil, nil},
+		{"a prefix, every method asked", `{"host":"api.example.test","path_prefixes":["/v2/"]}`, []string{"/v1/", "/v2/"}, []string{"GET"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, _ := setup(t, startRoutes)
@@ -448,5 +449,144 @@ func TestDLPBlockForRepoThatCannotApplyStaysPending(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Host-attacks finding 5: the agent proposes {"host":"api.github.com"}
+// against a route that injects the operator's token only on GET
+// /repos/acme/app/pulls. Approving it must not lift the route's path and
+// method limits; a proposal naming nothing to add is refused, and one
+// that names paths or methods widens by exactly those, with the words
+// saying where the token would then be sent.
+func TestEgressBlockNeverLiftsACredentialedRoutesLimits(t *testing.T) {
+	const routes = `version: 1
+routes:
+  - host: api.github.com
+    path_allowlist: ["/repos/acme/app/pulls"]
+    methods: [GET]
+    auth: {scheme: Bearer, secret: token_gh}
+  - host: open.example.test
+`
+	tests := []struct {
+		name, payload     string
+		wantErr           string
+		paths, methods    []string
+		summary, notInSum []string
+	}{
+		{name: "whole host", payload: `{"host":"api.github.com"}`,
+			wantErr: "approving never lifts a route's limits"},
+		{name: "every method on the same path", payload: `{"host":"api.github.com","path_prefixes":["/repos/acme/app/pulls"]}`,
+			wantErr: "names no path prefix or method beyond that"},
+		{name: "one more path, every method asked", payload: `{"host":"api.github.com","path_prefixes":["/repos/acme/app/issues"]}`,
+			paths: []string{"/repos/acme/app/pulls", "/repos/acme/app/issues"}, methods: []string{"GET"},
+			summary: []string{"adds path prefixes /repos/acme/app/issues", "keeps its method limit",
+				"the route carries a credential: the Bearer token for api.github.com would then be sent on paths /repos/acme/app/pulls, /repos/acme/app/issues, with GET"}},
+		{name: "the root prefix and DELETE", payload: `{"host":"api.github.com","path_prefixes":["/"],"methods":["DELETE"]}`,
+			paths: []string{"/repos/acme/app/pulls", "/"}, methods: []string{"GET", "DELETE"},
+			summary: []string{"the prefix / matches every path, so this lifts the route's path limit", "adds methods DELETE",
+				"the Bearer token for api.github.com would then be sent on paths /repos/acme/app/pulls, /, with GET, DELETE"}},
+		{name: "an open route stays open", payload: `{"host":"open.example.test","methods":["GET"]}`,
+			summary: []string{"changes nothing"}, notInSum: []string{"credential:"}},
+		{name: "a new route", payload: `{"host":"new.example.test"}`,
+			summary: []string{"opens a new route to new.example.test (port 443, HTTPS), on every path, with every method; egress sends no credential on it"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, _ := setup(t, routes)
+			id := queueProposal(t, o, contract.ToolEgressBlock, tt.payload)
+			it, err := o.Find(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch, err := o.Preview(it, nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Preview = %+v, %v; want it refused with %q", ch, err, tt.wantErr)
+				}
+				if _, err := o.Approve(t.Context(), id, ""); err == nil {
+					t.Fatal("approve applied a proposal that would lift the route's limits")
+				}
+				if r, _ := routesNow(t, o).Lookup("api.github.com"); len(r.PathAllowlist) != 1 || len(r.Methods) != 1 {
+					t.Errorf("route changed: %+v", r)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tt.summary {
+				if !strings.Contains(ch.Summary, want) {
+					t.Errorf("summary lacks %q:\n%s", want, ch.Summary)
+				}
+			}
+			for _, no := range tt.notInSum {
+				if strings.Contains(ch.Summary, no) {
+					t.Errorf("summary has %q:\n%s", no, ch.Summary)
+				}
+			}
+			if _, err := o.Approve(t.Context(), id, ""); err != nil {
+				t.Fatal(err)
+			}
+			if tt.paths != nil {
+				r, _ := routesNow(t, o).Lookup("api.github.com")
+				if !slices.Equal(r.PathAllowlist, tt.paths) || !slices.Equal(r.Methods, tt.methods) || r.Auth == nil {
+					t.Errorf("route = %+v, want paths %v methods %v and its auth", r, tt.paths, tt.methods)
+				}
+			}
+		})
+	}
+}
+
+// Host-attacks finding 6 on the operator's side: a queued proposal for a
+// wildcard on a public suffix (written past supervise, or edited in) is
+// refused by show and approve, and the routes file is unchanged.
+func TestWildcardOnAPublicSuffixIsNeverApproved(t *testing.T) {
+	for _, tc := range []struct {
+		tool    contract.Tool
+		payload string
+	}{
+		{contract.ToolEgressBlock, `{"host":"*.github.io"}`},
+		{contract.ToolEgressBlock, `{"host":"*.co.uk","path_prefixes":["/"]}`},
+		{contract.ToolCredBlock, `{"host":"*.s3.amazonaws.com","scheme":"token","purpose":"p"}`},
+	} {
+		t.Run(tc.payload, func(t *testing.T) {
+			o, _ := setup(t, startRoutes)
+			id := queueProposal(t, o, tc.tool, tc.payload)
+			it, err := o.Find(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := o.Preview(it, nil); err == nil || !strings.Contains(err.Error(), "public suffix") {
+				t.Errorf("Preview = %v, want it refused as a wildcard on a public suffix", err)
+			}
+			if _, err := o.Approve(t.Context(), id, ""); err == nil {
+				t.Error("approved")
+			}
+			if rf := routesNow(t, o); len(rf.Routes) != 1 {
+				t.Errorf("routes = %+v", rf.Routes)
+			}
+		})
+	}
+	o, _ := setup(t, startRoutes)
+	id := queueProposal(t, o, contract.ToolEgressBlock, `{"host":"*.acme.github.io"}`)
+	if _, err := o.Edit(t.Context(), id, json.RawMessage(`{"host":"*.github.io"}`), ""); err == nil || !strings.Contains(err.Error(), "public suffix") {
+		t.Errorf("an edit to a public-suffix wildcard = %v, want it refused", err)
+	}
+}
+
+// A dlp-block approval says which rule it lifts, where, and that the
+// route carries a credential.
+func TestDLPBlockSaysWhatItLifts(t *testing.T) {
+	o, _ := setup(t, "version: 1\nroutes:\n  - host: api.github.com\n    path_allowlist: [\"/repos/\"]\n    auth: {scheme: Bearer, secret: token_gh}\n")
+	id := queueProposal(t, o, contract.ToolDLPBlock, `{"host":"api.github.com","rule_id":"generic-api-key"}`)
+	d, err := o.Approve(t.Context(), id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"lifts DLP rule generic-api-key on the route to api.github.com: requests on paths /repos/, with every method",
+		"every other rule still applies", "the route carries a credential (the Bearer token for api.github.com)"} {
+		if !strings.Contains(d.Change.Summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, d.Change.Summary)
+		}
 	}
 }

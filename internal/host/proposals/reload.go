@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/fileinfo"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -35,7 +36,7 @@ func (r PIDFileReloader) ReloadEgress(_ context.Context, slug string) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(d.Path(contract.BottleEgressPIDFile))
+	data, err := fileinfo.ReadRegular(d.Path(contract.BottleEgressPIDFile), 64)
 	if errors.Is(err, os.ErrNotExist) {
 		return ErrNotRunning
 	}

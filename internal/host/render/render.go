@@ -446,6 +446,11 @@ func providerRoutes(f *contract.RoutesFile, p manifest.Provider, getenv func(str
 
 func routesFile(b manifest.Bottle, getenv func(string) string, secrets map[string][]byte, problems []string) (*contract.RoutesFile, []string) {
 	f := &contract.RoutesFile{Version: contract.Version}
+	// refs maps each token secret to the token_ref and host it was made
+	// for: two refs differing only in case would share the secret, and a
+	// route would be sent another's token. The manifest refuses this too.
+	type refUse struct{ ref, host string }
+	refs := map[string]refUse{}
 	for _, r := range b.Routes {
 		cr := contract.Route{
 			Host:           r.Host,
@@ -459,6 +464,12 @@ func routesFile(b manifest.Bottle, getenv func(string) string, secrets map[strin
 		}
 		if r.Auth != nil {
 			name := TokenSecretName(r.Auth.TokenRef)
+			if first, ok := refs[name]; ok && first.ref != r.Auth.TokenRef {
+				problems = append(problems, fmt.Sprintf("route %s: auth.token_ref %s and the token_ref %s of the route to %s differ only in case and would share the secret %s; use one variable, or rename one",
+					r.Host, r.Auth.TokenRef, first.ref, first.host, name))
+				continue
+			}
+			refs[name] = refUse{r.Auth.TokenRef, r.Host}
 			token := strings.TrimSpace(getenv(r.Auth.TokenRef))
 			if token == "" {
 				problems = append(problems, fmt.Sprintf("route %s: auth.token_ref names $%s, which is not set in your environment; export it (the token goes only to the egress sidecar)", r.Host, r.Auth.TokenRef))

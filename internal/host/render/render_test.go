@@ -490,3 +490,30 @@ func TestProviderRouteWinsAndHoldsTheToken(t *testing.T) {
 		t.Fatalf("a manifest env with the provider's token name: %v", err)
 	}
 }
+
+// Host-attacks finding 8 at render, the second layer: a bottle whose two
+// routes' token_refs differ only in case (which the manifest refuses)
+// would store both tokens as one secret, and ci.example.test would be
+// sent $GH_TOKEN. Render refuses, naming both routes, writes nothing, and
+// prints no token.
+func TestRenderRefusesTokenRefsThatShareASecret(t *testing.T) {
+	eff := &manifest.Effective{Agent: &manifest.Agent{Name: "a"}, Bottle: manifest.Bottle{Name: "b", Provider: manifest.Provider{Template: manifest.TemplateClaude},
+		Routes: []manifest.Route{
+			{Host: "ci.example.test", Auth: &manifest.RouteAuth{Scheme: contract.AuthBearer, TokenRef: "gh_token"}},
+			{Host: "api.github.com", Auth: &manifest.RouteAuth{Scheme: contract.AuthToken, TokenRef: "GH_TOKEN"}},
+		}}}
+	out := filepath.Join(t.TempDir(), "p")
+	_, err := Render(eff, Options{Dir: out, Getenv: env(map[string]string{"gh_token": "ci-token-value", "GH_TOKEN": "github-token-value"})})
+	if err == nil {
+		t.Fatal("rendered two routes onto one secret")
+	}
+	if want := "route api.github.com: auth.token_ref GH_TOKEN and the token_ref gh_token of the route to ci.example.test differ only in case"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error lacks %q:\n%v", want, err)
+	}
+	if strings.Contains(err.Error(), "token-value") {
+		t.Errorf("the error holds a token: %v", err)
+	}
+	if _, statErr := os.Stat(out); !os.IsNotExist(statErr) {
+		t.Errorf("render left %s behind", out)
+	}
+}

@@ -1,10 +1,12 @@
 package fileinfo
 
 import (
+	"errors"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -44,5 +46,52 @@ func TestKindOfRealFiles(t *testing.T) {
 	}
 	if got := Kind(fs.ModeIrregular); got == "" || got == "a regular file" {
 		t.Errorf("Kind(irregular) = %q", got)
+	}
+}
+
+// ReadRegular reads a regular file and refuses, without blocking or
+// reading without bound, everything a hostile writer could put in its
+// place.
+func TestReadRegularRefusesWhatCouldHangOrExhaust(t *testing.T) {
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	if err := os.WriteFile(p("ok"), []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p("big"), make([]byte, 11), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p("fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", p("zero")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(p("dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, want string }{
+		{"ok", ""},
+		{"big", "is 11 bytes; the limit is 10"},
+		{"fifo", "is a named pipe, not a regular file"},
+		{"zero", "is a symbolic link"},
+		{"dir", "is a directory, not a regular file"},
+		{"missing", "no such file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := ReadRegular(p(tt.name), 10)
+			if tt.want == "" {
+				if err != nil || string(data) != "hello" {
+					t.Fatalf("ReadRegular = %q, %v", data, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ReadRegular = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := ReadRegular(p("missing"), 10); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file is %v, want fs.ErrNotExist", err)
 	}
 }

@@ -439,3 +439,36 @@ func next(t *testing.T, results <-chan *mcp.CallToolResult) *mcp.CallToolResult 
 func gateFingerprint(path string) string {
 	return strings.Repeat("a1", 20) + ":" + path + ":github-pat:3"
 }
+
+// Host-attacks finding 6: the agent proposes a wildcard on a public
+// suffix (its own name under *.github.io would then receive what egress
+// forwards). Each is a tool error saying why, and nothing is queued; a
+// wildcard under a registered domain is queued.
+func TestWildcardOnAPublicSuffixIsRefused(t *testing.T) {
+	ts := startServer(t, Config{Rate: Rate{N: 10000, Per: time.Minute}})
+	c := mcpClient(t, ts.url)
+	for _, tc := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"egress-block", map[string]any{"host": "*.co.uk", "reason": "r"}},
+		{"egress-block", map[string]any{"host": "*.github.io", "reason": "r"}},
+		{"egress-block", map[string]any{"host": "*.s3.amazonaws.com", "path_prefixes": []string{"/"}, "reason": "r"}},
+		{"cred-block", map[string]any{"host": "*.github.io", "scheme": "token", "purpose": "p", "reason": "r"}},
+		{"dlp-block", map[string]any{"host": "*.co.uk", "rule_id": "generic-api-key", "reason": "r"}},
+	} {
+		t.Run(tc.tool+"/"+tc.args["host"].(string), func(t *testing.T) {
+			res := call(t, c, tc.tool, tc.args)
+			if msg := text(res); !res.IsError || !strings.Contains(msg, "public suffix") || !strings.Contains(msg, "nothing was queued") {
+				t.Fatalf("result = %q (isError %v); want it refused as a wildcard on a public suffix", msg, res.IsError)
+			}
+		})
+	}
+	if names := queueFiles(t, ts.queue.Dir); len(names) != 0 {
+		t.Errorf("refused calls wrote %q", names)
+	}
+	res := call(t, c, "egress-block", map[string]any{"host": "*.acme.github.io", "reason": "r"})
+	if res.IsError {
+		t.Fatalf("a wildcard under a registered domain was refused: %q", text(res))
+	}
+}

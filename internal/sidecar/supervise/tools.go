@@ -13,6 +13,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/bot-bottle/bot-bottle/internal/shared/wildcard"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -146,6 +147,19 @@ func propose(tool contract.Tool, args map[string]any) (payload any, reason, chec
 	return nil, "", "", fmt.Errorf("unknown tool %q", tool)
 }
 
+// payloadHost is the host a proposal names; "" for none.
+func payloadHost(payload any) string {
+	switch p := payload.(type) {
+	case *contract.EgressBlockPayload:
+		return p.Host
+	case *contract.CredBlockPayload:
+		return p.Host
+	case *contract.DLPBlockPayload:
+		return p.Host
+	}
+	return ""
+}
+
 // handlePropose is the handler of every proposing tool.
 func (s *Server) handlePropose(tool contract.Tool) func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -168,6 +182,9 @@ func (s *Server) handlePropose(tool contract.Tool) func(context.Context, mcp.Cal
 			Payload: raw, Justification: reason, CreatedAt: s.cfg.Now().UTC()}
 		if err := p.Validate(); err != nil {
 			return mcp.NewToolResultError("invalid arguments: " + argumentProblems(err)), nil
+		}
+		if err := wildcard.Check(payloadHost(payload)); err != nil {
+			return mcp.NewToolResultError("invalid arguments: host: " + err.Error() + "; nothing was queued"), nil
 		}
 		if refused := s.enqueue(p); refused != nil {
 			return refused, nil
