@@ -62,8 +62,9 @@ type Snapshot struct {
 // Detail is what approving a proposal would change, read when it is
 // selected.
 type Detail struct {
-	// Change says what approving changes beyond Grants: a limit it
-	// removes, a credential the route carries ("" if nothing more).
+	// Change says what approving does to the bottle as it is now: the
+	// limits a route gains or keeps, the credential it carries ("" if the
+	// diff says it all).
 	Change string
 	// Diff is the routes or gate file's diff, or the steps left to do by
 	// hand ("" if none).

@@ -281,7 +281,7 @@ func (m *Model) detailPane(w, h int) []string {
 		out = append(out, m.styles.bad.Render("approving now would fail: "+termtext.Line(m.detail.err.Error())))
 	default:
 		if c := m.detail.detail.Change; c != "" {
-			out = append(out, wrapLabel("also", termtext.Line(c), w)...)
+			out = append(out, wrapLabel("approving", termtext.Line(c), w)...)
 		}
 		if d := strings.TrimRight(m.detail.detail.Diff, "\n"); d != "" {
 			out = append(out, "changes:")

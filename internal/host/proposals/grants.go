@@ -19,7 +19,12 @@ func Grants(p *contract.Proposal) string {
 	}
 	switch a := decoded.(type) {
 	case *contract.EgressBlockPayload:
-		return fmt.Sprintf("lets the agent %s to %s", methodWords(a.Methods), hostPaths(a.Host, a.PathPrefixes))
+		s := fmt.Sprintf("lets the agent %s to %s", methodWords(a.Methods), hostPaths(a.Host, a.PathPrefixes))
+		if len(a.Methods) == 0 || len(a.PathPrefixes) == 0 {
+			// Approving never lifts an existing route's limits.
+			s += " (as a new route; a route it has keeps its limits)"
+		}
+		return s
 	case *contract.DLPBlockPayload:
 		if fp, ok := a.GateFinding(); ok {
 			return fmt.Sprintf("lets the one finding %s through the git gate on pushes to %s",

@@ -16,7 +16,7 @@ func TestGrantsSaysWhatApprovingLets(t *testing.T) {
 		{contract.ToolEgressBlock, `{"host":"api.example.test","path_prefixes":["/v1/"],"methods":["POST"]}`,
 			"lets the agent POST to api.example.test/v1/*"},
 		{contract.ToolEgressBlock, `{"host":"api.example.test"}`,
-			"lets the agent use any method to every path of api.example.test"},
+			"lets the agent use any method to every path of api.example.test (as a new route; a route it has keeps its limits)"},
 		{contract.ToolEgressBlock, `{"host":"api.example.test","path_prefixes":["/a/","/b/"],"methods":["GET","HEAD"]}`,
 			"lets the agent GET, HEAD to api.example.test/a/*, api.example.test/b/*"},
 		{contract.ToolCapabilityBlock, `{"apt_packages":["jq","curl"]}`,
