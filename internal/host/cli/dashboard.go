@@ -329,7 +329,7 @@ func (d *dashBackend) manifests() (*manifest.Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the working directory: %w", err)
 	}
-	m, err := manifest.Load(manifest.Options{Home: d.home, CWD: cwd})
+	m, err := manifest.Load(manifest.Options{Home: d.home, CWD: cwd, RepoOverrides: d.g.repoOverrides})
 	var problems manifest.Problems
 	if errors.As(err, &problems) && len(problems) > 0 {
 		return nil, fmt.Errorf("the manifests have %s ('bot-bottle validate' lists them): %s", plural(len(problems), "problem"), newDisplay(cwd, d.env.Getenv("HOME")).problem(problems[0]))
@@ -390,7 +390,7 @@ func (d *dashBackend) Preflight(agent string) (string, error) {
 	var out, errs bytes.Buffer
 	env := d.env
 	env.Stdin, env.Stdout, env.Stderr, env.Terminal = strings.NewReader(""), &out, &errs, nil
-	g := &globals{home: d.home}
+	g := &globals{home: d.home, repoOverrides: d.g.repoOverrides}
 	if err := runUp(context.Background(), env, g, upOptions{agent: agent, dryRun: true, maxWorkspace: "2G"}); err != nil {
 		return "", fmt.Errorf("%s%w", errs.String(), err)
 	}
@@ -443,7 +443,11 @@ func (d *dashBackend) self(args ...string) *exec.Cmd {
 	if err != nil {
 		return nil
 	}
-	return exec.Command(exe, append([]string{"--home", d.home}, args...)...)
+	global := []string{"--home", d.home}
+	if d.g.repoOverrides {
+		global = append(global, "--repo-overrides")
+	}
+	return exec.Command(exe, append(global, args...)...)
 }
 
 func (d *dashBackend) ApproveCommand(id, note string) *exec.Cmd {
