@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -248,40 +247,11 @@ var (
 
 // readRecord reads the queue file at path, of at most limit bytes. The
 // queue directory is shared with the supervise sidecar, so whatever is at
-// path may have been put there to hurt the reader: it must be a regular
-// file, not a symbolic link (to /dev/zero, say), a named pipe (whose open
-// would block until a writer came) or a device, and no larger than limit.
-// O_NONBLOCK keeps the open of a pipe from blocking; the file type is then
-// checked on the open file, so it cannot change between check and read.
-// A missing file is an error matching fs.ErrNotExist.
+// path may have been put there to hurt the reader: fileinfo.ReadRegular
+// takes only a regular file (no symbolic link, named pipe or device) no
+// larger than limit. A missing file is an error matching fs.ErrNotExist.
 func readRecord(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, fmt.Errorf("%s is a symbolic link; queue files must be regular files (remove it)", path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is %s, not a regular file; queue files must be regular files (remove it)", path, fileinfo.Kind(info.Mode()))
-	}
-	if info.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes; the limit is %d (remove it)", path, info.Size(), limit)
-	}
-	// The size can grow after the Stat; the limited read still stops.
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes (remove it)", path, limit)
-	}
-	return data, nil
+	return fileinfo.ReadRegular(path, limit)
 }
 
 // writeNew writes name atomically; it fails with fs.ErrExist if name
