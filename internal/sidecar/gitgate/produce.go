@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -65,12 +66,10 @@ func (p *producer) run(plan scanPlan) error {
 		}
 	}
 	for _, t := range plan.tags {
-		origin := finding{Object: "tag " + t.Name}
-		if err := p.emitText(t.Message, 1, "", withWhere(origin, whereMessage)); err != nil {
-			return err
-		}
-		if err := p.emit(fragment{text: "tagger " + t.Tagger.String() + "\n", line: 1, origin: withWhere(origin, whereIdentities)}); err != nil {
-			return err
+		// Named by id: the name inside the tag is the agent's, and may be
+		// what is flagged.
+		if err := p.object(t.Hash, finding{Object: "tag " + t.Hash.String()[:12]}, "object"); err != nil {
+			return fmt.Errorf("scan tag %s: %w", t.Hash, err)
 		}
 	}
 	for _, h := range plan.trees {
@@ -119,15 +118,75 @@ func (p *producer) tree(h plumbing.Hash, prefix string) error {
 	return nil
 }
 
-// commit scans what c adds: its message and identities, the names of the
-// files it changes, and every line it adds to them.
-func (p *producer) commit(c *object.Commit) error {
-	origin := finding{Commit: c.Hash}
-	if err := p.emitText(c.Message, 1, "", withWhere(origin, whereMessage)); err != nil {
+// object scans the commit or tag object h as git stores it: every header
+// (author, committer, tagger, the tag's name, gpgsig, mergetag, encoding,
+// any unknown one) and the whole message, signature blocks included.
+// Headers named in ids hold only object ids and are left out.
+func (p *producer) object(h plumbing.Hash, origin finding, ids ...string) error {
+	raw, err := p.rawObject(h)
+	if err != nil {
 		return err
 	}
-	ids := "author " + c.Author.String() + "\ncommitter " + c.Committer.String() + "\n"
-	if err := p.emit(fragment{text: ids, line: 1, origin: withWhere(origin, whereIdentities)}); err != nil {
+	headers, message := splitObject(raw, ids...)
+	if err := p.emitText(headers, 1, "", withWhere(origin, whereHeaders)); err != nil {
+		return err
+	}
+	return p.emitText(message, 1, "", withWhere(origin, whereMessage))
+}
+
+// maxObjectText bounds a commit or tag object, which is read whole.
+const maxObjectText = 64 << 20
+
+// rawObject returns the content of the object h.
+func (p *producer) rawObject(h plumbing.Hash) (string, error) {
+	obj, err := p.s.EncodedObject(plumbing.AnyObject, h)
+	if err != nil {
+		return "", err
+	}
+	if obj.Size() > maxObjectText {
+		return "", fmt.Errorf("%s object %s is larger than %s", obj.Type(), h, humanBytes(maxObjectText))
+	}
+	r, err := obj.Reader()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	var sb strings.Builder
+	sb.Grow(int(obj.Size()))
+	_, err = io.Copy(&sb, r)
+	return sb.String(), err
+}
+
+// splitObject splits a commit or tag object at its first empty line. In
+// the headers, continuation lines lose their leading space (so that a
+// folded PEM block reads as one), and lines of the headers named in skip
+// are emptied if they hold an object id; line numbers stay those of the
+// object.
+func splitObject(raw string, skip ...string) (headers, message string) {
+	head, message, _ := strings.Cut(raw, "\n\n")
+	var b strings.Builder
+	b.Grow(len(head) + 1)
+	for line := range strings.SplitSeq(head, "\n") {
+		if rest, ok := strings.CutPrefix(line, " "); ok {
+			b.WriteString(rest)
+		} else if name, id, _ := strings.Cut(line, " "); !slices.Contains(skip, name) || !isObjectID(id) {
+			b.WriteString(line)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String(), message
+}
+
+func isObjectID(s string) bool {
+	_, err := parseHash([]byte(s))
+	return err == nil
+}
+
+// commit scans what c adds: the commit object (headers and message), the
+// names of the files it changes, and every line it adds to them.
+func (p *producer) commit(c *object.Commit) error {
+	origin := finding{Commit: c.Hash}
+	if err := p.object(c.Hash, origin, "tree", "parent"); err != nil {
 		return err
 	}
 	tree, err := c.Tree()

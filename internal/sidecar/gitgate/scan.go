@@ -54,15 +54,15 @@ func (f finding) String() string {
 
 // Where values for parts that are not files.
 const (
-	whereMessage    = "message"
-	whereIdentities = "author/committer"
-	whereFileNames  = "file names"
+	whereMessage   = "message"
+	whereHeaders   = "headers"
+	whereFileNames = "file names"
 )
 
 // scanPlan is what a push introduces.
 type scanPlan struct {
 	commits []*object.Commit // scanned as diffs against their parents
-	tags    []*object.Tag    // tag objects: message and tagger
+	tags    []*object.Tag    // tag objects: scanned whole
 	trees   []plumbing.Hash  // trees a ref or tag points at: their new blobs, whole
 	blobs   []plumbing.Hash  // blobs a ref or tag points at, whole
 }
