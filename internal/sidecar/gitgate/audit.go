@@ -37,7 +37,7 @@ func (s *Server) auditPush(r *http.Request, lg *requestLog, start time.Time, sta
 		if st == "" {
 			st = "ok"
 		}
-		refs = append(refs, ref+" "+st)
+		refs = append(refs, scrub(ref)+" "+st)
 	}
 	reason := o.reason
 	if o.excepted > 0 {

@@ -30,6 +30,12 @@ type producer struct {
 	out    chan<- fragment
 	ctx    context.Context
 	binary int
+	// named holds the new trees whose entry names were scanned.
+	named map[plumbing.Hash]bool
+	// diffed holds the versions of a file (old, new) already scanned
+	// against each other, so that the net result skips what a commit
+	// covered.
+	diffed map[[2]plumbing.Hash]bool
 }
 
 func (p *producer) emit(f fragment) error {
@@ -60,6 +66,15 @@ func (p *producer) emitReader(r io.Reader, first int, path string, origin findin
 }
 
 func (p *producer) run(plan scanPlan) error {
+	p.named = map[plumbing.Hash]bool{}
+	p.diffed = map[[2]plumbing.Hash]bool{}
+	var refs strings.Builder
+	for _, r := range plan.refs {
+		refs.WriteString(r.String() + "\n")
+	}
+	if err := p.emitText(refs.String(), 1, "", finding{Object: "push", Where: whereRefNames}); err != nil {
+		return err
+	}
 	for _, c := range plan.commits {
 		if err := p.commit(c); err != nil {
 			return fmt.Errorf("scan commit %s: %w", c.Hash, err)
@@ -70,6 +85,11 @@ func (p *producer) run(plan scanPlan) error {
 		// what is flagged.
 		if err := p.object(t.Hash, finding{Object: "tag " + t.Hash.String()[:12]}, "object"); err != nil {
 			return fmt.Errorf("scan tag %s: %w", t.Hash, err)
+		}
+	}
+	for _, n := range plan.nets {
+		if err := p.net(n); err != nil {
+			return fmt.Errorf("scan the pushed tip %s: %w", n.tip, err)
 		}
 	}
 	for _, h := range plan.trees {
@@ -91,13 +111,21 @@ func withWhere(f finding, where string) finding {
 	return f
 }
 
-// tree scans the new blobs under the pushed tree h, whole.
+// tree scans the new blobs under the pushed tree h, whole, and the
+// entry names of its new trees.
 func (p *producer) tree(h plumbing.Hash, prefix string) error {
 	if !p.isNew(h) {
 		return nil
 	}
 	t, err := object.GetTree(p.s, h)
 	if err != nil {
+		return err
+	}
+	var names strings.Builder
+	for _, e := range t.Entries {
+		names.WriteString(prefix + e.Name + "\n")
+	}
+	if err := p.emitText(names.String(), 1, "", finding{Object: "tree " + h.String()[:12], Where: whereFileNames}); err != nil {
 		return err
 	}
 	for _, e := range t.Entries {
@@ -222,13 +250,86 @@ func (p *producer) commit(c *object.Commit) error {
 	for _, f := range files {
 		names.WriteString(f.path + "\n")
 	}
-	if err := p.emit(fragment{text: names.String(), line: 1, origin: withWhere(origin, whereFileNames)}); err != nil {
+	// Every entry of every new tree, also gitlinks and directories
+	// holding no file (an empty tree).
+	if err := p.treeNames(c.TreeHash, "", &names); err != nil {
+		return err
+	}
+	if err := p.emitText(names.String(), 1, "", withWhere(origin, whereFileNames)); err != nil {
 		return err
 	}
 	for _, f := range files {
 		inFile := withWhere(origin, f.path)
 		inFile.File = true
 		if err := p.file(f, inFile); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// treeNames writes the paths of the entries of h and of the new trees
+// under it that no commit of this push listed yet. A tree the gate holds
+// was scanned when it arrived.
+func (p *producer) treeNames(h plumbing.Hash, prefix string, names *strings.Builder) error {
+	if p.named[h] || !p.isNew(h) {
+		return nil
+	}
+	p.named[h] = true
+	t, err := object.GetTree(p.s, h)
+	if err != nil {
+		return err
+	}
+	for _, e := range t.Entries {
+		names.WriteString(prefix + e.Name + "\n")
+		if e.Mode == filemode.Dir {
+			if err := p.treeNames(e.Hash, prefix+e.Name+"/", names); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// netDiff is a pushed tip and the commit it is compared with: the ref's
+// old value, else the nearest first-parent ancestor the gate had; zero
+// for none.
+type netDiff struct {
+	base, tip plumbing.Hash
+}
+
+// net scans the lines the tip's files add relative to the base: the
+// push's net result. Each commit's added lines are scanned too, but a
+// secret split over commits is whole only here.
+func (p *producer) net(n netDiff) error {
+	tip, err := object.GetCommit(p.s, n.tip)
+	if err != nil {
+		return err
+	}
+	to, err := tip.Tree()
+	if err != nil {
+		return err
+	}
+	var from *object.Tree
+	if !n.base.IsZero() {
+		base, err := object.GetCommit(p.s, n.base)
+		if err != nil {
+			return err
+		}
+		if from, err = base.Tree(); err != nil {
+			return err
+		}
+	}
+	files, err := p.changes(from, to)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if p.diffed[[2]plumbing.Hash{f.from[0], f.to}] {
+			continue // the same change as one commit's
+		}
+		origin := finding{Commit: n.tip, Where: f.path, File: true, Net: true}
+		if err := p.file(f, origin); err != nil {
 			return err
 		}
 	}
@@ -322,9 +423,17 @@ func isScannedFile(m filemode.FileMode) bool {
 // file scans the lines f's new version adds relative to every version it
 // was compared with.
 func (p *producer) file(f changedFile, origin finding) error {
-	blob, err := p.textBlob(f.to)
-	if blob == nil || err != nil {
+	if len(f.from) == 1 {
+		p.diffed[[2]plumbing.Hash{f.from[0], f.to}] = true
+	}
+	blob, err := object.GetBlob(p.s, f.to)
+	if err != nil {
 		return err
+	}
+	if binary, err := isBinary(blob); err != nil {
+		return err
+	} else if binary {
+		return p.binaryBlob(blob, f.path, origin)
 	}
 	if blob.Size > maxDiffBlob {
 		return p.wholeBlob(f.to, f.path, origin)
@@ -387,28 +496,37 @@ func (p *producer) file(f changedFile, origin finding) error {
 	return nil
 }
 
-// textBlob returns the blob h, or nil when it is binary (counted in
-// p.binary: binary blobs are not scanned line by line).
-func (p *producer) textBlob(h plumbing.Hash) (*object.Blob, error) {
-	blob, err := object.GetBlob(p.s, h)
+// binaryBlob scans a binary blob whole, as its printable text (see
+// printable), with its path so that gitleaks' path rules (keystores such
+// as *.p12) apply even when it holds no text at all.
+func (p *producer) binaryBlob(blob *object.Blob, path string, origin finding) error {
+	p.binary++
+	r, err := blob.Reader()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	binary, err := isBinary(blob)
-	if err != nil || binary {
-		if binary {
-			p.binary++
-		}
-		return nil, err
+	defer r.Close()
+	text, err := printable(r)
+	if err != nil {
+		return err
 	}
-	return blob, nil
+	if text == "" {
+		text = "\n"
+	}
+	return p.emitText(text, 1, path, origin)
 }
 
-// wholeBlob scans every line of the blob h unless it is binary.
+// wholeBlob scans every line of the blob h, or its printable text if it
+// is binary.
 func (p *producer) wholeBlob(h plumbing.Hash, path string, origin finding) error {
-	blob, err := p.textBlob(h)
-	if blob == nil || err != nil {
+	blob, err := object.GetBlob(p.s, h)
+	if err != nil {
 		return err
+	}
+	if binary, err := isBinary(blob); err != nil {
+		return err
+	} else if binary {
+		return p.binaryBlob(blob, path, origin)
 	}
 	if blob.Size <= chunkSize {
 		text, err := blobText(blob)
