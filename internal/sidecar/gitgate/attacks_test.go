@@ -1,6 +1,10 @@
 package gitgate
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -59,5 +63,48 @@ func TestSecretInAllowlistedPathRefused(t *testing.T) {
 			commitFile(t, f.work, path, "token = \""+tok+"\"\n", "add "+path)
 			f.refusedPush(t, tok, "leak")
 		})
+	}
+}
+
+// gzipPush posts a gzip-encoded receive-pack body and returns the status
+// and response.
+func gzipPush(t *testing.T, g *testGate, name string, body []byte) (int, string) {
+	t.Helper()
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	if _, err := zw.Write(body); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, g.repoURL(name)+"/git-receive-pack", &z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-git-receive-pack-request")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+// TestShallowLineFloodRefused (#7a): shallow lines were kept without a
+// bound, and gzip packs 53-byte lines 350:1, so a few MB of request took
+// the gate to GiBs. The command section is bounded.
+func TestShallowLineFloodRefused(t *testing.T) {
+	f := newPushFixture(t)
+	head := git(t, f.work, "rev-parse", "HEAD")
+	flood := strings.Repeat(pkt("shallow "+head+"\n"), maxShallow+1)
+	status, out := gzipPush(t, f.g, "demo", []byte(flood+pkt(zeroID+" "+head+" refs/heads/flood\x00report-status\n")+"0000"))
+	if status != http.StatusBadRequest || !strings.Contains(out, "more than 10000 shallow lines") {
+		t.Fatalf("status %d: %s", status, out)
+	}
+	if strings.Contains(refsOf(t, f.bare), "flood") {
+		t.Fatal("the push went ahead")
 	}
 }
