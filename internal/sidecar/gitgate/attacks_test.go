@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // Attacks from issue 17 ("the git gate under attack"), one test per
@@ -107,4 +109,47 @@ func TestShallowLineFloodRefused(t *testing.T) {
 	if strings.Contains(refsOf(t, f.bare), "flood") {
 		t.Fatal("the push went ahead")
 	}
+}
+
+// TestRefOutsideBranchesAndTagsRefused (#11): refs/replace/, refs/pull/,
+// refs/remotes/ and refs/meta/ were forwarded, and so were branch
+// deletions; both now need the gate file's say-so.
+func TestRefOutsideBranchesAndTagsRefused(t *testing.T) {
+	f := newPushFixture(t)
+	head := git(t, f.work, "rev-parse", "HEAD")
+	before := refsOf(t, f.bare)
+	for _, ref := range []string{"refs/replace/" + head, "refs/pull/1/head", "refs/remotes/origin/main", "refs/meta/config", "refs/notes/commits"} {
+		t.Run(ref, func(t *testing.T) {
+			out := gitFails(t, f.work, "push", "origin", "HEAD:"+ref)
+			for _, want := range []string{"remote: gitgate: push refused: this gate takes pushes to branches (refs/heads/) and tags (refs/tags/) only", "push_refs", "(refused: not a branch or tag)"} {
+				if !strings.Contains(out, want) {
+					t.Fatalf("output lacks %q:\n%s", want, out)
+				}
+			}
+			f.unchanged(t, before)
+		})
+	}
+	t.Run("delete a branch", func(t *testing.T) {
+		git(t, f.work, "push", "--quiet", "origin", "HEAD:refs/heads/doomed")
+		before := refsOf(t, f.bare)
+		out := gitFails(t, f.work, "push", "origin", "--delete", "doomed")
+		if !strings.Contains(out, "allow_branch_delete") || !strings.Contains(out, "(refused: branch deletion is off)") {
+			t.Fatalf("output:\n%s", out)
+		}
+		f.unchanged(t, before)
+	})
+}
+
+// TestRefPolicyFromGateFile: push_refs and allow_branch_delete let
+// through what the operator allowed, and nothing else.
+func TestRefPolicyFromGateFile(t *testing.T) {
+	f := newPushFixture(t, withRepo("demo", func(r *contract.Repo) {
+		r.PushRefs, r.AllowBranchDelete = []string{"refs/notes/"}, true
+	}))
+	git(t, f.work, "notes", "add", "-m", "a note")
+	git(t, f.work, "push", "--quiet", "origin", "refs/notes/commits")
+	git(t, f.work, "push", "--quiet", "origin", "HEAD:refs/heads/doomed")
+	git(t, f.work, "push", "--quiet", "origin", "--delete", "doomed")
+	f.sameRefs(t)
+	gitFails(t, f.work, "push", "origin", "HEAD:refs/pull/1/head")
 }

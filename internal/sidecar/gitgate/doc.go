@@ -32,7 +32,9 @@
 //  2. Under the repository's lock (pushes are serialised, and no refresh
 //     moves refs meanwhile) each command's old value must be the gate's
 //     current one (compare-and-swap: a stale client is told to fetch
-//     first), and a branch must point at a commit.
+//     first), and a branch must point at a commit. Pushes go to
+//     refs/heads/ and refs/tags/ only, plus the gate file's push_refs,
+//     and branches are deleted only with allow_branch_delete.
 //  3. What the push introduces is worked out (introduced): the commits
 //     reachable from the new tips and from no ref on the gate, found by a
 //     port of git's limit_list (introducedCommits), which is also right for
@@ -40,13 +42,20 @@
 //     Every object in the pack must be reachable from those or already be
 //     on the gate, or the push is refused: an unreferenced object would
 //     otherwise reach the upstream unscanned.
-//  4. gitleaks, with its full default ruleset and gitleaks:allow ignored,
-//     scans every line each introduced commit adds (a line diff against
-//     its parent, renames followed; for a merge, only lines no parent
-//     has), its message, author and committer and the names of the files
-//     it changes, plus tag messages and blobs pointed at directly. Binary
-//     blobs (a NUL in the first 8000 bytes) are skipped, as git and
-//     gitleaks do. A finding refuses the whole push with "remote:" lines
+//  4. gitleaks, with its full default ruleset, gitleaks:allow ignored
+//     and no path or commit allowlists (the agent picks the paths),
+//     scans: the pushed ref names; every line each introduced commit
+//     adds (a line diff against its parent, renames followed; for a
+//     merge, only lines no parent has); each pushed tip's net result
+//     against the ref's old value or the nearest ancestor the gate had,
+//     so that a secret assembled over several commits is whole; each
+//     commit and tag object as stored (every header, gpgsig, mergetag
+//     and unknown ones included, and the whole message); the names of
+//     the files a commit changes and every entry name of every new tree;
+//     and blobs and trees pointed at directly. Binary blobs (a NUL in the
+//     first 8000 bytes) are scanned as their printable ASCII and UTF-16
+//     text, with their path so that path rules (keystores) apply. A
+//     finding refuses the whole push with "remote:" lines
 //     naming the commit, file, line and rule, never the secret, and for a
 //     line of a file its fingerprint (COMMIT:PATH:RULE:LINE, as gitleaks
 //     writes it). The agent may quote a fingerprint in a dlp-block

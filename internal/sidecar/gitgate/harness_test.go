@@ -156,6 +156,17 @@ func withExceptions(repo string, fps ...contract.Fingerprint) gateOption {
 	}
 }
 
+// withRepo changes the gate-file entry of the repository name.
+func withRepo(name string, f func(*contract.Repo)) gateOption {
+	return func(_ *Config, gate *contract.GateFile) {
+		for i := range gate.Repos {
+			if gate.Repos[i].Name == name {
+				f(&gate.Repos[i])
+			}
+		}
+	}
+}
+
 func withMaxPack(n int64) gateOption {
 	return func(c *Config, _ *contract.GateFile) { c.MaxPack = n }
 }

@@ -159,8 +159,17 @@ func (p *pushContext) close() {
 // checkCommands keeps in p.valid the commands that may go ahead and
 // refuses the others. It reports false if none may.
 func (p *pushContext) checkCommands() bool {
+	said := map[string]bool{}
 	for _, c := range p.req.Commands {
-		if reason := checkCommand(p.st, p.refs, c); reason != "" {
+		reason, help := refPolicy(p.repo.conf, c)
+		if reason != "" && !said[reason] {
+			said[reason] = true
+			p.reply.say("%s", help)
+		}
+		if reason == "" {
+			reason = checkCommand(p.st, p.refs, c)
+		}
+		if reason != "" {
 			p.out.status[c.Name.String()] = reason
 			continue
 		}

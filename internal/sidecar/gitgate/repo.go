@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // repo is one declared repository: the gate's bare mirror of its upstream.
@@ -22,6 +24,9 @@ type repo struct {
 	name string
 	dir  string // <data>/<name>.git
 	up   *upstream
+	// conf is the repository's gate-file entry, as read at start: its ref
+	// policy (push_refs, allow_branch_delete).
+	conf contract.Repo
 
 	// lock is held (a token in the one-slot channel) while the gate's refs
 	// or HEAD may change: by a refresh or by a push. Fetches take it only

@@ -67,6 +67,7 @@ func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, auditW io.
 			continue
 		}
 		rp := newRepo(r.Name, cfg.DataDir, up)
+		rp.conf = r
 		rp.removeStaleQuarantines()
 		s.repos[r.Name] = rp
 		s.names = append(s.names, r.Name)
