@@ -153,3 +153,40 @@ func TestRefPolicyFromGateFile(t *testing.T) {
 	f.sameRefs(t)
 	gitFails(t, f.work, "push", "origin", "HEAD:refs/pull/1/head")
 }
+
+// TestAgentStringsNotLogged (#14): the request log had the raw URL path
+// and the audit reason the first finding's file path, both chosen by
+// the agent.
+func TestAgentStringsNotLogged(t *testing.T) {
+	f := newPushFixture(t)
+	tok := fakeToken(1400)
+	resp, err := http.Get(f.g.url + "/" + tok + ".git/info/refs?service=git-upload-pack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	resp, err = http.Get(f.g.url + "/demo.git/" + tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// A directory named after a secret, ahead of a flagged file.
+	other := fakeToken(1401)
+	git(t, f.work, "checkout", "--quiet", "-b", "dirs")
+	commitFile(t, f.work, "a/"+tok+"/creds.txt", "token = \""+other+"\"\n", "creds")
+	out := gitFails(t, f.work, "push", "origin", "dirs")
+	if !strings.Contains(out, "push rejected") {
+		t.Fatalf("push output:\n%s", out)
+	}
+	for name, log := range map[string]string{"log": f.g.logs.String(), "audit": f.g.audit.String()} {
+		if strings.Contains(log, tok) || strings.Contains(log, other) || strings.Contains(log, "ghp_") {
+			t.Errorf("the gate's %s holds an agent-chosen secret:\n%s", name, log)
+		}
+	}
+	if !strings.Contains(f.g.audit.String(), "first: rule github-pat [redacted finding sha256:") {
+		t.Errorf("audit reason lacks the finding's rule and fingerprint:\n%s", f.g.audit.String())
+	}
+}

@@ -49,8 +49,8 @@ func (s *Server) auditPush(r *http.Request, lg *requestLog, start time.Time, sta
 	}
 	s.audit.Write(contract.AuditRecord{
 		Time: start.UTC(), Component: contract.ComponentGitGate,
-		Method: r.Method, Host: host, Path: r.URL.Path,
-		Decision: d, Rule: o.decision, Reason: reason + "; " + strings.Join(refs, ", "),
+		Method: r.Method, Host: host, Path: lg.path(r),
+		Decision: d, Rule: o.decision, Reason: scrub(reason) + "; " + strings.Join(refs, ", "),
 		Status: status, BytesIn: in,
 		DurationMS: float64(time.Since(start).Microseconds()) / 1000,
 	})

@@ -74,7 +74,10 @@
 // Each request gets one JSON log line on stderr (log/slog) and each push
 // verdict one contract.AuditRecord line on stdout. Neither ever holds a
 // secret: identities are only ever a signer in memory, findings carry no
-// match, and gitleaks' own logger is silenced. /healthz is on --admin.
+// match, and gitleaks' own logger is silenced. Agent-chosen strings are
+// not logged raw: a path that is not one of the gate's routes is logged
+// as a fingerprint, ref names and error text go through scrub, and a
+// finding appears as its rule and a fingerprint. /healthz is on --admin.
 // Both ports accept only loopback and the peers --allow-peers and
 // --admin-allow-peers name (in a bottle: agent-net on the git port, nobody
 // on the admin port); anyone else is reset before a byte is read

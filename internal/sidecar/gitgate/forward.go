@@ -26,7 +26,7 @@ func (p *pushContext) deliver(ctx context.Context) bool {
 	}
 	up, err := rp.forward(ctx, p.valid, p.q, p.req.has("atomic"), reply)
 	if err != nil {
-		p.log.Warn("forward push", "repo", rp.name, "upstream", rp.up, "err", err)
+		p.log.Warn("forward push", "repo", rp.name, "upstream", rp.up, "err", logError(err))
 		reply.say("push not delivered: %s", oneLine(err.Error()))
 		o.rejectAll("upstream: " + shortReason(err))
 		o.decision, o.reason = ruleUpstream, oneLine(err.Error())
@@ -57,7 +57,7 @@ func (p *pushContext) deliver(ctx context.Context) bool {
 	}
 	if err != nil {
 		// The upstream has the push; the next refresh brings the gate level.
-		p.log.Error("upstream accepted a push the gate could not record", "repo", rp.name, "err", err)
+		p.log.Error("upstream accepted a push the gate could not record", "repo", rp.name, "err", logError(err))
 		reply.say("the upstream accepted the push, but the gate could not record it; fetch to resync")
 		rp.lastRefresh = time.Time{}
 	} else {

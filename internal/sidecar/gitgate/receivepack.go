@@ -62,7 +62,7 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo, l
 		log: s.log, maxPack: s.cfg.MaxPack, exceptions: s.exceptions}
 	s.push(r.Context(), p)
 	if err := p.reply.finish(p.out); err != nil {
-		s.log.Warn("write push report", "repo", rp.name, "err", err)
+		s.log.Warn("write push report", "repo", rp.name, "err", logError(err))
 	}
 	lg.push = p.out
 	return nil
@@ -122,7 +122,7 @@ func (p *pushContext) receivePackfile(ctx context.Context) bool {
 		o.decision, o.reason = ruleTooLarge, fmt.Sprintf("pack larger than %d bytes", p.maxPack)
 		p.reply.say("push refused: the pack is larger than this gate accepts (%s); push fewer or smaller commits", humanBytes(p.maxPack))
 	default:
-		p.log.Warn("unpack refused", "repo", p.repo.name, "err", err)
+		p.log.Warn("unpack refused", "repo", p.repo.name, "err", logError(err))
 		o.unpack = "unpacker error"
 		o.rejectAll("unpacker error")
 		o.decision, o.reason = ruleBadPack, oneLine(err.Error())
@@ -207,7 +207,7 @@ func checkCommand(st storer.EncodedObjectStorer, refs map[plumbing.ReferenceName
 
 // internalFailure refuses the push for an error of the gate's own.
 func (p *pushContext) internalFailure(err error) {
-	p.log.Error("push failed", "repo", p.repo.name, "err", err)
+	p.log.Error("push failed", "repo", p.repo.name, "err", logError(err))
 	p.reply.say("push refused: the gate hit an internal error; see its log")
 	p.out.rejectAll("gate error")
 	p.out.decision, p.out.reason = ruleInternal, oneLine(err.Error())

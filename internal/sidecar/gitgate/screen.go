@@ -113,5 +113,7 @@ func (p *pushContext) reportFindings(findings []finding) {
 	}
 	o.rejectAll("secret detected; see the remote: lines above")
 	o.decision = ruleSecret + findings[0].Rule
-	o.reason = fmt.Sprintf("%d findings, first: %s", len(findings), findings[0])
+	// The finding's text holds agent-chosen paths: the audit line has its
+	// rule and a fingerprint only.
+	o.reason = fmt.Sprintf("%d findings, first: rule %s %s", len(findings), findings[0].Rule, redacted("finding", findings[0].String()))
 }

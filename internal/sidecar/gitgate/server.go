@@ -83,6 +83,27 @@ func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, auditW io.
 type requestLog struct {
 	repo, service string
 	push          *pushOutcome
+	// routed is set once the path named a declared repository and one of
+	// the gate's services: only then is it logged as it is.
+	routed bool
+}
+
+// path is the request's path fit for a log: the agent chooses it, so
+// one that is not a route of the gate is logged as a fingerprint.
+func (lg *requestLog) path(r *http.Request) string {
+	if lg.routed {
+		return r.URL.Path
+	}
+	return redacted("path", r.URL.Path)
+}
+
+// logError is err's text fit for a log: without the name of an
+// undeclared repository, and scrubbed of anything gitleaks flags.
+func logError(err error) string {
+	if errors.As(err, new(*noRepoError)) {
+		return "no such repository"
+	}
+	return scrub(err.Error())
 }
 
 // ServeHTTP routes /<name>.git/info/refs, /<name>.git/git-upload-pack and
@@ -97,7 +118,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(sw, err)
 	}
-	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status(), "bytes_in", in.n.Load(),
+	attrs := []any{"method", r.Method, "path", lg.path(r), "status", sw.status(), "bytes_in", in.n.Load(),
 		"bytes_out", sw.n, "duration_ms", time.Since(start).Milliseconds()}
 	if lg.repo != "" {
 		attrs = append(attrs, "repo", lg.repo)
@@ -106,7 +127,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, "service", lg.service)
 	}
 	if err != nil {
-		attrs = append(attrs, "err", err.Error())
+		attrs = append(attrs, "err", logError(err))
 	}
 	s.log.Info("request", attrs...)
 	if lg.push != nil {
@@ -137,6 +158,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, lg *requestLog) e
 	default:
 		return fmt.Errorf("%w: the gate serves info/refs, git-upload-pack and git-receive-pack only", errNotFound)
 	}
+	lg.routed = true
 	if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
 		w.Header().Set("Allow", method)
 		return fmt.Errorf("%w: use %s", errMethod, method)
