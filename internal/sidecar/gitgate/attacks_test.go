@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
@@ -188,5 +189,45 @@ func TestAgentStringsNotLogged(t *testing.T) {
 	}
 	if !strings.Contains(f.g.audit.String(), "first: rule github-pat [redacted finding sha256:") {
 		t.Errorf("audit reason lacks the finding's rule and fingerprint:\n%s", f.g.audit.String())
+	}
+}
+
+// TestRefreshIsRateLimited (#13): every info/refs was one upstream SSH
+// login, so the agent could push the operator's key into the
+// upstream's rate limits. Within --refresh-interval fetches share the
+// last refresh, and a failed one keeps failing them.
+func TestRefreshIsRateLimited(t *testing.T) {
+	slow := func(c *Config, _ *contract.GateFile) { c.RefreshInterval = time.Hour }
+	f := newPushFixture(t, slow)
+	logins := f.u.Sessions.Load()
+	for range 40 {
+		resp, err := http.Get(f.g.repoURL("demo") + "/info/refs?service=git-upload-pack")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	if n := f.u.Sessions.Load() - logins; n != 0 {
+		t.Fatalf("40 fetches within the interval made %d upstream logins, want 0", n)
+	}
+	// Pushes still reach the upstream, and the gate keeps up.
+	commitFile(t, f.work, "n.txt", "n\n", "new")
+	git(t, f.work, "push", "--quiet", "origin", "main")
+	f.sameRefs(t)
+
+	// Failing closed: an unreachable upstream fails every fetch, also
+	// those within the interval, without a login each.
+	g := startGate(t, f.u, nil, slow, func(_ *Config, gf *contract.GateFile) {
+		gf.Repos = []contract.Repo{{Name: "demo", URL: "ssh://git@" + closedPort(t) + "/demo.git", Identity: "upstream_key", HostKey: f.u.hostKeyLine()}}
+	})
+	for range 3 {
+		out := gitFails(t, t.TempDir(), "clone", g.repoURL("demo"))
+		if !strings.Contains(out, "cannot refresh demo from its upstream") || !strings.Contains(out, "connection refused") {
+			t.Fatalf("clone output:\n%s", out)
+		}
 	}
 }

@@ -18,7 +18,9 @@
 // partial clones): every GET info/refs first refreshes the mirror — the
 // objects it lacks are fetched into git index-pack, then refs are created,
 // moved and deleted with one git update-ref transaction, and HEAD follows
-// the upstream's. Concurrent fetches share one refresh. If the refresh
+// the upstream's. Concurrent fetches share one refresh, and a repository
+// is refreshed at most once per --refresh-interval (default 5 s): fetches
+// within it see the last refresh, or fail with its error. If the refresh
 // fails, the request fails with a text/plain body that git prints as
 // "remote:" lines. The rest is git upload-pack --stateless-rpc.
 //

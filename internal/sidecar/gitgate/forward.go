@@ -59,7 +59,7 @@ func (p *pushContext) deliver(ctx context.Context) bool {
 		// The upstream has the push; the next refresh brings the gate level.
 		p.log.Error("upstream accepted a push the gate could not record", "repo", rp.name, "err", logError(err))
 		reply.say("the upstream accepted the push, but the gate could not record it; fetch to resync")
-		rp.lastRefresh = time.Time{}
+		rp.lastRefresh, rp.lastAttempt = time.Time{}, time.Time{}
 	} else {
 		o.updated = len(updates)
 	}

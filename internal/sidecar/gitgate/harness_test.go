@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/scaffold/gitsshd"
 	"github.com/bot-bottle/bot-bottle/internal/scaffold/testutil"
@@ -189,7 +190,10 @@ func startGate(t testing.TB, u *sshUpstream, names []string, opts ...gateOption)
 		gate.Repos = append(gate.Repos, contract.Repo{Name: n, URL: u.url(n), Identity: "upstream_key", HostKey: u.hostKeyLine()})
 	}
 	g.gateFile = filepath.Join(dir, "gate.yaml")
-	cfg := Config{ConfigFile: g.gateFile, DataDir: g.data, SecretsDir: g.secrets, Listen: "127.0.0.1:0", Admin: "off"}
+	// Tests change the upstream behind the gate's back and fetch at once:
+	// no rate limit unless a test sets one.
+	cfg := Config{ConfigFile: g.gateFile, DataDir: g.data, SecretsDir: g.secrets, Listen: "127.0.0.1:0", Admin: "off",
+		RefreshInterval: time.Nanosecond}
 	for _, o := range opts {
 		o(&cfg, gate)
 	}

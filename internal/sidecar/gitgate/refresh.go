@@ -22,9 +22,12 @@ type refreshResult struct {
 }
 
 // refreshIfStale refreshes r from its upstream unless a refresh that started
-// after since already succeeded: concurrent fetches share one refresh
-// instead of queueing one each.
-func (r *repo) refreshIfStale(ctx context.Context, since time.Time) (refreshResult, error) {
+// after since already succeeded (concurrent fetches share one refresh
+// instead of queueing one each), or one started less than interval before
+// since: then the fetch gets what that one found, or its error, so that
+// the agent cannot make the gate log in to the upstream at will. A
+// failed refresh still fails every fetch until the next one succeeds.
+func (r *repo) refreshIfStale(ctx context.Context, since time.Time, interval time.Duration) (refreshResult, error) {
 	if err := r.acquire(ctx); err != nil {
 		return refreshResult{}, err
 	}
@@ -32,10 +35,19 @@ func (r *repo) refreshIfStale(ctx context.Context, since time.Time) (refreshResu
 	if r.lastRefresh.After(since) {
 		return refreshResult{}, nil
 	}
+	if !r.lastAttempt.IsZero() && since.Sub(r.lastAttempt) < interval {
+		return refreshResult{}, r.lastErr
+	}
 	start := time.Now()
 	res, err := r.refresh(ctx)
-	if err == nil {
-		r.lastRefresh = start
+	switch {
+	case err == nil:
+		r.lastRefresh, r.lastAttempt, r.lastErr = start, start, nil
+	case ctx.Err() != nil:
+		// This client went away; the next fetch tries again.
+		r.lastAttempt, r.lastErr = time.Time{}, nil
+	default:
+		r.lastAttempt, r.lastErr = start, err
 	}
 	return res, err
 }

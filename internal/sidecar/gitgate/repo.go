@@ -35,6 +35,10 @@ type repo struct {
 	// lastRefresh is when the last successful refresh started; guarded by
 	// lock.
 	lastRefresh time.Time
+	// lastAttempt is when the last refresh started and lastErr how it
+	// ended; guarded by lock. Zero: refresh at the next fetch.
+	lastAttempt time.Time
+	lastErr     error
 }
 
 func newRepo(name, dataDir string, up *upstream) *repo {

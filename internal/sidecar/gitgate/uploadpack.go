@@ -26,7 +26,7 @@ func (s *Server) infoRefs(w http.ResponseWriter, r *http.Request, rp *repo, lg *
 		return fmt.Errorf("%w: the gate speaks smart HTTP only; use a git client that sends ?service=", errNotFound)
 	}
 	lg.service = service
-	res, err := rp.refreshIfStale(r.Context(), time.Now())
+	res, err := rp.refreshIfStale(r.Context(), time.Now(), s.cfg.RefreshInterval)
 	if err != nil {
 		return &refreshError{repo: rp.name, err: err}
 	}
