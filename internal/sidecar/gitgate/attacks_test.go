@@ -3,9 +3,12 @@ package gitgate
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -230,4 +233,71 @@ func TestRefreshIsRateLimited(t *testing.T) {
 			t.Fatalf("clone output:\n%s", out)
 		}
 	}
+}
+
+// stalledPush opens a receive-pack request that announces a large body,
+// sends the commands and the start of a pack, and then sends nothing.
+func stalledPush(t *testing.T, g *testGate, head string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(g.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	body := pkt(zeroID+" "+head+" refs/heads/stalled\x00report-status side-band-64k\n") + "0000" + "PACK\x00\x00\x00\x02\x00\x00\x00\x05"
+	fmt.Fprintf(c, "POST /demo.git/git-receive-pack HTTP/1.1\r\nHost: gate\r\nContent-Type: application/x-git-receive-pack-request\r\nContent-Length: 100000000\r\n\r\n%s", body)
+	return c
+}
+
+// quarantines lists the gate's quarantine directories for demo.
+func quarantines(t *testing.T, g *testGate) []string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(g.gateDir("demo"), quarantinePrefix+"*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
+}
+
+// TestStalledPushesAreBounded (#9): a push body that stops arriving held
+// a goroutine, an index-pack and a quarantine for ever, and nothing
+// bounded how many. Pushes in progress are capped and a stalled body is
+// dropped after BodyIdleTimeout, its quarantine removed.
+func TestStalledPushesAreBounded(t *testing.T) {
+	f := newPushFixture(t, func(c *Config, _ *contract.GateFile) {
+		c.MaxRepoPushes, c.BodyIdleTimeout = 2, 2*time.Second
+	})
+	head := git(t, f.work, "rev-parse", "HEAD")
+	conns := []net.Conn{stalledPush(t, f.g, head), stalledPush(t, f.g, head)}
+	// Wait until both hold a quarantine: the gate is working on them.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(quarantines(t, f.g)) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stalled pushes hold %d quarantines", len(quarantines(t, f.g)))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A third push is refused at once instead of queueing behind them.
+	commitFile(t, f.work, "third.txt", "3\n", "third")
+	out := gitFails(t, f.work, "push", "origin", "main")
+	if !strings.Contains(out, "503") && !strings.Contains(out, "try again shortly") {
+		t.Fatalf("third push:\n%s", out)
+	}
+	// The stalled ones are dropped, and leave nothing behind.
+	for _, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(60 * time.Second))
+		if _, err := io.ReadAll(c); err != nil {
+			t.Fatalf("a stalled push was not dropped: %v", err)
+		}
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for len(quarantines(t, f.g)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("quarantines left: %v", quarantines(t, f.g))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// And pushes work again.
+	git(t, f.work, "push", "--quiet", "origin", "main")
+	f.sameRefs(t)
 }

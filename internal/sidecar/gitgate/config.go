@@ -15,6 +15,13 @@ import (
 // DefaultMaxPack is the default --max-pack: 1 GiB.
 const DefaultMaxPack = 1 << 30
 
+// Defaults of the limits on pushes in progress.
+const (
+	DefaultMaxPushes       = 8
+	DefaultMaxRepoPushes   = 2
+	DefaultBodyIdleTimeout = time.Minute
+)
+
 // DefaultRefreshInterval is the default --refresh-interval.
 const DefaultRefreshInterval = 5 * time.Second
 
@@ -47,6 +54,14 @@ type Config struct {
 	// it are served what the last refresh found, or refused with its error
 	// if it failed. Zero means DefaultRefreshInterval.
 	RefreshInterval time.Duration
+	// MaxPushes and MaxRepoPushes bound the pushes in progress, in all and
+	// per repository; one more is refused at once (HTTP 503). Zero means
+	// DefaultMaxPushes and DefaultMaxRepoPushes.
+	MaxPushes, MaxRepoPushes int
+	// BodyIdleTimeout is how long a push body may send nothing before the
+	// push is dropped (and its quarantine removed). Zero means
+	// DefaultBodyIdleTimeout.
+	BodyIdleTimeout time.Duration
 }
 
 func (c *Config) withDefaults() {
@@ -61,6 +76,15 @@ func (c *Config) withDefaults() {
 	}
 	if c.RefreshInterval == 0 {
 		c.RefreshInterval = DefaultRefreshInterval
+	}
+	if c.MaxPushes <= 0 {
+		c.MaxPushes = DefaultMaxPushes
+	}
+	if c.MaxRepoPushes <= 0 {
+		c.MaxRepoPushes = DefaultMaxRepoPushes
+	}
+	if c.BodyIdleTimeout <= 0 {
+		c.BodyIdleTimeout = DefaultBodyIdleTimeout
 	}
 }
 

@@ -27,6 +27,10 @@
 // Pushes (receive-pack) are the gate's own, over go-git's pkt-line and
 // side-band codecs:
 //
+//  0. At most MaxPushes pushes (MaxRepoPushes per repository) are in
+//     progress; one more gets HTTP 503 at once. Each read of the body
+//     must make progress within BodyIdleTimeout, or the push is dropped
+//     and its quarantine removed.
 //  1. The commands are read (readPushRequest) and the pack is indexed by
 //     git index-pack --stdin --fix-thin --strict into a quarantine inside
 //     the repository, with the gate's objects as alternates, streamed and

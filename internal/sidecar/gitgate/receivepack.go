@@ -21,6 +21,7 @@ type pushContext struct {
 	repo    *repo
 	req     *pushRequest
 	body    io.Reader // the rest of the request: the pack
+	raw     io.Reader // the request body as sent (body may be its gunzipped form)
 	reply   *pushReply
 	out     *pushOutcome
 	log     *slog.Logger
@@ -43,6 +44,10 @@ type pushContext struct {
 
 // receivePack serves POST /<name>.git/git-receive-pack: the push pipeline.
 func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo, lg *requestLog) error {
+	// A client that stops sending would hold a goroutine, an index-pack
+	// and a quarantine for ever: each read must make progress within
+	// BodyIdleTimeout.
+	r.Body = &idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.cfg.BodyIdleTimeout}
 	body, err := requestBody(r)
 	if err != nil {
 		return err
@@ -58,7 +63,12 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo, l
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	p := &pushContext{repo: rp, req: req, body: body, reply: newPushReply(w, req), out: newOutcome(req),
+	release, err := s.pushSlot(rp)
+	if err != nil {
+		return err
+	}
+	defer release()
+	p := &pushContext{repo: rp, req: req, body: body, raw: r.Body, reply: newPushReply(w, req), out: newOutcome(req),
 		log: s.log, maxPack: s.cfg.MaxPack, exceptions: s.exceptions}
 	s.push(r.Context(), p)
 	if err := p.reply.finish(p.out); err != nil {
@@ -71,12 +81,19 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo, l
 // push checks, scans and forwards one push. Everything it reports goes into
 // p.out; it does not return an error.
 func (s *Server) push(ctx context.Context, p *pushContext) {
-	if !p.receivePackfile(ctx) {
-		return
-	}
+	ok := p.receivePackfile(ctx)
 	if p.q != nil {
 		defer p.q.remove()
 	}
+	if !ok {
+		return
+	}
+	// Read the body to its end: net/http then watches the connection, and
+	// ctx ends if the client goes away, which stops the scan. From here on
+	// nothing is read, so the idle deadline is lifted.
+	drain(p.body, 1<<20)
+	drain(p.raw, 1<<20)
+	_ = p.reply.rc.SetReadDeadline(time.Time{})
 	if err := p.repo.acquire(ctx); err != nil {
 		p.out.rejectAll("gate busy")
 		p.out.decision, p.out.reason = ruleUpstream, err.Error()
@@ -224,3 +241,36 @@ const (
 func drain(r io.Reader, limit int64) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(r, limit))
 }
+
+// pushSlot takes one of the gate's and one of rp's slots for a push, or
+// fails with errBusy at once: a push holds a git index-pack and up to
+// --max-pack of quarantine until it ends. The caller calls release.
+func (s *Server) pushSlot(rp *repo) (release func(), err error) {
+	select {
+	case s.pushes <- struct{}{}:
+	default:
+		return nil, fmt.Errorf("%w: the gate is handling %d pushes already; try again shortly", errBusy, cap(s.pushes))
+	}
+	select {
+	case rp.pushes <- struct{}{}:
+	default:
+		<-s.pushes
+		return nil, fmt.Errorf("%w: %s has %d pushes in progress already; try again shortly", errBusy, rp.name, cap(rp.pushes))
+	}
+	return func() { <-rp.pushes; <-s.pushes }, nil
+}
+
+// idleReader is a request body whose every read must return within idle:
+// it moves the connection's read deadline before each read.
+type idleReader struct {
+	r    io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleReader) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	return b.r.Read(p)
+}
+
+func (b *idleReader) Close() error { return b.r.Close() }

@@ -39,10 +39,13 @@ type repo struct {
 	// ended; guarded by lock. Zero: refresh at the next fetch.
 	lastAttempt time.Time
 	lastErr     error
+	// pushes holds a token per push in progress (Server.pushSlot).
+	pushes chan struct{}
 }
 
 func newRepo(name, dataDir string, up *upstream) *repo {
-	return &repo{name: name, dir: filepath.Join(dataDir, name+".git"), up: up, lock: make(chan struct{}, 1)}
+	return &repo{name: name, dir: filepath.Join(dataDir, name+".git"), up: up, lock: make(chan struct{}, 1),
+		pushes: make(chan struct{}, DefaultMaxRepoPushes)}
 }
 
 // acquire takes r's lock, or gives up when ctx ends.

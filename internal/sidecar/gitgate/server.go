@@ -37,6 +37,9 @@ type Server struct {
 	// file at each push with findings.
 	exceptions *exceptions
 
+	// pushes holds a token per push in progress, gate-wide (pushSlot).
+	pushes chan struct{}
+
 	bg       sync.WaitGroup // background gc runs
 	draining atomic.Bool
 }
@@ -58,7 +61,7 @@ func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, auditW io.
 	}
 	s := &Server{cfg: cfg, log: log, audit: audit.New(auditW, log), repos: map[string]*repo{},
 		agent:      "gitgate/" + strings.ReplaceAll(version.String(), " ", "_"),
-		exceptions: newExceptions(cfg.ConfigFile, gate, log)}
+		exceptions: newExceptions(cfg.ConfigFile, gate, log), pushes: make(chan struct{}, cfg.MaxPushes)}
 	var errs []error
 	for _, r := range gate.Repos {
 		up, err := loadUpstream(r, cfg.SecretsDir)
@@ -68,6 +71,7 @@ func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, auditW io.
 		}
 		rp := newRepo(r.Name, cfg.DataDir, up)
 		rp.conf = r
+		rp.pushes = make(chan struct{}, cfg.MaxRepoPushes)
 		rp.removeStaleQuarantines()
 		s.repos[r.Name] = rp
 		s.names = append(s.names, r.Name)
