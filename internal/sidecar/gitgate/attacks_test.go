@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -300,4 +302,115 @@ func TestStalledPushesAreBounded(t *testing.T) {
 	// And pushes work again.
 	git(t, f.work, "push", "--quiet", "origin", "main")
 	f.sameRefs(t)
+}
+
+// keywordText is text that makes gitleaks work hard for each byte (its
+// generic rules fire on every line) and that zlib packs tightly.
+func keywordText(n int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "api_key password secret token auth = x%d\n", i%97)
+	}
+	return b.String()
+}
+
+// TestScanBudgetRefusesLargePush (#8): a push's scan had no bound; a
+// small pack of keyword-dense text kept the CPUs busy for minutes.
+func TestScanBudgetRefusesLargePush(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		budget func(*Config)
+	}{
+		{"bytes", func(c *Config) { c.ScanBytes = 1 << 20 }},
+		{"time", func(c *Config) { c.ScanTimeout = time.Millisecond }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newPushFixture(t, func(c *Config, _ *contract.GateFile) { tc.budget(c) })
+			before := refsOf(t, f.bare)
+			commitFile(t, f.work, "big.txt", keywordText(4<<20), "big")
+			out := gitFails(t, f.work, "push", "origin", "main")
+			if !strings.Contains(out, "push refused: scanning it for secrets would take more than this gate allows") ||
+				!strings.Contains(out, "(too large to scan)") {
+				t.Fatalf("push output:\n%s", out)
+			}
+			f.unchanged(t, before)
+		})
+	}
+}
+
+// TestScanDoesNotBlockFetchesAndStopsWithItsClient (#8): the scan held
+// the repository's lock, so every fetch waited for it, and it went on
+// after the client had gone.
+func TestScanDoesNotBlockFetchesAndStopsWithItsClient(t *testing.T) {
+	f := newPushFixture(t)
+	before := refsOf(t, f.bare)
+	commitFile(t, f.work, "big.txt", keywordText(32<<20), "big")
+	cmd := exec.Command("git", "push", "origin", "main")
+	cmd.Dir = f.work
+	cmd.Env = testGitEnv(f.work)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// Its own process group: git-remote-http, which holds the connection,
+	// goes with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	// Wait until the push is being scanned.
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(f.g.logs.String(), `"msg":"push scan started"`) && !strings.Contains(out.String(), "for secrets") {
+		select {
+		case <-done:
+			t.Fatalf("the push ended before its scan could be observed:\n%s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the push never reached its scan")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A fetch does not wait for the scan.
+	ls := exec.Command("git", "ls-remote", f.g.repoURL("demo"))
+	ls.Env = testGitEnv(t.TempDir())
+	lsDone := make(chan error, 1)
+	go func() { lsDone <- ls.Run() }()
+	select {
+	case err := <-lsDone:
+		if err != nil {
+			t.Fatalf("ls-remote during a scan: %v", err)
+		}
+	case <-done:
+		t.Fatalf("ls-remote waited for the scan to finish:\n%s", out.String())
+	}
+	// The client leaves; its scan stops and nothing reaches the upstream.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-done
+	deadline = time.Now().Add(60 * time.Second)
+	for !strings.Contains(f.g.audit.String(), `"rule":"client-gone"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the scan went on after its client left:\n%s", f.g.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.unchanged(t, before)
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -20,6 +20,7 @@ const (
 	ruleUpstream     = "upstream"
 	ruleUpstreamDeny = "upstream-rejected"
 	ruleInternal     = "internal-error"
+	ruleCancelled    = "client-gone"
 )
 
 func (s *Server) auditPush(r *http.Request, lg *requestLog, start time.Time, status int, in int64) {

@@ -63,7 +63,7 @@ func BenchmarkScanHistory(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, stats, err := scan(context.Background(), st, scanPlan{commits: commits}, func(plumbing.Hash) bool { return false })
+		_, stats, err := scan(context.Background(), st, scanPlan{commits: commits}, func(plumbing.Hash) bool { return false }, DefaultScanBytes)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -20,6 +20,8 @@ const (
 	DefaultMaxPushes       = 8
 	DefaultMaxRepoPushes   = 2
 	DefaultBodyIdleTimeout = time.Minute
+	DefaultScanBytes       = 512 << 20
+	DefaultScanTimeout     = 5 * time.Minute
 )
 
 // DefaultRefreshInterval is the default --refresh-interval.
@@ -62,6 +64,11 @@ type Config struct {
 	// push is dropped (and its quarantine removed). Zero means
 	// DefaultBodyIdleTimeout.
 	BodyIdleTimeout time.Duration
+	// ScanBytes and ScanTimeout are the scan budget of one push: the text
+	// handed to gitleaks and the wall time. A push over either is refused.
+	// Zero means DefaultScanBytes and DefaultScanTimeout.
+	ScanBytes   int64
+	ScanTimeout time.Duration
 }
 
 func (c *Config) withDefaults() {
@@ -85,6 +92,12 @@ func (c *Config) withDefaults() {
 	}
 	if c.BodyIdleTimeout <= 0 {
 		c.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	if c.ScanBytes <= 0 {
+		c.ScanBytes = DefaultScanBytes
+	}
+	if c.ScanTimeout <= 0 {
+		c.ScanTimeout = DefaultScanTimeout
 	}
 }
 

@@ -35,8 +35,8 @@
 //     git index-pack --stdin --fix-thin --strict into a quarantine inside
 //     the repository, with the gate's objects as alternates, streamed and
 //     cut off at --max-pack. Nothing in it is visible to fetches yet.
-//  2. Under the repository's lock (pushes are serialised, and no refresh
-//     moves refs meanwhile) each command's old value must be the gate's
+//  2. Without the repository's lock (fetches and refreshes go on during
+//     the scan), each command's old value must be the gate's
 //     current one (compare-and-swap: a stale client is told to fetch
 //     first), and a branch must point at a commit. Pushes go to
 //     refs/heads/ and refs/tags/ only, plus the gate file's push_refs,
@@ -76,6 +76,12 @@
 //     hook output is relayed to the client. Only the refs the upstream
 //     accepted move on the gate, after the pack moves into its object
 //     store; a refused push leaves the gate as it was.
+//
+// The scan has a budget per push (ScanBytes of text, ScanTimeout) and
+// stops when the client goes away. Then, under the repository's lock,
+// the commands are checked again if the gate's refs moved during the
+// scan, and what the push introduces must be no more than what was
+// scanned, or it is refused.
 //
 // Each request gets one JSON log line on stderr (log/slog) and each push
 // verdict one contract.AuditRecord line on stdout. Neither ever holds a

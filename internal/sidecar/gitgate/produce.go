@@ -32,6 +32,8 @@ type producer struct {
 	binary int
 	// named holds the new trees whose entry names were scanned.
 	named map[plumbing.Hash]bool
+	// budget is what may still be emitted, in bytes.
+	budget int64
 	// diffed holds the versions of a file (old, new) already scanned
 	// against each other, so that the net result skips what a commit
 	// covered.
@@ -41,6 +43,9 @@ type producer struct {
 func (p *producer) emit(f fragment) error {
 	if f.text == "" {
 		return nil
+	}
+	if p.budget -= int64(len(f.text)); p.budget < 0 {
+		return errScanBudget
 	}
 	select {
 	case p.out <- f:

@@ -40,6 +40,9 @@ type pushContext struct {
 	st   storer.EncodedObjectStorer
 	// valid are the commands that passed checkCommands.
 	valid []command
+	// budget bounds the scan; plan is what it scanned.
+	budget scanBudget
+	plan   scanPlan
 }
 
 // receivePack serves POST /<name>.git/git-receive-pack: the push pipeline.
@@ -69,7 +72,8 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo, l
 	}
 	defer release()
 	p := &pushContext{repo: rp, req: req, body: body, raw: r.Body, reply: newPushReply(w, req), out: newOutcome(req),
-		log: s.log, maxPack: s.cfg.MaxPack, exceptions: s.exceptions}
+		log: s.log, maxPack: s.cfg.MaxPack, exceptions: s.exceptions,
+		budget: scanBudget{bytes: s.cfg.ScanBytes, time: s.cfg.ScanTimeout}}
 	s.push(r.Context(), p)
 	if err := p.reply.finish(p.out); err != nil {
 		s.log.Warn("write push report", "repo", rp.name, "err", logError(err))
@@ -94,17 +98,27 @@ func (s *Server) push(ctx context.Context, p *pushContext) {
 	drain(p.body, 1<<20)
 	drain(p.raw, 1<<20)
 	_ = p.reply.rc.SetReadDeadline(time.Time{})
+	// The scan runs without the repository's lock, so that fetches and
+	// other pushes go on meanwhile; recheck then holds the push to the
+	// refs as they are when it is delivered.
+	if !p.open() {
+		return
+	}
+	defer func() {
+		if p.gate != nil {
+			p.close()
+		}
+	}()
+	if !p.checkCommands() || !p.screen(ctx) {
+		return
+	}
 	if err := p.repo.acquire(ctx); err != nil {
 		p.out.rejectAll("gate busy")
 		p.out.decision, p.out.reason = ruleUpstream, err.Error()
 		return
 	}
 	defer p.repo.release()
-	if !p.open() {
-		return
-	}
-	defer p.close()
-	if !p.checkCommands() || !p.screen(ctx) {
+	if !p.recheck() {
 		return
 	}
 	if p.deliver(ctx) {

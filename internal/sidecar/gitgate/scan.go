@@ -3,6 +3,7 @@ package gitgate
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"runtime"
 	"sort"
@@ -15,6 +16,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/zricethezav/gitleaks/v8/detect"
 )
+
+// errScanBudget is a scan that would exceed its budget of bytes.
+var errScanBudget = errors.New("over the scan budget")
 
 // finding is one possible secret. It never holds the secret or its line.
 type finding struct {
@@ -105,7 +109,7 @@ type fragment struct {
 // findings in a stable order. isNew reports whether an object is new to
 // the gate (for blobs under pushed trees). Objects are read on this
 // goroutine; gitleaks runs on all CPUs.
-func scan(ctx context.Context, s storer.EncodedObjectStorer, plan scanPlan, isNew func(plumbing.Hash) bool) ([]finding, scanStats, error) {
+func scan(ctx context.Context, s storer.EncodedObjectStorer, plan scanPlan, isNew func(plumbing.Hash) bool, budget int64) ([]finding, scanStats, error) {
 	det, err := detector()
 	if err != nil {
 		return nil, scanStats{}, err
@@ -149,7 +153,7 @@ func scan(ctx context.Context, s storer.EncodedObjectStorer, plan scanPlan, isNe
 			}
 		}()
 	}
-	p := &producer{s: s, isNew: isNew, out: frags, ctx: ctx}
+	p := &producer{s: s, isNew: isNew, out: frags, ctx: ctx, budget: budget}
 	produced = p.run(plan)
 	close(frags)
 	wg.Wait()
