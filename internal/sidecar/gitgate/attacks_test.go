@@ -414,3 +414,75 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// purgedUpstream is a fixture whose upstream once had, and then purged
+// (branch deleted, gc --prune=now), a commit holding a secret that the
+// gate had mirrored and the agent's clone still has.
+type purgedUpstream struct {
+	*pushFixture
+	tok          string
+	commit, blob string
+}
+
+func newPurgedUpstream(t *testing.T) *purgedUpstream {
+	t.Helper()
+	f := newPushFixture(t)
+	tok := fakeToken(1000)
+	up := t.TempDir()
+	git(t, up, "clone", "--quiet", f.bare, ".")
+	git(t, up, "checkout", "--quiet", "-b", "leak")
+	c := commitFile(t, up, "creds.txt", "token = \""+tok+"\"\n", "oops")
+	blob := git(t, up, "rev-parse", "HEAD:creds.txt")
+	git(t, up, "push", "--quiet", "origin", "leak")
+	git(t, f.work, "fetch", "--quiet", "origin") // the gate mirrors it, the clone has it
+	if _, err := gitRun(f.g.gateDir("demo"), nil, "cat-file", "-e", blob); err != nil {
+		t.Fatalf("the gate did not mirror the leak: %v", err)
+	}
+	// The operator purges it upstream.
+	git(t, f.bare, "update-ref", "-d", "refs/heads/leak")
+	git(t, f.bare, "gc", "--quiet", "--prune=now")
+	if out, err := gitRun(f.bare, nil, "cat-file", "-e", blob); err == nil {
+		t.Fatalf("the upstream still has the blob: %s", out)
+	}
+	return &purgedUpstream{pushFixture: f, tok: tok, commit: c, blob: blob}
+}
+
+// TestPurgedObjectCannotRideBack (#10): the smuggling check counted an
+// object as known if the gate held it, and the gate never dropped what
+// the upstream purged: any push could carry the secret back up.
+func TestPurgedObjectCannotRideBack(t *testing.T) {
+	f := newPurgedUpstream(t)
+	git(t, f.work, "ls-remote", "origin") // a client's first request: the gate refreshes
+	git(t, f.work, "checkout", "--quiet", "main")
+	c := commitFile(t, f.work, "clean.txt", "clean\n", "clean")
+	before := refsOf(t, f.bare)
+	main := git(t, f.bare, "rev-parse", "main")
+	pack := packOf(t, f.work, c, git(t, f.work, "rev-parse", "HEAD^{tree}"), git(t, f.work, "rev-parse", "HEAD:clean.txt"), f.blob)
+	resp := rawPush(t, f.g, "demo", []string{main + " " + c + " refs/heads/main"}, pack)
+	if !strings.Contains(resp, "ng refs/heads/main pack has objects no pushed ref reaches") {
+		t.Fatalf("response:\n%q", resp)
+	}
+	f.unchanged(t, before)
+	if out, err := gitRun(f.bare, nil, "cat-file", "-e", f.blob); err == nil {
+		t.Fatalf("the purged blob is back on the upstream: %s", out)
+	}
+}
+
+// TestPurgedObjectNotServedByID (#12): the mirror kept objects the
+// upstream purged, and protocol v2 serves any object by id.
+func TestPurgedObjectNotServedByID(t *testing.T) {
+	f := newPurgedUpstream(t)
+	for _, version := range []string{"2", "0"} {
+		t.Run("protocol v"+version, func(t *testing.T) {
+			fresh := t.TempDir()
+			git(t, fresh, "init", "--quiet", ".")
+			out, err := gitRun(fresh, nil, "-c", "protocol.version="+version, "fetch", f.g.repoURL("demo"), f.commit)
+			if err == nil {
+				t.Fatalf("fetched the purged commit by id:\n%s", out)
+			}
+			if out, err := gitRun(fresh, nil, "cat-file", "-e", f.blob); err == nil {
+				t.Fatalf("the purged blob was served: %s", out)
+			}
+		})
+	}
+}

@@ -20,7 +20,11 @@
 // moved and deleted with one git update-ref transaction, and HEAD follows
 // the upstream's. Concurrent fetches share one refresh, and a repository
 // is refreshed at most once per --refresh-interval (default 5 s): fetches
-// within it see the last refresh, or fail with its error. If the refresh
+// within it see the last refresh, or fail with its error. When a refresh
+// (or a push through the gate) deletes a ref or moves one backwards, the
+// gate prunes every object no ref reaches (gc --prune=now), so that it
+// holds only what the upstream's refs reach: an object the upstream
+// purged is new again to a push, and no fetch is served it by id. If the refresh
 // fails, the request fails with a text/plain body that git prints as
 // "remote:" lines. The rest is git upload-pack --stateless-rpc.
 //

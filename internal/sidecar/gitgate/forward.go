@@ -62,6 +62,13 @@ func (p *pushContext) deliver(ctx context.Context) bool {
 		rp.lastRefresh, rp.lastAttempt = time.Time{}, time.Time{}
 	} else {
 		o.updated = len(updates)
+		// A force push or a deletion leaves objects the upstream may drop
+		// at its next gc.
+		if rp.rewinds(ctx, updates) {
+			if err := rp.prune(ctx); err != nil {
+				p.log.Error("prune after a push", "repo", rp.name, "err", logError(err))
+			}
+		}
 	}
 	if n := o.accepted(); n == len(o.order) {
 		o.decision, o.reason = ruleAccepted, fmt.Sprintf("%s updated", plural(n, "ref"))

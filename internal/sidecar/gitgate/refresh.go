@@ -19,6 +19,7 @@ import (
 type refreshResult struct {
 	fetched bool // a pack was fetched
 	updated int  // refs created, moved or deleted
+	pruned  bool // unreachable objects were dropped
 }
 
 // refreshIfStale refreshes r from its upstream unless a refresh that started
@@ -117,6 +118,14 @@ func (r *repo) refresh(ctx context.Context) (refreshResult, error) {
 		return res, err
 	}
 	res.updated = len(updates)
+	if r.needPrune || r.rewinds(ctx, updates) {
+		// Fail closed: a gate that cannot drop what the upstream dropped
+		// serves nothing.
+		if err := r.prune(ctx); err != nil {
+			return res, err
+		}
+		res.pruned = true
+	}
 	if !empty {
 		for _, v := range adv.Capabilities.Get(capability.SymRef) {
 			if target, ok := strings.CutPrefix(v, "HEAD:"); ok {
