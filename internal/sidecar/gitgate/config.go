@@ -22,6 +22,7 @@ const (
 	DefaultBodyIdleTimeout = time.Minute
 	DefaultScanBytes       = 512 << 20
 	DefaultScanTimeout     = 5 * time.Minute
+	DefaultUnpackMemory    = 768 << 20
 )
 
 // DefaultRefreshInterval is the default --refresh-interval.
@@ -69,6 +70,12 @@ type Config struct {
 	// Zero means DefaultScanBytes and DefaultScanTimeout.
 	ScanBytes   int64
 	ScanTimeout time.Duration
+	// UnpackMemory caps the data segment of each push's git index-pack
+	// (RLIMIT_DATA): a delta of a few hundred bytes can describe an object
+	// of GiBs, which index-pack must hold whole. A pack over it is
+	// refused. With MaxPushes, it bounds what pushes take. Zero means
+	// DefaultUnpackMemory.
+	UnpackMemory int64
 }
 
 func (c *Config) withDefaults() {
@@ -98,6 +105,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.ScanTimeout <= 0 {
 		c.ScanTimeout = DefaultScanTimeout
+	}
+	if c.UnpackMemory <= 0 {
+		c.UnpackMemory = DefaultUnpackMemory
 	}
 }
 

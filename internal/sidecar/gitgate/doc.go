@@ -38,7 +38,9 @@
 //  1. The commands are read (readPushRequest) and the pack is indexed by
 //     git index-pack --stdin --fix-thin --strict into a quarantine inside
 //     the repository, with the gate's objects as alternates, streamed and
-//     cut off at --max-pack. Nothing in it is visible to fetches yet.
+//     cut off at --max-pack; index-pack's data segment is capped at
+//     UnpackMemory (a delta bomb is refused as needing too much memory).
+//     Nothing in it is visible to fetches yet.
 //  2. Without the repository's lock (fetches and refreshes go on during
 //     the scan), each command's old value must be the gate's
 //     current one (compare-and-swap: a stale client is told to fetch

@@ -26,6 +26,8 @@ type pushContext struct {
 	out     *pushOutcome
 	log     *slog.Logger
 	maxPack int64 // --max-pack
+	// unpackMemory caps index-pack's data segment (Config.UnpackMemory).
+	unpackMemory int64
 	// exceptions are the operator's DLP exceptions, read when the scan
 	// finds something.
 	exceptions *exceptions
@@ -73,7 +75,7 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo, l
 	defer release()
 	p := &pushContext{repo: rp, req: req, body: body, raw: r.Body, reply: newPushReply(w, req), out: newOutcome(req),
 		log: s.log, maxPack: s.cfg.MaxPack, exceptions: s.exceptions,
-		budget: scanBudget{bytes: s.cfg.ScanBytes, time: s.cfg.ScanTimeout}}
+		budget: scanBudget{bytes: s.cfg.ScanBytes, time: s.cfg.ScanTimeout}, unpackMemory: s.cfg.UnpackMemory}
 	s.push(r.Context(), p)
 	if err := p.reply.finish(p.out); err != nil {
 		s.log.Warn("write push report", "repo", rp.name, "err", logError(err))
@@ -137,7 +139,7 @@ func (p *pushContext) receivePackfile(ctx context.Context) bool {
 		drain(p.body, 1<<20)
 		return true
 	}
-	q, err := p.repo.unpack(ctx, p.body, p.maxPack)
+	q, err := p.repo.unpack(ctx, p.body, p.maxPack, p.unpackMemory)
 	o := p.out
 	switch {
 	case err == nil:
@@ -152,6 +154,12 @@ func (p *pushContext) receivePackfile(ctx context.Context) bool {
 		o.rejectAll("pack too large")
 		o.decision, o.reason = ruleTooLarge, fmt.Sprintf("pack larger than %d bytes", p.maxPack)
 		p.reply.say("push refused: the pack is larger than this gate accepts (%s); push fewer or smaller commits", humanBytes(p.maxPack))
+	case errors.Is(err, errPackMemory):
+		p.log.Warn("unpack refused", "repo", p.repo.name, "err", logError(err))
+		o.unpack = "pack needs too much memory"
+		o.rejectAll("pack needs too much memory")
+		o.decision, o.reason = ruleTooLarge, fmt.Sprintf("index-pack over its memory limit (%s)", humanBytes(p.unpackMemory))
+		p.reply.say("push refused: an object in the pack expands to more than this gate can hold (%s); a delta bomb, or a file too large for the gate", humanBytes(p.unpackMemory))
 	default:
 		p.log.Warn("unpack refused", "repo", p.repo.name, "err", logError(err))
 		o.unpack = "unpacker error"

@@ -168,7 +168,7 @@ func (r *repo) fetchPack(ctx context.Context, ups transport.UploadPackSession, a
 	case req.Capabilities.Supports(capability.Sideband):
 		pack = sideband.NewDemuxer(sideband.Sideband, resp)
 	}
-	if _, err := indexPack(ctx, r.dir, pack, nil); err != nil {
+	if _, err := indexPack(ctx, r.dir, pack, nil, 0); err != nil {
 		return r.upstreamFailed("send a usable pack", err)
 	}
 	return nil
