@@ -156,45 +156,48 @@ func printable(r io.Reader) (string, error) {
 	var out strings.Builder
 	var ascii, wide []byte // the current runs
 	wideZero := false      // wide's last character still needs its NUL
-	flush := func(run *[]byte) {
-		if len(*run) >= minPrintable {
-			out.Write(*run)
-			out.WriteByte('\n')
-		}
-		*run = (*run)[:0]
-	}
-	br := bufio.NewReaderSize(r, 64<<10)
+	buf := make([]byte, 64<<10)
 	for {
-		c, err := br.ReadByte()
+		n, err := r.Read(buf)
+		for _, c := range buf[:n] {
+			text := c >= 0x20 && c < 0x7f || c == '\t'
+			if text {
+				ascii = append(ascii, c)
+			} else if len(ascii) > 0 {
+				ascii = keepRun(&out, ascii)
+			}
+			if wideZero {
+				wideZero = false
+				if c == 0 {
+					continue
+				}
+				wide = keepRun(&out, wide)
+			}
+			if text {
+				wide = append(wide, c)
+				wideZero = true
+			} else if len(wide) > 0 {
+				wide = keepRun(&out, wide)
+			}
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return "", err
 		}
-		text := c >= 0x20 && c < 0x7f || c == '\t'
-		if text {
-			ascii = append(ascii, c)
-		} else {
-			flush(&ascii)
-		}
-		switch {
-		case wideZero && c == 0:
-			wideZero = false
-		case wideZero:
-			flush(&wide)
-			wideZero = false
-			fallthrough
-		default:
-			if text {
-				wide = append(wide, c)
-				wideZero = true
-			} else {
-				flush(&wide)
-			}
-		}
 	}
-	flush(&ascii)
-	flush(&wide)
+	keepRun(&out, ascii)
+	keepRun(&out, wide)
 	return out.String(), nil
+}
+
+// keepRun writes run to out as a line if it is at least minPrintable
+// long, and returns it emptied.
+func keepRun(out *strings.Builder, run []byte) []byte {
+	if len(run) >= minPrintable {
+		out.Write(run)
+		out.WriteByte('\n')
+	}
+	return run[:0]
 }
