@@ -431,7 +431,7 @@ func (p *producer) file(f changedFile, origin finding) error {
 	if len(f.from) == 1 {
 		p.diffed[[2]plumbing.Hash{f.from[0], f.to}] = true
 	}
-	blob, err := object.GetBlob(p.s, f.to)
+	blob, err := p.blob(f.to)
 	if err != nil {
 		return err
 	}
@@ -501,6 +501,15 @@ func (p *producer) file(f changedFile, origin finding) error {
 	return nil
 }
 
+// blob returns the blob h, refusing one larger than what is left of the
+// scan budget before any of it is read.
+func (p *producer) blob(h plumbing.Hash) (*object.Blob, error) {
+	if size, err := p.s.EncodedObjectSize(h); err == nil && size > p.budget {
+		return nil, errScanBudget
+	}
+	return object.GetBlob(p.s, h)
+}
+
 // binaryBlob scans a binary blob whole, as its printable text (see
 // printable), with its path so that gitleaks' path rules (keystores such
 // as *.p12) apply even when it holds no text at all.
@@ -524,7 +533,7 @@ func (p *producer) binaryBlob(blob *object.Blob, path string, origin finding) er
 // wholeBlob scans every line of the blob h, or its printable text if it
 // is binary.
 func (p *producer) wholeBlob(h plumbing.Hash, path string, origin finding) error {
-	blob, err := object.GetBlob(p.s, h)
+	blob, err := p.blob(h)
 	if err != nil {
 		return err
 	}
