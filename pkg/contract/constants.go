@@ -193,6 +193,9 @@ const (
 	// EnvGitGateMaxPack is gitgate --max-pack SIZE (e.g. 1G): the largest
 	// request body, and so the largest push, the gate accepts.
 	EnvGitGateMaxPack = "BOT_BOTTLE_GITGATE_MAX_PACK"
+	// EnvGitGateRefreshInterval is gitgate --refresh-interval DURATION:
+	// at most one upstream login per repository per interval for fetches.
+	EnvGitGateRefreshInterval = "BOT_BOTTLE_GITGATE_REFRESH_INTERVAL"
 	// EnvGitGateAllowPeers is gitgate --allow-peers: who besides loopback
 	// may use the git smart-HTTP port; unset, loopback only. In a bottle:
 	// AgentNetHost.

@@ -47,6 +47,61 @@ type Repo struct {
 	// that has findings, so an approved exception applies without a
 	// restart.
 	DLPExceptions []Fingerprint `yaml:"dlp_exceptions,omitempty" json:"dlp_exceptions,omitempty"`
+	// PushRefs are ref namespaces the agent may push to besides
+	// refs/heads/ and refs/tags/, each a prefix under refs/ ending in "/"
+	// ("refs/notes/"), at most MaxPushRefs, no duplicates. Nil or empty
+	// means branches and tags only. gitgate reads it at start.
+	PushRefs []string `yaml:"push_refs,omitempty" json:"push_refs,omitempty"`
+	// AllowBranchDelete lets the agent delete branches (refs/heads/*) on
+	// this repository. False, the default, refuses branch deletions; tags
+	// and refs under PushRefs may always be deleted. gitgate reads it at
+	// start.
+	AllowBranchDelete bool `yaml:"allow_branch_delete,omitempty" json:"allow_branch_delete,omitempty"`
+}
+
+// MaxPushRefs is the most push_refs one repository may list.
+const MaxPushRefs = 16
+
+// DefaultPushRefs are the ref namespaces every repository takes pushes to.
+var DefaultPushRefs = []string{"refs/heads/", "refs/tags/"}
+
+// MayPush reports whether r takes pushes to the ref name: one under
+// DefaultPushRefs or r's PushRefs.
+func (r Repo) MayPush(name string) bool {
+	for _, p := range DefaultPushRefs {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	for _, p := range r.PushRefs {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// validPushRefPrefix checks one push_refs entry.
+func validPushRefPrefix(p string) error {
+	switch {
+	case !strings.HasPrefix(p, "refs/") || !strings.HasSuffix(p, "/") || len(p) < len("refs/x/"):
+		return fmt.Errorf("%q is not a ref namespace such as \"refs/notes/\"", p)
+	case len(p) > 256:
+		return fmt.Errorf("is longer than 256 bytes")
+	case strings.Contains(p, "//") || strings.Contains(p, ".."):
+		return fmt.Errorf("%q is not a valid ref namespace", p)
+	}
+	for _, c := range p {
+		if c <= ' ' || c >= 0x7f || strings.ContainsRune("~^:?*[\\", c) {
+			return fmt.Errorf("%q is not a valid ref namespace", p)
+		}
+	}
+	for _, d := range DefaultPushRefs {
+		if p == d {
+			return fmt.Errorf("%q is always allowed; leave it out", p)
+		}
+	}
+	return nil
 }
 
 // Excepts reports whether r's DLPExceptions hold f.
@@ -298,6 +353,20 @@ func (f *GateFile) Validate() error {
 			ps.add(join(path, "host_key"), err)
 		}
 		validDLPExceptions(&ps, join(path, "dlp_exceptions"), r.DLPExceptions)
+		if len(r.PushRefs) > MaxPushRefs {
+			ps.addf(join(path, "push_refs"), "has %d entries; the limit is %d", len(r.PushRefs), MaxPushRefs)
+		}
+		seenRef := map[string]int{}
+		for j, p := range r.PushRefs {
+			field := index(join(path, "push_refs"), j)
+			if err := validPushRefPrefix(p); err != nil {
+				ps.add(field, err)
+			} else if k, dup := seenRef[p]; dup {
+				ps.addf(field, "duplicates %s", index("push_refs", k))
+			} else {
+				seenRef[p] = j
+			}
+		}
 	}
 	return ps.err()
 }

@@ -32,7 +32,8 @@ func exampleGate() *contract.GateFile {
 	return &contract.GateFile{Version: 1, Repos: []contract.Repo{
 		{Name: "demo", URL: "ssh://git@upstream.example.test:22/srv/git/demo.git", Identity: "demo_key", HostKey: ed25519Line + " demo-upstream",
 			DLPExceptions: []contract.Fingerprint{{Commit: "4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9", Path: "test/fixtures/fake-key.pem", Rule: "private-key", Line: 1}}},
-		{Name: "tools", URL: "ssh://deploy@[2001:db8::7]:2222/~/tools.git", Identity: "tools_key", HostKey: "tools_known_hosts"},
+		{Name: "tools", URL: "ssh://deploy@[2001:db8::7]:2222/~/tools.git", Identity: "tools_key", HostKey: "tools_known_hosts",
+			PushRefs: []string{"refs/notes/"}, AllowBranchDelete: true},
 		{Name: "lib", URL: "ssh://git@lib.example.test/lib.git", Identity: "lib_key", HostKey: "lib.example.test,192.0.2.7 ecdsa-sha2-nistp256 " + ecdsaKey},
 	}}
 }
@@ -196,6 +197,12 @@ func TestGateValidate(t *testing.T) {
 		{"marker", hostKey("@cert-authority *.h.test " + ed25519Line), []string{`marker "@cert-authority"`}},
 		{"two lines", hostKey(ed25519Line + "\n" + ed25519Line), []string{"contains the character U+000A; give exactly one line"}},
 		{"too long", hostKey(ed25519Line + " " + strings.Repeat("c", 8192)), []string{"the limit is 8192"}},
+		{"push refs", with(func(r *contract.Repo) { r.PushRefs = []string{"refs/notes/", "refs/meta/"} }), nil},
+		{"push ref without slash", with(func(r *contract.Repo) { r.PushRefs = []string{"refs/notes"} }), []string{`repos[0].push_refs[0]: "refs/notes" is not a ref namespace`}},
+		{"push ref outside refs", with(func(r *contract.Repo) { r.PushRefs = []string{"notes/"} }), []string{`repos[0].push_refs[0]: "notes/" is not a ref namespace`}},
+		{"push ref of branches", with(func(r *contract.Repo) { r.PushRefs = []string{"refs/heads/"} }), []string{`"refs/heads/" is always allowed`}},
+		{"push ref bad char", with(func(r *contract.Repo) { r.PushRefs = []string{"refs/a b/"} }), []string{"is not a valid ref namespace"}},
+		{"push ref duplicate", with(func(r *contract.Repo) { r.PushRefs = []string{"refs/notes/", "refs/notes/"} }), []string{"repos[0].push_refs[1]: duplicates push_refs[0]"}},
 		{"everything wrong", contract.Repo{Name: "-x", URL: "ssh://h/x", Identity: "", HostKey: ""},
 			[]string{"repos[0].name", "repos[0].url", "repos[0].identity", "repos[0].host_key"}},
 	} {
@@ -203,6 +210,19 @@ func TestGateValidate(t *testing.T) {
 			f := &contract.GateFile{Version: 1, Repos: []contract.Repo{tc.repo}}
 			checkProblems(t, f.Validate(), tc.wants...)
 		})
+	}
+}
+
+func TestRepoMayPush(t *testing.T) {
+	r := contract.Repo{PushRefs: []string{"refs/notes/"}}
+	for name, want := range map[string]bool{
+		"refs/heads/main": true, "refs/tags/v1": true, "refs/notes/commits": true,
+		"refs/replace/abc": false, "refs/pull/1/head": false, "refs/remotes/origin/x": false,
+		"refs/meta/config": false, "refs/headsx": false, "refs/notesx/y": false,
+	} {
+		if got := r.MayPush(name); got != want {
+			t.Errorf("MayPush(%q) = %v, want %v", name, got, want)
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gliderssh "github.com/gliderlabs/ssh"
@@ -34,6 +35,8 @@ type Server struct {
 	ClientKeyPEM []byte
 	// Env is the environment of the git processes; nil means PATH only.
 	Env []string
+	// Sessions counts the sessions (logins) served so far.
+	Sessions atomic.Int64
 
 	hostKey  gossh.Signer
 	srv      *gliderssh.Server
@@ -107,6 +110,7 @@ func (s *Server) URL(name string) string {
 func (s *Server) handle(sess gliderssh.Session) {
 	s.sessions.Add(1)
 	defer s.sessions.Done()
+	s.Sessions.Add(1)
 	args := sess.Command()
 	if len(args) != 2 || (args[0] != "git-upload-pack" && args[0] != "git-receive-pack") {
 		fmt.Fprintf(sess.Stderr(), "gitsshd: unsupported command %q\n", sess.RawCommand())

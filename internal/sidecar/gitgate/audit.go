@@ -20,6 +20,7 @@ const (
 	ruleUpstream     = "upstream"
 	ruleUpstreamDeny = "upstream-rejected"
 	ruleInternal     = "internal-error"
+	ruleCancelled    = "client-gone"
 )
 
 func (s *Server) auditPush(r *http.Request, lg *requestLog, start time.Time, status int, in int64) {
@@ -37,7 +38,7 @@ func (s *Server) auditPush(r *http.Request, lg *requestLog, start time.Time, sta
 		if st == "" {
 			st = "ok"
 		}
-		refs = append(refs, ref+" "+st)
+		refs = append(refs, scrub(ref)+" "+st)
 	}
 	reason := o.reason
 	if o.excepted > 0 {
@@ -49,8 +50,8 @@ func (s *Server) auditPush(r *http.Request, lg *requestLog, start time.Time, sta
 	}
 	s.audit.Write(contract.AuditRecord{
 		Time: start.UTC(), Component: contract.ComponentGitGate,
-		Method: r.Method, Host: host, Path: r.URL.Path,
-		Decision: d, Rule: o.decision, Reason: reason + "; " + strings.Join(refs, ", "),
+		Method: r.Method, Host: host, Path: lg.path(r),
+		Decision: d, Rule: o.decision, Reason: scrub(reason) + "; " + strings.Join(refs, ", "),
 		Status: status, BytesIn: in,
 		DurationMS: float64(time.Since(start).Microseconds()) / 1000,
 	})

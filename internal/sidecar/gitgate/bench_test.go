@@ -1,13 +1,15 @@
 package gitgate
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"github.com/go-git/go-git/v5/plumbing"
+	mrand "math/rand/v2"
 	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/zricethezav/gitleaks/v8/detect"
 )
 
@@ -63,7 +65,7 @@ func BenchmarkScanHistory(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, stats, err := scan(context.Background(), st, scanPlan{commits: commits}, func(plumbing.Hash) bool { return false })
+		_, stats, err := scan(context.Background(), st, scanPlan{commits: commits}, func(plumbing.Hash) bool { return false }, DefaultScanBytes)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -78,4 +80,21 @@ func execGit(dir, stdin string, args ...string) *exec.Cmd {
 	cmd.Env = testGitEnv(dir)
 	cmd.Stdin = strings.NewReader(stdin)
 	return cmd
+}
+
+// BenchmarkPrintable is the text extraction of a binary blob: random
+// bytes (little text) and UTF-16 text (all text).
+func BenchmarkPrintable(b *testing.B) {
+	random := make([]byte, 4<<20)
+	_, _ = mrand.NewChaCha8([32]byte{1}).Read(random)
+	for name, data := range map[string][]byte{"random": random, "utf16": utf16Bytes(goCode(2<<20), false)} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := printable(bytes.NewReader(data)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -16,6 +16,11 @@ import (
 const (
 	maxCommands   = 10000
 	maxRefNameLen = 1024
+	// maxShallow bounds "shallow" lines, which the gate counts and drops.
+	maxShallow = 10000
+	// maxCommandSection bounds the bytes before the pack (after gzip
+	// decoding): enough for maxCommands of the longest names.
+	maxCommandSection = 16 << 20
 )
 
 // command is one ref update a client asks for.
@@ -34,9 +39,9 @@ type pushRequest struct {
 	// Caps are the capabilities the client asked for, from the first
 	// command line.
 	Caps map[string]string
-	// Shallow lists the client's shallow boundary commits (a shallow clone
-	// sends them); the gate does not need them.
-	Shallow []plumbing.Hash
+	// Shallow counts the client's shallow boundary commits (a shallow
+	// clone sends them); the gate does not need them.
+	Shallow int
 }
 
 func (p *pushRequest) has(capability string) bool {
@@ -49,12 +54,20 @@ func (p *pushRequest) has(capability string) bool {
 // followed by NUL and the capabilities), then a flush. It reads nothing
 // past the flush, so the pack follows in r. A request that is only a flush
 // is git's probe and yields no commands.
+//
+// The section is bounded (maxCommandSection bytes, maxShallow shallow
+// lines, maxCommands commands): gzip makes a small request of millions of
+// lines.
 func readPushRequest(r io.Reader) (*pushRequest, error) {
 	req := &pushRequest{Caps: map[string]string{}}
-	s := pktline.NewScanner(r)
+	lr := &io.LimitedReader{R: r, N: maxCommandSection}
+	s := pktline.NewScanner(lr)
 	seen := map[plumbing.ReferenceName]bool{}
 	for {
 		if !s.Scan() {
+			if lr.N == 0 {
+				return nil, fmt.Errorf("%w: the commands are longer than %s", errBadRequest, humanBytes(maxCommandSection))
+			}
 			if err := s.Err(); err != nil {
 				return nil, fmt.Errorf("%w: read commands: %v", errBadRequest, err)
 			}
@@ -69,11 +82,13 @@ func readPushRequest(r io.Reader) (*pushRequest, error) {
 			if len(req.Commands) > 0 {
 				return nil, fmt.Errorf("%w: shallow line after commands", errBadRequest)
 			}
-			h, err := parseHash(rest)
-			if err != nil {
+			if _, err := parseHash(rest); err != nil {
 				return nil, fmt.Errorf("%w: shallow line: %v", errBadRequest, err)
 			}
-			req.Shallow = append(req.Shallow, h)
+			if req.Shallow == maxShallow {
+				return nil, fmt.Errorf("%w: more than %d shallow lines", errBadRequest, maxShallow)
+			}
+			req.Shallow++
 			continue
 		}
 		if len(req.Commands) == 0 {

@@ -67,7 +67,7 @@ func TestReadPushRequest(t *testing.T) {
 					t.Errorf("capability %s missing: %v", c, got.Caps)
 				}
 			}
-			if len(got.Shallow) != tc.shallow {
+			if got.Shallow != tc.shallow {
 				t.Errorf("shallow = %v", got.Shallow)
 			}
 			if rest, _ := io.ReadAll(r); string(rest) != "PACK" {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/shared/daemon"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
@@ -13,6 +14,19 @@ import (
 
 // DefaultMaxPack is the default --max-pack: 1 GiB.
 const DefaultMaxPack = 1 << 30
+
+// Defaults of the limits on pushes in progress.
+const (
+	DefaultMaxPushes       = 8
+	DefaultMaxRepoPushes   = 2
+	DefaultBodyIdleTimeout = time.Minute
+	DefaultScanBytes       = 512 << 20
+	DefaultScanTimeout     = 5 * time.Minute
+	DefaultUnpackMemory    = 768 << 20
+)
+
+// DefaultRefreshInterval is the default --refresh-interval.
+const DefaultRefreshInterval = 5 * time.Second
 
 // Config is everything gitgate runs with.
 type Config struct {
@@ -38,6 +52,30 @@ type Config struct {
 	// MaxPack bounds every request body in bytes (after gzip decoding); zero
 	// means DefaultMaxPack.
 	MaxPack int64
+	// RefreshInterval is the least time between two refreshes of one
+	// repository from its upstream (each is an SSH login): fetches within
+	// it are served what the last refresh found, or refused with its error
+	// if it failed. Zero means DefaultRefreshInterval.
+	RefreshInterval time.Duration
+	// MaxPushes and MaxRepoPushes bound the pushes in progress, in all and
+	// per repository; one more is refused at once (HTTP 503). Zero means
+	// DefaultMaxPushes and DefaultMaxRepoPushes.
+	MaxPushes, MaxRepoPushes int
+	// BodyIdleTimeout is how long a push body may send nothing before the
+	// push is dropped (and its quarantine removed). Zero means
+	// DefaultBodyIdleTimeout.
+	BodyIdleTimeout time.Duration
+	// ScanBytes and ScanTimeout are the scan budget of one push: the text
+	// handed to gitleaks and the wall time. A push over either is refused.
+	// Zero means DefaultScanBytes and DefaultScanTimeout.
+	ScanBytes   int64
+	ScanTimeout time.Duration
+	// UnpackMemory caps the data segment of each push's git index-pack
+	// (RLIMIT_DATA): a delta of a few hundred bytes can describe an object
+	// of GiBs, which index-pack must hold whole. A pack over it is
+	// refused. With MaxPushes, it bounds what pushes take. Zero means
+	// DefaultUnpackMemory.
+	UnpackMemory int64
 }
 
 func (c *Config) withDefaults() {
@@ -49,6 +87,27 @@ func (c *Config) withDefaults() {
 	}
 	if c.MaxPack == 0 {
 		c.MaxPack = DefaultMaxPack
+	}
+	if c.RefreshInterval == 0 {
+		c.RefreshInterval = DefaultRefreshInterval
+	}
+	if c.MaxPushes <= 0 {
+		c.MaxPushes = DefaultMaxPushes
+	}
+	if c.MaxRepoPushes <= 0 {
+		c.MaxRepoPushes = DefaultMaxRepoPushes
+	}
+	if c.BodyIdleTimeout <= 0 {
+		c.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	if c.ScanBytes <= 0 {
+		c.ScanBytes = DefaultScanBytes
+	}
+	if c.ScanTimeout <= 0 {
+		c.ScanTimeout = DefaultScanTimeout
+	}
+	if c.UnpackMemory <= 0 {
+		c.UnpackMemory = DefaultUnpackMemory
 	}
 }
 
@@ -68,6 +127,7 @@ func newFlagSet(c *Config, maxPack *byteSize, out io.Writer) *daemon.FlagSet {
 	fs.String(&c.Admin, "admin", contract.EnvGitGateAdmin, fmt.Sprintf(":%d", contract.AdminPort), "health address (/healthz); \"off\" to disable")
 	fs.List(&c.AllowPeers, "allow-peers", contract.EnvGitGateAllowPeers, daemon.PeersHelp("the git port"))
 	fs.List(&c.AdminAllowPeers, "admin-allow-peers", contract.EnvGitGateAdminAllowPeers, daemon.PeersHelp("the admin port"))
+	fs.Duration(&c.RefreshInterval, "refresh-interval", contract.EnvGitGateRefreshInterval, DefaultRefreshInterval, "least time between two upstream refreshes of one repository (fetches within it see the last one)")
 	fs.Var(maxPack, "max-pack", contract.EnvGitGateMaxPack, "largest request body and pack accepted, in bytes or with a K, M or G suffix (binary units)")
 	return fs
 }
@@ -99,6 +159,9 @@ func (c Config) Validate() error {
 	)
 	if c.MaxPack <= 0 {
 		errs = append(errs, errors.New("--max-pack must be positive"))
+	}
+	if c.RefreshInterval < 0 {
+		errs = append(errs, errors.New("--refresh-interval must not be negative"))
 	}
 	if c.Listen != "" && c.Listen == c.Admin {
 		errs = append(errs, fmt.Errorf("--listen and --admin are both %s; give the admin port its own address", c.Listen))

@@ -16,6 +16,8 @@ var (
 	errTooLarge = errors.New("request too large")
 	// errUpstream: the upstream could not be reached or failed.
 	errUpstream = errors.New("upstream failed")
+	// errBusy: the gate is at its limit of concurrent pushes.
+	errBusy = errors.New("busy")
 )
 
 // httpStatus is the HTTP status for err's category.
@@ -29,6 +31,8 @@ func httpStatus(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, errUpstream):
 		return http.StatusBadGateway
+	case errors.Is(err, errBusy):
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}

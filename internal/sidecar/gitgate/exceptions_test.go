@@ -166,7 +166,7 @@ func TestFindingFingerprint(t *testing.T) {
 		{"a path with colons and spaces", finding{Commit: commit, Where: "a b/c:d.txt", File: true, Line: 9, Rule: "generic-api-key"},
 			"4f1c9a0e7b2d3c5a6e8f90a1b2c3d4e5f6a7b8c9:a b/c:d.txt:generic-api-key:9"},
 		{"the commit message", finding{Commit: commit, Where: whereMessage, Line: 3, Rule: "github-pat"}, ""},
-		{"the identities", finding{Commit: commit, Where: whereIdentities, Line: 1, Rule: "github-pat"}, ""},
+		{"the headers", finding{Commit: commit, Where: whereHeaders, Line: 1, Rule: "github-pat"}, ""},
 		{"the file names", finding{Commit: commit, Where: whereFileNames, Line: 1, Rule: "github-pat"}, ""},
 		{"a tag message", finding{Object: "tag v1", Where: whereMessage, Line: 3, Rule: "github-pat"}, ""},
 		{"a blob under a pushed tree", finding{Object: "tree 4f1c9a0e7b2d", Where: "x.txt", Line: 1, Rule: "github-pat"}, ""},

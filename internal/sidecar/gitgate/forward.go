@@ -26,7 +26,7 @@ func (p *pushContext) deliver(ctx context.Context) bool {
 	}
 	up, err := rp.forward(ctx, p.valid, p.q, p.req.has("atomic"), reply)
 	if err != nil {
-		p.log.Warn("forward push", "repo", rp.name, "upstream", rp.up, "err", err)
+		p.log.Warn("forward push", "repo", rp.name, "upstream", rp.up, "err", logError(err))
 		reply.say("push not delivered: %s", oneLine(err.Error()))
 		o.rejectAll("upstream: " + shortReason(err))
 		o.decision, o.reason = ruleUpstream, oneLine(err.Error())
@@ -57,11 +57,18 @@ func (p *pushContext) deliver(ctx context.Context) bool {
 	}
 	if err != nil {
 		// The upstream has the push; the next refresh brings the gate level.
-		p.log.Error("upstream accepted a push the gate could not record", "repo", rp.name, "err", err)
+		p.log.Error("upstream accepted a push the gate could not record", "repo", rp.name, "err", logError(err))
 		reply.say("the upstream accepted the push, but the gate could not record it; fetch to resync")
-		rp.lastRefresh = time.Time{}
+		rp.lastRefresh, rp.lastAttempt = time.Time{}, time.Time{}
 	} else {
 		o.updated = len(updates)
+		// A force push or a deletion leaves objects the upstream may drop
+		// at its next gc.
+		if rp.rewinds(ctx, updates) {
+			if err := rp.prune(ctx); err != nil {
+				p.log.Error("prune after a push", "repo", rp.name, "err", logError(err))
+			}
+		}
 	}
 	if n := o.accepted(); n == len(o.order) {
 		o.decision, o.reason = ruleAccepted, fmt.Sprintf("%s updated", plural(n, "ref"))

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 func TestCloneFetchPullLsRemote(t *testing.T) {
@@ -58,7 +60,7 @@ func (f *pushFixture) sameRefs(t *testing.T) {
 }
 
 func TestPushBranchesAndTags(t *testing.T) {
-	f := newPushFixture(t)
+	f := newPushFixture(t, withRepo("demo", func(r *contract.Repo) { r.AllowBranchDelete = true }))
 	w := f.work
 
 	// A new branch.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bot-bottle/bot-bottle/internal/scaffold/gitsshd"
 	"github.com/bot-bottle/bot-bottle/internal/scaffold/testutil"
@@ -156,6 +157,17 @@ func withExceptions(repo string, fps ...contract.Fingerprint) gateOption {
 	}
 }
 
+// withRepo changes the gate-file entry of the repository name.
+func withRepo(name string, f func(*contract.Repo)) gateOption {
+	return func(_ *Config, gate *contract.GateFile) {
+		for i := range gate.Repos {
+			if gate.Repos[i].Name == name {
+				f(&gate.Repos[i])
+			}
+		}
+	}
+}
+
 func withMaxPack(n int64) gateOption {
 	return func(c *Config, _ *contract.GateFile) { c.MaxPack = n }
 }
@@ -178,7 +190,10 @@ func startGate(t testing.TB, u *sshUpstream, names []string, opts ...gateOption)
 		gate.Repos = append(gate.Repos, contract.Repo{Name: n, URL: u.url(n), Identity: "upstream_key", HostKey: u.hostKeyLine()})
 	}
 	g.gateFile = filepath.Join(dir, "gate.yaml")
-	cfg := Config{ConfigFile: g.gateFile, DataDir: g.data, SecretsDir: g.secrets, Listen: "127.0.0.1:0", Admin: "off"}
+	// Tests change the upstream behind the gate's back and fetch at once:
+	// no rate limit unless a test sets one.
+	cfg := Config{ConfigFile: g.gateFile, DataDir: g.data, SecretsDir: g.secrets, Listen: "127.0.0.1:0", Admin: "off",
+		RefreshInterval: time.Nanosecond}
 	for _, o := range opts {
 		o(&cfg, gate)
 	}

@@ -45,10 +45,14 @@ func (p *pushContext) introduced(cmds []command) (plan scanPlan, smuggled int, i
 	reached := map[plumbing.Hash]struct{}{}
 	seenTag := map[plumbing.Hash]bool{}
 	var tips []plumbing.Hash
+	// pushed maps each ref's peeled commit to its old value, peeled.
+	type pushedTip struct{ tip, old plumbing.Hash }
+	var pushed []pushedTip
 	for _, c := range cmds {
 		if c.isDelete() {
 			continue
 		}
+		plan.refs = append(plan.refs, c.Name)
 		h := c.New
 	peel:
 		for range maxTagChain {
@@ -56,7 +60,9 @@ func (p *pushContext) introduced(cmds []command) (plan scanPlan, smuggled int, i
 			if err != nil {
 				return plan, 0, nil, fmt.Errorf("read %s: %w", h, err)
 			}
-			if inQ(h) {
+			// A tree is marked by markReachable, which expands only roots
+			// not reached yet.
+			if inQ(h) && obj.Type() != plumbing.TreeObject {
 				reached[h] = struct{}{}
 			}
 			switch obj.Type() {
@@ -72,6 +78,7 @@ func (p *pushContext) introduced(cmds []command) (plan scanPlan, smuggled int, i
 				h = t.Target
 			case plumbing.CommitObject:
 				tips = append(tips, h)
+				pushed = append(pushed, pushedTip{tip: h, old: peelCommit(st, c.Old)})
 				break peel
 			case plumbing.TreeObject:
 				plan.trees = append(plan.trees, h)
@@ -94,6 +101,33 @@ func (p *pushContext) introduced(cmds []command) (plan scanPlan, smuggled int, i
 	if plan.commits, err = introducedCommits(st, tips, exclude); err != nil {
 		return plan, 0, nil, err
 	}
+	isIntroduced := map[plumbing.Hash]*object.Commit{}
+	for _, c := range plan.commits {
+		isIntroduced[c.Hash] = c
+	}
+	seenNet := map[netDiff]bool{}
+	for _, pt := range pushed {
+		if isIntroduced[pt.tip] == nil {
+			continue // nothing new in it
+		}
+		n := netDiff{base: pt.old, tip: pt.tip}
+		if n.base.IsZero() {
+			// The nearest ancestor the gate had, along first parents.
+			for c := isIntroduced[pt.tip]; c != nil; {
+				if len(c.ParentHashes) == 0 {
+					break
+				}
+				p := c.ParentHashes[0]
+				if c = isIntroduced[p]; c == nil {
+					n.base = p
+				}
+			}
+		}
+		if !seenNet[n] {
+			seenNet[n] = true
+			plan.nets = append(plan.nets, n)
+		}
+	}
 	for _, c := range plan.commits {
 		if inQ(c.Hash) {
 			reached[c.Hash] = struct{}{}
@@ -110,6 +144,33 @@ func (p *pushContext) introduced(cmds []command) (plan scanPlan, smuggled int, i
 		}
 	}
 	return plan, smuggled, isNew, nil
+}
+
+// peelCommit returns the commit h is or points at through tags; zero if
+// none.
+func peelCommit(st storer.EncodedObjectStorer, h plumbing.Hash) plumbing.Hash {
+	for range maxTagChain {
+		if h.IsZero() {
+			return h
+		}
+		obj, err := st.EncodedObject(plumbing.AnyObject, h)
+		if err != nil {
+			return plumbing.ZeroHash
+		}
+		switch obj.Type() {
+		case plumbing.CommitObject:
+			return h
+		case plumbing.TagObject:
+			t, err := object.DecodeTag(st, obj)
+			if err != nil {
+				return plumbing.ZeroHash
+			}
+			h = t.Target
+		default:
+			return plumbing.ZeroHash
+		}
+	}
+	return plumbing.ZeroHash
 }
 
 // peeledCommits returns the commits the refs point at, through tags; refs

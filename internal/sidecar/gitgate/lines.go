@@ -16,8 +16,13 @@ import (
 // Limits on reading and cutting text.
 const (
 	// binarySniff is how much of a blob is checked for a NUL byte, as git
-	// and gitleaks do, to call it binary. Binary blobs are not scanned.
+	// and gitleaks do, to call it binary. Binary blobs are scanned as
+	// their printable text (printable), not line by line.
 	binarySniff = 8000
+	// minPrintable is the shortest run of printable characters printable
+	// keeps (strings -n 8): shorter than any token gitleaks knows, long
+	// enough that random bytes yield little text.
+	minPrintable = 8
 	// diffTimeout bounds one line diff; past it the diff is coarser (more
 	// lines count as added), never wrong.
 	diffTimeout = 5 * time.Second
@@ -141,4 +146,58 @@ func chunks(r io.Reader, first int, emit func(text string, line int) error) erro
 		buf = buf[:copy(buf, buf[keep:])]
 		carried = cut - keep
 	}
+}
+
+// printable returns the text a binary blob holds, one run per line: runs
+// of printable ASCII (as strings(1)) and of UTF-16 text (printable ASCII
+// each followed by a NUL, which also finds big-endian text one byte in),
+// so that one NUL byte or a UTF-16 encoding hides nothing.
+func printable(r io.Reader) (string, error) {
+	var out strings.Builder
+	var ascii, wide []byte // the current runs
+	wideZero := false      // wide's last character still needs its NUL
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		for _, c := range buf[:n] {
+			text := c >= 0x20 && c < 0x7f || c == '\t'
+			if text {
+				ascii = append(ascii, c)
+			} else if len(ascii) > 0 {
+				ascii = keepRun(&out, ascii)
+			}
+			if wideZero {
+				wideZero = false
+				if c == 0 {
+					continue
+				}
+				wide = keepRun(&out, wide)
+			}
+			if text {
+				wide = append(wide, c)
+				wideZero = true
+			} else if len(wide) > 0 {
+				wide = keepRun(&out, wide)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	keepRun(&out, ascii)
+	keepRun(&out, wide)
+	return out.String(), nil
+}
+
+// keepRun writes run to out as a line if it is at least minPrintable
+// long, and returns it emptied.
+func keepRun(out *strings.Builder, run []byte) []byte {
+	if len(run) >= minPrintable {
+		out.Write(run)
+		out.WriteByte('\n')
+	}
+	return run[:0]
 }

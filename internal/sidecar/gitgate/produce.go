@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -29,11 +30,22 @@ type producer struct {
 	out    chan<- fragment
 	ctx    context.Context
 	binary int
+	// named holds the new trees whose entry names were scanned.
+	named map[plumbing.Hash]bool
+	// budget is what may still be emitted, in bytes.
+	budget int64
+	// diffed holds the versions of a file (old, new) already scanned
+	// against each other, so that the net result skips what a commit
+	// covered.
+	diffed map[[2]plumbing.Hash]bool
 }
 
 func (p *producer) emit(f fragment) error {
 	if f.text == "" {
 		return nil
+	}
+	if p.budget -= int64(len(f.text)); p.budget < 0 {
+		return errScanBudget
 	}
 	select {
 	case p.out <- f:
@@ -59,18 +71,30 @@ func (p *producer) emitReader(r io.Reader, first int, path string, origin findin
 }
 
 func (p *producer) run(plan scanPlan) error {
+	p.named = map[plumbing.Hash]bool{}
+	p.diffed = map[[2]plumbing.Hash]bool{}
+	var refs strings.Builder
+	for _, r := range plan.refs {
+		refs.WriteString(r.String() + "\n")
+	}
+	if err := p.emitText(refs.String(), 1, "", finding{Object: "push", Where: whereRefNames}); err != nil {
+		return err
+	}
 	for _, c := range plan.commits {
 		if err := p.commit(c); err != nil {
 			return fmt.Errorf("scan commit %s: %w", c.Hash, err)
 		}
 	}
 	for _, t := range plan.tags {
-		origin := finding{Object: "tag " + t.Name}
-		if err := p.emitText(t.Message, 1, "", withWhere(origin, whereMessage)); err != nil {
-			return err
+		// Named by id: the name inside the tag is the agent's, and may be
+		// what is flagged.
+		if err := p.object(t.Hash, finding{Object: "tag " + t.Hash.String()[:12]}, "object"); err != nil {
+			return fmt.Errorf("scan tag %s: %w", t.Hash, err)
 		}
-		if err := p.emit(fragment{text: "tagger " + t.Tagger.String() + "\n", line: 1, origin: withWhere(origin, whereIdentities)}); err != nil {
-			return err
+	}
+	for _, n := range plan.nets {
+		if err := p.net(n); err != nil {
+			return fmt.Errorf("scan the pushed tip %s: %w", n.tip, err)
 		}
 	}
 	for _, h := range plan.trees {
@@ -92,13 +116,21 @@ func withWhere(f finding, where string) finding {
 	return f
 }
 
-// tree scans the new blobs under the pushed tree h, whole.
+// tree scans the new blobs under the pushed tree h, whole, and the
+// entry names of its new trees.
 func (p *producer) tree(h plumbing.Hash, prefix string) error {
 	if !p.isNew(h) {
 		return nil
 	}
 	t, err := object.GetTree(p.s, h)
 	if err != nil {
+		return err
+	}
+	var names strings.Builder
+	for _, e := range t.Entries {
+		names.WriteString(prefix + e.Name + "\n")
+	}
+	if err := p.emitText(names.String(), 1, "", finding{Object: "tree " + h.String()[:12], Where: whereFileNames}); err != nil {
 		return err
 	}
 	for _, e := range t.Entries {
@@ -119,15 +151,75 @@ func (p *producer) tree(h plumbing.Hash, prefix string) error {
 	return nil
 }
 
-// commit scans what c adds: its message and identities, the names of the
-// files it changes, and every line it adds to them.
-func (p *producer) commit(c *object.Commit) error {
-	origin := finding{Commit: c.Hash}
-	if err := p.emitText(c.Message, 1, "", withWhere(origin, whereMessage)); err != nil {
+// object scans the commit or tag object h as git stores it: every header
+// (author, committer, tagger, the tag's name, gpgsig, mergetag, encoding,
+// any unknown one) and the whole message, signature blocks included.
+// Headers named in ids hold only object ids and are left out.
+func (p *producer) object(h plumbing.Hash, origin finding, ids ...string) error {
+	raw, err := p.rawObject(h)
+	if err != nil {
 		return err
 	}
-	ids := "author " + c.Author.String() + "\ncommitter " + c.Committer.String() + "\n"
-	if err := p.emit(fragment{text: ids, line: 1, origin: withWhere(origin, whereIdentities)}); err != nil {
+	headers, message := splitObject(raw, ids...)
+	if err := p.emitText(headers, 1, "", withWhere(origin, whereHeaders)); err != nil {
+		return err
+	}
+	return p.emitText(message, 1, "", withWhere(origin, whereMessage))
+}
+
+// maxObjectText bounds a commit or tag object, which is read whole.
+const maxObjectText = 64 << 20
+
+// rawObject returns the content of the object h.
+func (p *producer) rawObject(h plumbing.Hash) (string, error) {
+	obj, err := p.s.EncodedObject(plumbing.AnyObject, h)
+	if err != nil {
+		return "", err
+	}
+	if obj.Size() > maxObjectText {
+		return "", fmt.Errorf("%s object %s is larger than %s", obj.Type(), h, humanBytes(maxObjectText))
+	}
+	r, err := obj.Reader()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	var sb strings.Builder
+	sb.Grow(int(obj.Size()))
+	_, err = io.Copy(&sb, r)
+	return sb.String(), err
+}
+
+// splitObject splits a commit or tag object at its first empty line. In
+// the headers, continuation lines lose their leading space (so that a
+// folded PEM block reads as one), and lines of the headers named in skip
+// are emptied if they hold an object id; line numbers stay those of the
+// object.
+func splitObject(raw string, skip ...string) (headers, message string) {
+	head, message, _ := strings.Cut(raw, "\n\n")
+	var b strings.Builder
+	b.Grow(len(head) + 1)
+	for line := range strings.SplitSeq(head, "\n") {
+		if rest, ok := strings.CutPrefix(line, " "); ok {
+			b.WriteString(rest)
+		} else if name, id, _ := strings.Cut(line, " "); !slices.Contains(skip, name) || !isObjectID(id) {
+			b.WriteString(line)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String(), message
+}
+
+func isObjectID(s string) bool {
+	_, err := parseHash([]byte(s))
+	return err == nil
+}
+
+// commit scans what c adds: the commit object (headers and message), the
+// names of the files it changes, and every line it adds to them.
+func (p *producer) commit(c *object.Commit) error {
+	origin := finding{Commit: c.Hash}
+	if err := p.object(c.Hash, origin, "tree", "parent"); err != nil {
 		return err
 	}
 	tree, err := c.Tree()
@@ -163,13 +255,86 @@ func (p *producer) commit(c *object.Commit) error {
 	for _, f := range files {
 		names.WriteString(f.path + "\n")
 	}
-	if err := p.emit(fragment{text: names.String(), line: 1, origin: withWhere(origin, whereFileNames)}); err != nil {
+	// Every entry of every new tree, also gitlinks and directories
+	// holding no file (an empty tree).
+	if err := p.treeNames(c.TreeHash, "", &names); err != nil {
+		return err
+	}
+	if err := p.emitText(names.String(), 1, "", withWhere(origin, whereFileNames)); err != nil {
 		return err
 	}
 	for _, f := range files {
 		inFile := withWhere(origin, f.path)
 		inFile.File = true
 		if err := p.file(f, inFile); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// treeNames writes the paths of the entries of h and of the new trees
+// under it that no commit of this push listed yet. A tree the gate holds
+// was scanned when it arrived.
+func (p *producer) treeNames(h plumbing.Hash, prefix string, names *strings.Builder) error {
+	if p.named[h] || !p.isNew(h) {
+		return nil
+	}
+	p.named[h] = true
+	t, err := object.GetTree(p.s, h)
+	if err != nil {
+		return err
+	}
+	for _, e := range t.Entries {
+		names.WriteString(prefix + e.Name + "\n")
+		if e.Mode == filemode.Dir {
+			if err := p.treeNames(e.Hash, prefix+e.Name+"/", names); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// netDiff is a pushed tip and the commit it is compared with: the ref's
+// old value, else the nearest first-parent ancestor the gate had; zero
+// for none.
+type netDiff struct {
+	base, tip plumbing.Hash
+}
+
+// net scans the lines the tip's files add relative to the base: the
+// push's net result. Each commit's added lines are scanned too, but a
+// secret split over commits is whole only here.
+func (p *producer) net(n netDiff) error {
+	tip, err := object.GetCommit(p.s, n.tip)
+	if err != nil {
+		return err
+	}
+	to, err := tip.Tree()
+	if err != nil {
+		return err
+	}
+	var from *object.Tree
+	if !n.base.IsZero() {
+		base, err := object.GetCommit(p.s, n.base)
+		if err != nil {
+			return err
+		}
+		if from, err = base.Tree(); err != nil {
+			return err
+		}
+	}
+	files, err := p.changes(from, to)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if p.diffed[[2]plumbing.Hash{f.from[0], f.to}] {
+			continue // the same change as one commit's
+		}
+		origin := finding{Commit: n.tip, Where: f.path, File: true, Net: true}
+		if err := p.file(f, origin); err != nil {
 			return err
 		}
 	}
@@ -263,9 +428,17 @@ func isScannedFile(m filemode.FileMode) bool {
 // file scans the lines f's new version adds relative to every version it
 // was compared with.
 func (p *producer) file(f changedFile, origin finding) error {
-	blob, err := p.textBlob(f.to)
-	if blob == nil || err != nil {
+	if len(f.from) == 1 {
+		p.diffed[[2]plumbing.Hash{f.from[0], f.to}] = true
+	}
+	blob, err := p.blob(f.to)
+	if err != nil {
 		return err
+	}
+	if binary, err := isBinary(blob); err != nil {
+		return err
+	} else if binary {
+		return p.binaryBlob(blob, f.path, origin)
 	}
 	if blob.Size > maxDiffBlob {
 		return p.wholeBlob(f.to, f.path, origin)
@@ -328,28 +501,46 @@ func (p *producer) file(f changedFile, origin finding) error {
 	return nil
 }
 
-// textBlob returns the blob h, or nil when it is binary (counted in
-// p.binary: binary blobs are not scanned line by line).
-func (p *producer) textBlob(h plumbing.Hash) (*object.Blob, error) {
-	blob, err := object.GetBlob(p.s, h)
-	if err != nil {
-		return nil, err
+// blob returns the blob h, refusing one larger than what is left of the
+// scan budget before any of it is read.
+func (p *producer) blob(h plumbing.Hash) (*object.Blob, error) {
+	if size, err := p.s.EncodedObjectSize(h); err == nil && size > p.budget {
+		return nil, errScanBudget
 	}
-	binary, err := isBinary(blob)
-	if err != nil || binary {
-		if binary {
-			p.binary++
-		}
-		return nil, err
-	}
-	return blob, nil
+	return object.GetBlob(p.s, h)
 }
 
-// wholeBlob scans every line of the blob h unless it is binary.
-func (p *producer) wholeBlob(h plumbing.Hash, path string, origin finding) error {
-	blob, err := p.textBlob(h)
-	if blob == nil || err != nil {
+// binaryBlob scans a binary blob whole, as its printable text (see
+// printable), with its path so that gitleaks' path rules (keystores such
+// as *.p12) apply even when it holds no text at all.
+func (p *producer) binaryBlob(blob *object.Blob, path string, origin finding) error {
+	p.binary++
+	r, err := blob.Reader()
+	if err != nil {
 		return err
+	}
+	defer r.Close()
+	text, err := printable(r)
+	if err != nil {
+		return err
+	}
+	if text == "" {
+		text = "\n"
+	}
+	return p.emitText(text, 1, path, origin)
+}
+
+// wholeBlob scans every line of the blob h, or its printable text if it
+// is binary.
+func (p *producer) wholeBlob(h plumbing.Hash, path string, origin finding) error {
+	blob, err := p.blob(h)
+	if err != nil {
+		return err
+	}
+	if binary, err := isBinary(blob); err != nil {
+		return err
+	} else if binary {
+		return p.binaryBlob(blob, path, origin)
 	}
 	if blob.Size <= chunkSize {
 		text, err := blobText(blob)

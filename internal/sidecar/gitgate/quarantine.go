@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"golang.org/x/sys/unix"
 )
 
 // quarantinePrefix names quarantine directories inside a repository.
@@ -34,10 +35,19 @@ type quarantine struct {
 // errPackTooLarge is the unpack failure for a pack over --max-pack.
 var errPackTooLarge = errors.New("pack exceeds the size limit")
 
+// errPackMemory is the unpack failure for a pack whose objects need more
+// memory than index-pack may use: typically a delta bomb, a few hundred
+// bytes of delta instructions that expand to GiBs.
+var errPackMemory = errors.New("pack needs more memory than the gate allows")
+
 // unpack indexes the pack read from body into a new quarantine in r. Only
 // body's first limit bytes are read; a longer pack fails with
 // errPackTooLarge.
-func (r *repo) unpack(ctx context.Context, body io.Reader, limit int64) (*quarantine, error) {
+//
+// index-pack runs with its data segment limited to memLimit bytes
+// (RLIMIT_DATA; 0: none): --max-input-size counts compressed bytes, and a
+// delta's result must be held whole to be hashed.
+func (r *repo) unpack(ctx context.Context, body io.Reader, limit, memLimit int64) (*quarantine, error) {
 	dir, err := os.MkdirTemp(r.dir, quarantinePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("create quarantine: %w", err)
@@ -51,13 +61,16 @@ func (r *repo) unpack(ctx context.Context, body io.Reader, limit int64) (*quaran
 	lr := &limitReader{r: body, left: limit}
 	out, err := indexPack(ctx, r.dir, lr,
 		[]string{"GIT_OBJECT_DIRECTORY=" + objects, "GIT_ALTERNATE_OBJECT_DIRECTORIES=" + filepath.Join(r.dir, "objects")},
-		"--strict", "--max-input-size="+strconv.FormatInt(limit, 10))
+		memLimit, "--strict", "--max-input-size="+strconv.FormatInt(limit, 10))
 	if lr.exceeded() {
 		q.remove()
 		return nil, errPackTooLarge
 	}
 	if err != nil {
 		q.remove()
+		if msg := err.Error(); memLimit > 0 && (strings.Contains(msg, "Out of memory") || strings.Contains(msg, "Cannot allocate memory")) {
+			return nil, fmt.Errorf("%w (%s): %w", errPackMemory, humanBytes(memLimit), err)
+		}
 		return nil, err
 	}
 	kind, id, _ := strings.Cut(strings.TrimSpace(string(out)), "\t")
@@ -76,7 +89,10 @@ func (r *repo) unpack(ctx context.Context, body io.Reader, limit int64) (*quaran
 // indexPack runs git index-pack --stdin --fix-thin in dir on the pack read
 // from pack and returns its output. It copies the input itself, rather than
 // through exec, so that pack is never read after it returns.
-func indexPack(ctx context.Context, dir string, pack io.Reader, env []string, args ...string) ([]byte, error) {
+//
+// A memLimit above zero caps the child's data segment (RLIMIT_DATA, set
+// before the first byte of the pack reaches it).
+func indexPack(ctx context.Context, dir string, pack io.Reader, env []string, memLimit int64, args ...string) ([]byte, error) {
 	args = append([]string{"index-pack", "--stdin", "--fix-thin"}, args...)
 	cmd := gitCommand(ctx, dir, env, args...)
 	var stdout bytes.Buffer
@@ -88,6 +104,15 @@ func indexPack(ctx context.Context, dir string, pack io.Reader, env []string, ar
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start git index-pack: %w", err)
+	}
+	if memLimit > 0 {
+		lim := &unix.Rlimit{Cur: uint64(memLimit), Max: uint64(memLimit)}
+		if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_DATA, lim, nil); err != nil {
+			stdin.Close()
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return nil, fmt.Errorf("limit git index-pack's memory: %w", err)
+		}
 	}
 	_, copyErr := io.Copy(stdin, pack)
 	stdin.Close()

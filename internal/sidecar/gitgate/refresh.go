@@ -19,12 +19,16 @@ import (
 type refreshResult struct {
 	fetched bool // a pack was fetched
 	updated int  // refs created, moved or deleted
+	pruned  bool // unreachable objects were dropped
 }
 
 // refreshIfStale refreshes r from its upstream unless a refresh that started
-// after since already succeeded: concurrent fetches share one refresh
-// instead of queueing one each.
-func (r *repo) refreshIfStale(ctx context.Context, since time.Time) (refreshResult, error) {
+// after since already succeeded (concurrent fetches share one refresh
+// instead of queueing one each), or one started less than interval before
+// since: then the fetch gets what that one found, or its error, so that
+// the agent cannot make the gate log in to the upstream at will. A
+// failed refresh still fails every fetch until the next one succeeds.
+func (r *repo) refreshIfStale(ctx context.Context, since time.Time, interval time.Duration) (refreshResult, error) {
 	if err := r.acquire(ctx); err != nil {
 		return refreshResult{}, err
 	}
@@ -32,10 +36,19 @@ func (r *repo) refreshIfStale(ctx context.Context, since time.Time) (refreshResu
 	if r.lastRefresh.After(since) {
 		return refreshResult{}, nil
 	}
+	if !r.lastAttempt.IsZero() && since.Sub(r.lastAttempt) < interval {
+		return refreshResult{}, r.lastErr
+	}
 	start := time.Now()
 	res, err := r.refresh(ctx)
-	if err == nil {
-		r.lastRefresh = start
+	switch {
+	case err == nil:
+		r.lastRefresh, r.lastAttempt, r.lastErr = start, start, nil
+	case ctx.Err() != nil:
+		// This client went away; the next fetch tries again.
+		r.lastAttempt, r.lastErr = time.Time{}, nil
+	default:
+		r.lastAttempt, r.lastErr = start, err
 	}
 	return res, err
 }
@@ -105,6 +118,14 @@ func (r *repo) refresh(ctx context.Context) (refreshResult, error) {
 		return res, err
 	}
 	res.updated = len(updates)
+	if r.needPrune || r.rewinds(ctx, updates) {
+		// Fail closed: a gate that cannot drop what the upstream dropped
+		// serves nothing.
+		if err := r.prune(ctx); err != nil {
+			return res, err
+		}
+		res.pruned = true
+	}
 	if !empty {
 		for _, v := range adv.Capabilities.Get(capability.SymRef) {
 			if target, ok := strings.CutPrefix(v, "HEAD:"); ok {
@@ -147,7 +168,7 @@ func (r *repo) fetchPack(ctx context.Context, ups transport.UploadPackSession, a
 	case req.Capabilities.Supports(capability.Sideband):
 		pack = sideband.NewDemuxer(sideband.Sideband, resp)
 	}
-	if _, err := indexPack(ctx, r.dir, pack, nil); err != nil {
+	if _, err := indexPack(ctx, r.dir, pack, nil, 0); err != nil {
 		return r.upstreamFailed("send a usable pack", err)
 	}
 	return nil

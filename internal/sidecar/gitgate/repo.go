@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
 // repo is one declared repository: the gate's bare mirror of its upstream.
@@ -22,6 +24,9 @@ type repo struct {
 	name string
 	dir  string // <data>/<name>.git
 	up   *upstream
+	// conf is the repository's gate-file entry, as read at start: its ref
+	// policy (push_refs, allow_branch_delete).
+	conf contract.Repo
 
 	// lock is held (a token in the one-slot channel) while the gate's refs
 	// or HEAD may change: by a refresh or by a push. Fetches take it only
@@ -30,10 +35,20 @@ type repo struct {
 	// lastRefresh is when the last successful refresh started; guarded by
 	// lock.
 	lastRefresh time.Time
+	// lastAttempt is when the last refresh started and lastErr how it
+	// ended; guarded by lock. Zero: refresh at the next fetch.
+	lastAttempt time.Time
+	lastErr     error
+	// pushes holds a token per push in progress (Server.pushSlot).
+	pushes chan struct{}
+	// needPrune is set when a prune failed, so that the next refresh
+	// prunes; guarded by lock.
+	needPrune bool
 }
 
 func newRepo(name, dataDir string, up *upstream) *repo {
-	return &repo{name: name, dir: filepath.Join(dataDir, name+".git"), up: up, lock: make(chan struct{}, 1)}
+	return &repo{name: name, dir: filepath.Join(dataDir, name+".git"), up: up, lock: make(chan struct{}, 1),
+		pushes: make(chan struct{}, DefaultMaxRepoPushes)}
 }
 
 // acquire takes r's lock, or gives up when ctx ends.
@@ -171,4 +186,39 @@ func hasObject(st *filesystem.Storage, h plumbing.Hash) (bool, error) {
 	default:
 		return false, err
 	}
+}
+
+// rewinds reports whether updates delete a ref or move one to a commit
+// that does not contain its old value: then objects the upstream may have
+// dropped can stay on the gate. Unknown counts as a rewind.
+func (r *repo) rewinds(ctx context.Context, updates []refUpdate) bool {
+	for _, u := range updates {
+		switch {
+		case u.New.IsZero():
+			return true
+		case u.Old.IsZero():
+			continue
+		}
+		if _, err := runGit(ctx, r.dir, nil, nil, "merge-base", "--is-ancestor", u.Old.String(), u.New.String()); err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// prune drops every object no ref of the gate reaches, packed or loose,
+// so that the gate holds only what the upstream's refs reach: an object
+// the upstream purged is then new again to a push (scanned, or refused
+// as smuggled) and no longer served to fetches by id. Called with r's
+// lock held.
+func (r *repo) prune(ctx context.Context) error {
+	// With --prune=now, gc repacks with -a (not -A): unreachable packed
+	// objects are dropped, not loosened.
+	if _, err := runGit(ctx, r.dir, nil, nil, "-c", "gc.reflogExpire=now", "-c", "gc.reflogExpireUnreachable=now",
+		"gc", "--prune=now", "--quiet"); err != nil {
+		r.needPrune = true
+		return fmt.Errorf("prune unreachable objects: %w", err)
+	}
+	r.needPrune = false
+	return nil
 }

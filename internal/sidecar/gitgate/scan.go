@@ -2,6 +2,8 @@ package gitgate
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"runtime"
 	"sort"
@@ -14,6 +16,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/zricethezav/gitleaks/v8/detect"
 )
+
+// errScanBudget is a scan that would exceed its budget of bytes.
+var errScanBudget = errors.New("over the scan budget")
 
 // finding is one possible secret. It never holds the secret or its line.
 type finding struct {
@@ -33,6 +38,12 @@ type finding struct {
 	Line int
 	// Rule is the gitleaks rule id.
 	Rule string
+	// Net marks a finding in the push's net result (a pushed tip against
+	// what the gate had), not in one commit's added lines.
+	Net bool
+	// digest tells findings of different secrets apart (a truncated
+	// SHA-256 of the match; never shown).
+	digest [8]byte
 }
 
 // String describes f for the git client and the log.
@@ -43,10 +54,16 @@ func (f finding) String() string {
 	} else {
 		b.WriteString(f.Object)
 	}
-	if !f.File && f.Where == whereFileNames {
+	switch {
+	case !f.File && f.Where == whereFileNames:
 		b.WriteString(": a file or directory name")
-	} else {
+	case f.Where == whereRefNames:
+		fmt.Fprintf(&b, ": the name of pushed ref %d", f.Line)
+	default:
 		fmt.Fprintf(&b, " %s line %d", f.Where, f.Line)
+	}
+	if f.Net {
+		b.WriteString(" (as of the pushed tip)")
 	}
 	b.WriteString(": rule " + f.Rule)
 	return b.String()
@@ -54,24 +71,30 @@ func (f finding) String() string {
 
 // Where values for parts that are not files.
 const (
-	whereMessage    = "message"
-	whereIdentities = "author/committer"
-	whereFileNames  = "file names"
+	whereMessage   = "message"
+	whereHeaders   = "headers"
+	whereFileNames = "file names"
+	whereRefNames  = "ref names"
 )
 
 // scanPlan is what a push introduces.
 type scanPlan struct {
-	commits []*object.Commit // scanned as diffs against their parents
-	tags    []*object.Tag    // tag objects: message and tagger
-	trees   []plumbing.Hash  // trees a ref or tag points at: their new blobs, whole
-	blobs   []plumbing.Hash  // blobs a ref or tag points at, whole
+	refs    []plumbing.ReferenceName // pushed ref names
+	commits []*object.Commit         // scanned as diffs against their parents
+	// nets are the pushed tips with what the gate had before them: each
+	// file's final content is scanned against that, so that a secret
+	// assembled over several commits is whole in one fragment.
+	nets  []netDiff
+	tags  []*object.Tag   // tag objects: scanned whole
+	trees []plumbing.Hash // trees a ref or tag points at: their new blobs, whole
+	blobs []plumbing.Hash // blobs a ref or tag points at, whole
 }
 
 // scanStats says how much was scanned.
 type scanStats struct {
 	Fragments int
 	Bytes     int64
-	Binary    int // binary blobs skipped
+	Binary    int // binary blobs, scanned as their printable text
 }
 
 // fragment is one piece of text to scan.
@@ -86,7 +109,7 @@ type fragment struct {
 // findings in a stable order. isNew reports whether an object is new to
 // the gate (for blobs under pushed trees). Objects are read on this
 // goroutine; gitleaks runs on all CPUs.
-func scan(ctx context.Context, s storer.EncodedObjectStorer, plan scanPlan, isNew func(plumbing.Hash) bool) ([]finding, scanStats, error) {
+func scan(ctx context.Context, s storer.EncodedObjectStorer, plan scanPlan, isNew func(plumbing.Hash) bool, budget int64) ([]finding, scanStats, error) {
 	det, err := detector()
 	if err != nil {
 		return nil, scanStats{}, err
@@ -122,13 +145,15 @@ func scan(ctx context.Context, s storer.EncodedObjectStorer, plan scanPlan, isNe
 				for _, r := range res {
 					fd := f.origin
 					fd.Rule, fd.Line = r.RuleID, r.StartLine
+					sum := sha256.Sum256([]byte(r.RuleID + "\x00" + r.Secret))
+					copy(fd.digest[:], sum[:])
 					found[fd] = struct{}{}
 				}
 				mu.Unlock()
 			}
 		}()
 	}
-	p := &producer{s: s, isNew: isNew, out: frags, ctx: ctx}
+	p := &producer{s: s, isNew: isNew, out: frags, ctx: ctx, budget: budget}
 	produced = p.run(plan)
 	close(frags)
 	wg.Wait()
@@ -139,8 +164,23 @@ func scan(ctx context.Context, s storer.EncodedObjectStorer, plan scanPlan, isNe
 	if produced != nil {
 		return nil, stats, produced
 	}
+	// A net finding repeats one of a commit's unless its secret was
+	// whole only in the final content.
+	type key struct {
+		where, rule string
+		digest      [8]byte
+	}
+	inCommits := map[key]bool{}
+	for f := range found {
+		if !f.Net {
+			inCommits[key{f.Where, f.Rule, f.digest}] = true
+		}
+	}
 	out := make([]finding, 0, len(found))
 	for f := range found {
+		if f.Net && inCommits[key{f.Where, f.Rule, f.digest}] {
+			continue
+		}
 		out = append(out, f)
 	}
 	order := map[plumbing.Hash]int{}
@@ -163,6 +203,9 @@ func scan(ctx context.Context, s storer.EncodedObjectStorer, plan scanPlan, isNe
 		}
 		if a.File != b.File {
 			return !a.File
+		}
+		if a.Net != b.Net {
+			return !a.Net
 		}
 		return a.Rule < b.Rule
 	})

@@ -65,7 +65,7 @@ func TestSecretInTagMessageRejected(t *testing.T) {
 	tok := fakeToken(3)
 	git(t, f.work, "tag", "-a", "-m", "release\n\ntoken "+tok, "v9")
 	out := gitFails(t, f.work, "push", "origin", "v9")
-	rejected(t, out, tok, "tag v9 message line 3")
+	rejected(t, out, tok, "tag "+git(t, f.work, "rev-parse", "v9")[:12]+" message line 3")
 	f.unchanged(t, before)
 }
 

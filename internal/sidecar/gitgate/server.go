@@ -37,6 +37,9 @@ type Server struct {
 	// file at each push with findings.
 	exceptions *exceptions
 
+	// pushes holds a token per push in progress, gate-wide (pushSlot).
+	pushes chan struct{}
+
 	bg       sync.WaitGroup // background gc runs
 	draining atomic.Bool
 }
@@ -58,7 +61,7 @@ func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, auditW io.
 	}
 	s := &Server{cfg: cfg, log: log, audit: audit.New(auditW, log), repos: map[string]*repo{},
 		agent:      "gitgate/" + strings.ReplaceAll(version.String(), " ", "_"),
-		exceptions: newExceptions(cfg.ConfigFile, gate, log)}
+		exceptions: newExceptions(cfg.ConfigFile, gate, log), pushes: make(chan struct{}, cfg.MaxPushes)}
 	var errs []error
 	for _, r := range gate.Repos {
 		up, err := loadUpstream(r, cfg.SecretsDir)
@@ -67,6 +70,8 @@ func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, auditW io.
 			continue
 		}
 		rp := newRepo(r.Name, cfg.DataDir, up)
+		rp.conf = r
+		rp.pushes = make(chan struct{}, cfg.MaxRepoPushes)
 		rp.removeStaleQuarantines()
 		s.repos[r.Name] = rp
 		s.names = append(s.names, r.Name)
@@ -82,6 +87,27 @@ func NewServer(cfg Config, gate *contract.GateFile, log *slog.Logger, auditW io.
 type requestLog struct {
 	repo, service string
 	push          *pushOutcome
+	// routed is set once the path named a declared repository and one of
+	// the gate's services: only then is it logged as it is.
+	routed bool
+}
+
+// path is the request's path fit for a log: the agent chooses it, so
+// one that is not a route of the gate is logged as a fingerprint.
+func (lg *requestLog) path(r *http.Request) string {
+	if lg.routed {
+		return r.URL.Path
+	}
+	return redacted("path", r.URL.Path)
+}
+
+// logError is err's text fit for a log: without the name of an
+// undeclared repository, and scrubbed of anything gitleaks flags.
+func logError(err error) string {
+	if errors.As(err, new(*noRepoError)) {
+		return "no such repository"
+	}
+	return scrub(err.Error())
 }
 
 // ServeHTTP routes /<name>.git/info/refs, /<name>.git/git-upload-pack and
@@ -96,7 +122,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(sw, err)
 	}
-	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status(), "bytes_in", in.n.Load(),
+	attrs := []any{"method", r.Method, "path", lg.path(r), "status", sw.status(), "bytes_in", in.n.Load(),
 		"bytes_out", sw.n, "duration_ms", time.Since(start).Milliseconds()}
 	if lg.repo != "" {
 		attrs = append(attrs, "repo", lg.repo)
@@ -105,7 +131,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, "service", lg.service)
 	}
 	if err != nil {
-		attrs = append(attrs, "err", err.Error())
+		attrs = append(attrs, "err", logError(err))
 	}
 	s.log.Info("request", attrs...)
 	if lg.push != nil {
@@ -136,6 +162,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, lg *requestLog) e
 	default:
 		return fmt.Errorf("%w: the gate serves info/refs, git-upload-pack and git-receive-pack only", errNotFound)
 	}
+	lg.routed = true
 	if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
 		w.Header().Set("Allow", method)
 		return fmt.Errorf("%w: use %s", errMethod, method)

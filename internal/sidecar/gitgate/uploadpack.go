@@ -26,12 +26,12 @@ func (s *Server) infoRefs(w http.ResponseWriter, r *http.Request, rp *repo, lg *
 		return fmt.Errorf("%w: the gate speaks smart HTTP only; use a git client that sends ?service=", errNotFound)
 	}
 	lg.service = service
-	res, err := rp.refreshIfStale(r.Context(), time.Now())
+	res, err := rp.refreshIfStale(r.Context(), time.Now(), s.cfg.RefreshInterval)
 	if err != nil {
 		return &refreshError{repo: rp.name, err: err}
 	}
 	if res.fetched || res.updated > 0 {
-		s.log.Info("mirror refreshed", "repo", rp.name, "fetched", res.fetched, "refs_changed", res.updated)
+		s.log.Info("mirror refreshed", "repo", rp.name, "fetched", res.fetched, "refs_changed", res.updated, "pruned", res.pruned)
 	}
 	w.Header().Set("Content-Type", "application/x-"+service+"-advertisement")
 	w.Header().Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
