@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -38,14 +37,9 @@ func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (
 	if r.ContentLength > p.cfg.MaxBody {
 		return nil, &refusal{http.StatusRequestEntityTooLarge, RuleTooLarge, "egress: request body is larger than this proxy forwards"}
 	}
-	gz := false
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		gz = true
-	default:
-		return nil, &refusal{http.StatusUnsupportedMediaType, RuleEncoding,
-			"egress: request bodies with Content-Encoding " + quoteToken(enc) + " cannot be scanned for secrets; send it uncompressed or gzip"}
+	gz, ref := bodyEncoding(r.Header)
+	if ref != nil {
+		return nil, ref
 	}
 	src := &limitedBody{r: r.Body, max: p.cfg.MaxBody}
 	var head []byte
@@ -69,14 +63,8 @@ func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (
 		if ref := p.scanBody(st, route, head, gz); ref != nil {
 			return nil, ref
 		}
-		// A form body percent-encodes what it carries; scan it decoded too.
-		if !gz && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-			if dec, err := url.QueryUnescape(string(head)); err == nil && dec != string(head) {
-				if ref := p.scan(st, []byte(dec), route, "request body"); ref != nil {
-					return nil, ref
-				}
-			}
-		}
+		// (Percent- and JSON-escaped tokens, in forms or anything else,
+		// are found by the scanner's decoded views.)
 		return &countedBody{Reader: bytes.NewReader(head), n: int64(len(head))}, nil
 	}
 	rest := io.MultiReader(bytes.NewReader(head), src)
@@ -84,6 +72,29 @@ func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (
 		return p.spool(st, route, rest, gz)
 	}
 	return &scanReader{src: rest, stream: st.scanner.NewStream(route.DLPAllow), budget: p.cfg.ScanBudget}, nil
+}
+
+// bodyEncoding reads every Content-Encoding header and value: a body is
+// plain (none, or only identity) or gzip (exactly one gzip and no other
+// coding). Anything else cannot be scanned as the receiver will decode it
+// and is refused: with stacked codings, the receiver undoes them all.
+func bodyEncoding(h http.Header) (gz bool, ref *refusal) {
+	var codings []string
+	for _, v := range h.Values("Content-Encoding") {
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.ToLower(strings.TrimSpace(c)); c != "" && c != "identity" {
+				codings = append(codings, c)
+			}
+		}
+	}
+	switch {
+	case len(codings) == 0:
+		return false, nil
+	case len(codings) == 1 && (codings[0] == "gzip" || codings[0] == "x-gzip"):
+		return true, nil
+	}
+	return false, &refusal{http.StatusUnsupportedMediaType, RuleEncoding,
+		"egress: request bodies with Content-Encoding " + quoteToken(strings.Join(codings, ", ")) + " cannot be scanned for secrets; send it uncompressed or as one gzip"}
 }
 
 func (p *Proxy) scanBody(st *state, route *contract.Route, data []byte, gz bool) *refusal {

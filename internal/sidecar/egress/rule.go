@@ -62,6 +62,9 @@ const (
 	// RuleEncoding (415 or 400): a request body egress cannot decode to
 	// scan.
 	RuleEncoding Rule = "unscannable-encoding"
+	// RuleBadUpgrade (400): a protocol upgrade other than a websocket
+	// handshake (a GET without a body); it would become a raw tunnel.
+	RuleBadUpgrade Rule = "bad-upgrade"
 	// RuleTooLarge (413, or 403 for a websocket message): more than egress
 	// reads or scans.
 	RuleTooLarge Rule = "body-too-large"

@@ -17,7 +17,8 @@ import (
 type state struct {
 	routes  *contract.RoutesFile
 	secrets map[string]secret // by secret name
-	values  [][]byte          // every secret value, longest first (for scrubbing)
+	values  [][]byte          // every secret value, longest first
+	redact  *dlp.Redactor     // finds them, encoded too, in responses
 	scanner *dlp.Scanner
 }
 
@@ -64,6 +65,7 @@ func loadState(routesPath, secretsDir string) (*state, error) {
 		st.secrets[name] = secret{name: name, value: v}
 	}
 	st.values = st.secretValues()
+	st.redact = dlp.NewRedactor(st.values)
 	held := make(map[string][]byte, len(st.secrets))
 	for name, s := range st.secrets {
 		held[name] = s.value
