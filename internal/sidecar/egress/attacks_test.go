@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/flate"
+	"compress/gzip"
 	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
@@ -617,5 +618,38 @@ func TestAttackClosedWebsocketsLeaveNoState(t *testing.T) {
 	}
 	if k := count(); k != 0 {
 		t.Fatalf("%d of 20 closed websockets are still tracked", k)
+	}
+}
+
+// F4: a gzip bomb is refused while it streams, never inflated in memory.
+func TestAttackGzipBombIsNotInflatedInMemory(t *testing.T) {
+	e := newEnv(t, baseRoutes, nil)
+	up := e.startUpstream(false, echo, "other.example.test")
+	var bomb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
+	zeros := make([]byte, 1<<20)
+	for i := 0; i < 256; i++ { // 256 MiB of zeros: about 250 KiB of gzip
+		_, _ = zw.Write(zeros)
+	}
+	_ = zw.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	req, _ := http.NewRequest(http.MethodPost, "https://other.example.test:"+up.port+"/p", bytes.NewReader(bomb.Bytes()))
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := e.client(false).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	runtime.ReadMemStats(&after)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("gzip bomb of %d bytes: status %d, want 413", bomb.Len(), resp.StatusCode)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 128<<20 {
+		t.Errorf("a %d KiB gzip bomb made egress allocate %d MiB", bomb.Len()>>10, alloc>>20)
+	}
+	if n := len(up.requests()); n != 0 {
+		t.Errorf("the bomb was forwarded %d times", n)
 	}
 }

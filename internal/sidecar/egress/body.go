@@ -15,9 +15,18 @@ import (
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
-// maxDecompressed bounds what a gzip request body may expand to while it
-// is scanned (a gzip bomb is refused, not unpacked).
-const maxDecompressed = 1 << 30
+// A gzip request body is decompressed as a stream, in gzipChunk pieces,
+// into a DLP stream scan: never inflated whole. It is refused (413) if it
+// expands beyond maxDecompressed, or, past the first gzipRatioFloor bytes,
+// to more than gzipMaxRatio times the compressed bytes read so far: a gzip
+// bomb (1 MiB of zeros is 1 GiB) is refused after a few megabytes, while
+// ordinary text and JSON compress far less than 100:1.
+const (
+	maxDecompressed = 256 << 20
+	gzipMaxRatio    = 100
+	gzipRatioFloor  = 4 << 20
+	gzipChunk       = 64 << 10
+)
 
 // prepareBody returns the body to forward, scanned so that no secret byte
 // reaches the upstream:
@@ -99,20 +108,60 @@ func bodyEncoding(h http.Header) (gz bool, ref *refusal) {
 
 func (p *Proxy) scanBody(st *state, route *contract.Route, data []byte, gz bool) *refusal {
 	if gz {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return &refusal{http.StatusBadRequest, RuleEncoding, "egress: request body says gzip but is not valid gzip"}
-		}
-		plain, err := io.ReadAll(io.LimitReader(zr, maxDecompressed+1))
-		if err != nil {
-			return &refusal{http.StatusBadRequest, RuleEncoding, "egress: request body says gzip but is not valid gzip"}
-		}
-		if len(plain) > maxDecompressed {
-			return &refusal{http.StatusRequestEntityTooLarge, RuleTooLarge, "egress: gzip request body expands beyond what egress scans"}
-		}
-		data = plain
+		return p.scanGzip(st, route, bytes.NewReader(data))
 	}
 	return p.scan(st, data, route, "request body")
+}
+
+// scanGzip decompresses src as a stream into a DLP stream scan, with the
+// size and ratio limits above. Memory stays at a chunk and the stream's
+// overlap whatever the body expands to.
+func (p *Proxy) scanGzip(st *state, route *contract.Route, src io.Reader) *refusal {
+	in := &countingReader{r: src}
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		return &refusal{http.StatusBadRequest, RuleEncoding, "egress: request body says gzip but is not valid gzip"}
+	}
+	sw := &streamWriter{stream: st.scanner.NewStream(route.DLPAllow), budget: p.cfg.ScanBudget}
+	buf := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(buf)
+	chunk := (*buf)[:gzipChunk]
+	var out int64
+	for {
+		n, err := zr.Read(chunk)
+		out += int64(n)
+		if out > maxDecompressed || out > gzipRatioFloor && out > gzipMaxRatio*in.n {
+			return &refusal{http.StatusRequestEntityTooLarge, RuleTooLarge, "egress: gzip request body expands beyond what egress scans"}
+		}
+		if n > 0 {
+			if _, werr := sw.Write(chunk[:n]); werr != nil {
+				return bodyErr(werr)
+			}
+		}
+		switch err {
+		case nil:
+		case io.EOF:
+			return nil
+		default:
+			var ref *refusal
+			if errors.As(err, &ref) {
+				return ref
+			}
+			return &refusal{http.StatusBadRequest, RuleEncoding, "egress: request body says gzip but is not valid gzip"}
+		}
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
 }
 
 // spool reads the whole body into memory (up to SpoolRAM) or a temporary
@@ -127,9 +176,13 @@ func (p *Proxy) spool(st *state, route *contract.Route, src io.Reader, gz bool) 
 		pr, pw := io.Pipe()
 		zw, zdone = pw, make(chan error, 1)
 		go func() {
-			zr, err := gzip.NewReader(pr)
-			if err == nil {
-				_, err = io.Copy(scanTo, io.LimitReader(zr, maxDecompressed))
+			var err error
+			if ref := p.scanGzip(st, route, pr); ref != nil {
+				err = ref
+			} else {
+				// Drain what follows the gzip stream, so the copy into
+				// the pipe never blocks.
+				_, err = io.Copy(io.Discard, pr)
 			}
 			pr.CloseWithError(err)
 			zdone <- err
