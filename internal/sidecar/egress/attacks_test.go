@@ -653,3 +653,60 @@ func TestAttackGzipBombIsNotInflatedInMemory(t *testing.T) {
 		t.Errorf("the bomb was forwarded %d times", n)
 	}
 }
+
+// F6: a passthrough tunnel carries only TLS whose SNI names the CONNECT
+// host: no domain fronting to undeclared hosts on the same front end.
+func TestAttackPassthroughDomainFrontingRefused(t *testing.T) {
+	e := newEnv(t, passRoutes, nil)
+	up := startUpstream(t, e.upCA, false, echo, "pass.example.test", "evil.example.test")
+	e.allowPorts(up.port)
+	pool := x509.NewCertPool()
+	pool.AddCert(e.upCA.Cert)
+	for _, tc := range []struct {
+		name  string
+		start func(c net.Conn) error
+	}{
+		{"SNI of another host", func(c net.Conn) error {
+			tc := tls.Client(c, &tls.Config{ServerName: "evil.example.test", RootCAs: pool})
+			if err := tc.Handshake(); err != nil {
+				return err
+			}
+			_, err := io.WriteString(tc, "GET /x HTTP/1.1\r\nHost: evil.example.test\r\n\r\n")
+			return err
+		}},
+		{"no SNI", func(c net.Conn) error {
+			tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+			if err := tc.Handshake(); err != nil {
+				return err
+			}
+			_, err := io.WriteString(tc, "GET /x HTTP/1.1\r\nHost: evil.example.test\r\n\r\n")
+			return err
+		}},
+		{"not TLS", func(c net.Conn) error {
+			_, err := io.WriteString(c, "GET /x HTTP/1.1\r\nHost: evil.example.test\r\n\r\n")
+			if err == nil {
+				_, err = c.Read(make([]byte, 1))
+			}
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialRaw(t, e.addr)
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			_, _ = io.WriteString(c, "CONNECT pass.example.test:"+up.port+" HTTP/1.1\r\nHost: pass.example.test:"+up.port+"\r\n\r\n")
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("CONNECT: %v %v", resp, err)
+			}
+			if err := tc.start(c); err == nil {
+				t.Error("the tunnel carried the session")
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := up.requests(); len(got) != 0 {
+		t.Fatalf("the upstream answered %d fronted requests", len(got))
+	}
+}
