@@ -710,3 +710,54 @@ func TestAttackPassthroughDomainFrontingRefused(t *testing.T) {
 		t.Fatalf("the upstream answered %d fronted requests", len(got))
 	}
 }
+
+// F9: a method override is checked against the allowlist as the method
+// it names.
+func TestAttackMethodOverrideBypassesAllowlist(t *testing.T) {
+	e := newEnv(t, baseRoutes, nil)
+	up := e.startUpstream(false, echo, "api.example.test", "other.example.test")
+	c := e.client(false)
+	big := strings.Repeat("pad=aaaaaaaaaa&", (2<<20)/15)
+	for _, tc := range []struct {
+		name, host, query, ctype, body string
+		header                         [2]string
+		want                           int
+	}{
+		{"X-HTTP-Method-Override", "api", "", "", "", [2]string{"X-HTTP-Method-Override", "DELETE"}, 405},
+		{"X-HTTP-Method", "api", "", "", "", [2]string{"X-HTTP-Method", "delete"}, 405},
+		{"X-Method-Override", "api", "", "", "", [2]string{"X-Method-Override", "PUT"}, 405},
+		{"_method in the query", "api", "?_method=DELETE", "", "", [2]string{}, 405},
+		{"escaped _method in the query", "api", "?%5Fmethod=PATCH", "", "", [2]string{}, 405},
+		{"_method in a form body", "api", "", "application/x-www-form-urlencoded", "a=1&_method=DELETE", [2]string{}, 405},
+		{"_method at the end of a large form body", "api", "", "application/x-www-form-urlencoded", big + "_method=DELETE", [2]string{}, 405},
+		{"_method in a JSON body", "api", "", "application/json", `{"_method": "PUT"}`, [2]string{}, 405},
+		{"override to TRACE on a route without a list", "other", "", "", "", [2]string{"X-HTTP-Method-Override", "TRACE"}, 405},
+		{"override to an allowed method", "api", "", "", "", [2]string{"X-HTTP-Method-Override", "GET"}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, "https://"+tc.host+".example.test:"+up.port+"/v1/items"+tc.query, strings.NewReader(tc.body))
+			if tc.ctype != "" {
+				req.Header.Set("Content-Type", tc.ctype)
+			}
+			if tc.header[0] != "" {
+				req.Header.Set(tc.header[0], tc.header[1])
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
+	for _, r := range up.requests() {
+		if r.header.Get("X-HTTP-Method-Override") != "GET" && !(len(r.body) > 1<<20) {
+			t.Errorf("an override the route does not allow reached the upstream: %s %s?%s %q", r.method, r.path, r.query, r.header)
+		}
+		if len(r.body) > 1<<20 && bytes.Contains(r.body, []byte("_method=DELETE")) {
+			t.Error("the large body's _method=DELETE reached the upstream")
+		}
+	}
+}

@@ -39,7 +39,10 @@ const (
 //
 // gzip bodies are decompressed for scanning; any other content encoding
 // cannot be scanned and is refused.
-func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (io.ReadCloser, *refusal) {
+//
+// oc, if not nil, refuses a body naming a method override the route does
+// not allow (it sees the body as it is scanned: decompressed, in order).
+func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state, oc *overrideCheck) (io.ReadCloser, *refusal) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
@@ -69,7 +72,7 @@ func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (
 		return nil, bodyErr(err)
 	}
 	if int64(len(head)) <= p.cfg.WholeBodyLimit && !route.DLPStrict {
-		if ref := p.scanBody(st, route, head, gz); ref != nil {
+		if ref := p.scanBody(st, route, head, gz, oc); ref != nil {
 			return nil, ref
 		}
 		// (Percent- and JSON-escaped tokens, in forms or anything else,
@@ -78,9 +81,9 @@ func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (
 	}
 	rest := io.MultiReader(bytes.NewReader(head), src)
 	if route.DLPStrict || gz {
-		return p.spool(st, route, rest, gz)
+		return p.spool(st, route, rest, gz, oc)
 	}
-	return &scanReader{src: rest, stream: st.scanner.NewStream(route.DLPAllow), budget: p.cfg.ScanBudget}, nil
+	return &scanReader{src: rest, stream: st.scanner.NewStream(route.DLPAllow), budget: p.cfg.ScanBudget, oc: oc}, nil
 }
 
 // bodyEncoding reads every Content-Encoding header and value: a body is
@@ -106,23 +109,26 @@ func bodyEncoding(h http.Header) (gz bool, ref *refusal) {
 		"egress: request bodies with Content-Encoding " + quoteToken(strings.Join(codings, ", ")) + " cannot be scanned for secrets; send it uncompressed or as one gzip"}
 }
 
-func (p *Proxy) scanBody(st *state, route *contract.Route, data []byte, gz bool) *refusal {
+func (p *Proxy) scanBody(st *state, route *contract.Route, data []byte, gz bool, oc *overrideCheck) *refusal {
 	if gz {
-		return p.scanGzip(st, route, bytes.NewReader(data))
+		return p.scanGzip(st, route, bytes.NewReader(data), oc)
 	}
-	return p.scan(st, data, route, "request body")
+	if ref := p.scan(st, data, route, "request body"); ref != nil {
+		return ref
+	}
+	return oc.feed(data)
 }
 
 // scanGzip decompresses src as a stream into a DLP stream scan, with the
 // size and ratio limits above. Memory stays at a chunk and the stream's
 // overlap whatever the body expands to.
-func (p *Proxy) scanGzip(st *state, route *contract.Route, src io.Reader) *refusal {
+func (p *Proxy) scanGzip(st *state, route *contract.Route, src io.Reader, oc *overrideCheck) *refusal {
 	in := &countingReader{r: src}
 	zr, err := gzip.NewReader(in)
 	if err != nil {
 		return &refusal{http.StatusBadRequest, RuleEncoding, "egress: request body says gzip but is not valid gzip"}
 	}
-	sw := &streamWriter{stream: st.scanner.NewStream(route.DLPAllow), budget: p.cfg.ScanBudget}
+	sw := &streamWriter{stream: st.scanner.NewStream(route.DLPAllow), budget: p.cfg.ScanBudget, oc: oc}
 	buf := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(buf)
 	chunk := (*buf)[:gzipChunk]
@@ -166,10 +172,10 @@ func (c *countingReader) Read(b []byte) (int, error) {
 
 // spool reads the whole body into memory (up to SpoolRAM) or a temporary
 // file, scanning as it goes, and returns it for forwarding only when clean.
-func (p *Proxy) spool(st *state, route *contract.Route, src io.Reader, gz bool) (io.ReadCloser, *refusal) {
+func (p *Proxy) spool(st *state, route *contract.Route, src io.Reader, gz bool, oc *overrideCheck) (io.ReadCloser, *refusal) {
 	sp := &spoolBody{ram: p.cfg.SpoolRAM}
 	stream := st.scanner.NewStream(route.DLPAllow)
-	scanTo := io.Writer(&streamWriter{stream: stream, budget: p.cfg.ScanBudget})
+	scanTo := io.Writer(&streamWriter{stream: stream, budget: p.cfg.ScanBudget, oc: oc})
 	var zw *io.PipeWriter
 	var zdone chan error
 	if gz {
@@ -177,7 +183,7 @@ func (p *Proxy) spool(st *state, route *contract.Route, src io.Reader, gz bool) 
 		zw, zdone = pw, make(chan error, 1)
 		go func() {
 			var err error
-			if ref := p.scanGzip(st, route, pr); ref != nil {
+			if ref := p.scanGzip(st, route, pr, oc); ref != nil {
 				err = ref
 			} else {
 				// Drain what follows the gzip stream, so the copy into
@@ -232,6 +238,7 @@ type scanReader struct {
 	err     error
 	n       int64
 	srcDone bool
+	oc      *overrideCheck
 }
 
 func (s *scanReader) Read(p []byte) (int, error) {
@@ -277,7 +284,10 @@ func (s *scanReader) scanChunk(chunk []byte) *refusal {
 	ctx, cancel := context.WithTimeout(context.Background(), s.budget)
 	defer cancel()
 	f, err := s.stream.Write(ctx, chunk)
-	return scanRefusal(f, err, "request body")
+	if ref := scanRefusal(f, err, "request body"); ref != nil {
+		return ref
+	}
+	return s.oc.feed(chunk)
 }
 
 func (s *scanReader) Close() error     { return nil }
@@ -287,6 +297,7 @@ func (s *scanReader) BytesRead() int64 { return s.n }
 type streamWriter struct {
 	stream *dlp.Stream
 	budget time.Duration
+	oc     *overrideCheck
 }
 
 func (w *streamWriter) Write(b []byte) (int, error) {
@@ -294,6 +305,9 @@ func (w *streamWriter) Write(b []byte) (int, error) {
 	defer cancel()
 	f, err := w.stream.Write(ctx, b)
 	if ref := scanRefusal(f, err, "request body"); ref != nil {
+		return 0, ref
+	}
+	if ref := w.oc.feed(b); ref != nil {
 		return 0, ref
 	}
 	return len(b), nil

@@ -70,6 +70,13 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 		return
 	}
 	route := d.Route
+	// A method override names the method the upstream will act on.
+	if ref := overrideRefusal(d, host, methodOverrides(r.Header, r.URL.RawQuery)); ref != nil {
+		w.Header().Set("Allow", d.AllowHeader())
+		p.refuse(w, *rec, ref)
+		return
+	}
+	oc := &overrideCheck{refuse: func(ms []string) *refusal { return overrideRefusal(d, host, ms) }}
 
 	// The agent never sends a credential anywhere: whatever it put in
 	// these headers is dropped, and the route's own is injected below.
@@ -109,7 +116,7 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 		p.websocket(w, r, route, info)
 		return
 	}
-	body, ref := p.prepareBody(r, route, st)
+	body, ref := p.prepareBody(r, route, st, oc)
 	if ref != nil {
 		p.refuse(w, *rec, ref)
 		return
