@@ -761,3 +761,73 @@ func TestAttackMethodOverrideBypassesAllowlist(t *testing.T) {
 		}
 	}
 }
+
+// F10: a route covers only its ports (443 unless it lists others), and
+// egress never proxies to its own listeners even when a route lists their
+// port and ssrf_allow covers their address.
+func TestAttackRouteDoesNotGrantEveryPortNorEgressItself(t *testing.T) {
+	e := newEnv(t, baseRoutes, nil)
+	_, adminPort, _ := net.SplitHostPort(e.admin)
+	_, proxyPort, _ := net.SplitHostPort(e.addr)
+	other := listenLoopback(t) // another local service
+	go func() {
+		for {
+			c, err := other.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nanswer\n")
+			c.Close()
+		}
+	}()
+	get := func(url string) (int, string) {
+		out, stderr, code := e.curl("-w", "\n%{http_code}", url)
+		if code != 0 {
+			t.Fatalf("curl %s: exit %d %s", url, code, stderr)
+		}
+		i := strings.LastIndex(out, "\n")
+		return atoiOr(out[i+1:]), out[:i]
+	}
+	for _, port := range []string{adminPort, portOf(other)} {
+		if status, body := get("http://other.example.test:" + port + "/routes"); status != 403 || strings.Contains(body, "answer") || strings.Contains(body, "api.example.test") {
+			t.Errorf("plain HTTP to undeclared port %s: %d %q", port, status, body)
+		}
+	}
+	// Even when the operator lists the ports: never egress itself.
+	e.allowPorts(adminPort, proxyPort)
+	for _, port := range []string{adminPort, proxyPort} {
+		if status, body := get("http://other.example.test:" + port + "/routes"); status != 403 || strings.Contains(body, "api.example.test") {
+			t.Errorf("plain HTTP to egress's own port %s: %d %q", port, status, body)
+		}
+	}
+	if status, _ := e.rawConnect("other.example.test:" + adminPort); status == 200 {
+		c := dialRaw(t, e.addr)
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = io.WriteString(c, "CONNECT other.example.test:"+adminPort+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		_, _ = http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+		pool := x509.NewCertPool()
+		pool.AddCert(e.ca.Cert)
+		tc := tls.Client(c, &tls.Config{ServerName: "other.example.test", RootCAs: pool})
+		_, _ = io.WriteString(tc, "GET /routes HTTP/1.1\r\nHost: other.example.test:"+adminPort+"\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 403 || strings.Contains(string(b), "api.example.test") {
+				t.Errorf("MITM'd request to egress's admin port: %d %q", resp.StatusCode, b)
+			}
+		}
+	}
+}
+
+func atoiOr(s string) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}

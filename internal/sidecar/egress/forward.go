@@ -295,6 +295,8 @@ func errorRefusal(err error) *refusal {
 		return ref
 	case errors.As(err, &ssrf):
 		return &refusal{http.StatusForbidden, RuleSSRF, "egress: " + ssrf.Error()}
+	case errors.Is(err, ErrSelf):
+		return &refusal{http.StatusForbidden, RuleSSRF, "egress: " + ErrSelf.Error()}
 	case errors.Is(err, ErrUpstream):
 		return &refusal{http.StatusBadGateway, RuleUpstream, "egress: " + err.Error()}
 	case errors.Is(err, context.Canceled):

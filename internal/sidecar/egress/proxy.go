@@ -276,7 +276,7 @@ func (p *Proxy) passthrough(req *http.Request, client net.Conn, t *target, route
 	cancel()
 	if err != nil {
 		status, rule := http.StatusBadGateway, RuleUpstream
-		if errors.Is(err, ErrSSRF) {
+		if errors.Is(err, ErrSSRF) || errors.Is(err, ErrSelf) {
 			status, rule = http.StatusForbidden, RuleSSRF
 		}
 		_ = textResponse(req, status, "egress: "+err.Error()+"\n").Write(client)
