@@ -831,3 +831,32 @@ func atoiOr(s string) int {
 	}
 	return n
 }
+
+// Slowloris: a request body that stalls is cut off after the body read
+// timeout instead of holding the handler for as long as the agent likes.
+func TestAttackStalledRequestBodyIsCutOff(t *testing.T) {
+	e := newEnv(t, baseRoutes, func(c *Config) { c.BodyReadTimeout = time.Second })
+	up := e.startUpstream(false, echo, "other.example.test")
+	for _, size := range []int{100, 4 << 20} { // whole-body and streamed
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			c := dialRaw(t, e.addr)
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+			hp := "other.example.test:" + up.port
+			_, _ = io.WriteString(c, "CONNECT "+hp+" HTTP/1.1\r\nHost: "+hp+"\r\n\r\n")
+			br := bufio.NewReader(c)
+			if resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect}); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("CONNECT: %v %v", resp, err)
+			}
+			pool := x509.NewCertPool()
+			pool.AddCert(e.ca.Cert)
+			tc := tls.Client(c, &tls.Config{ServerName: "other.example.test", RootCAs: pool, NextProtos: []string{"http/1.1"}})
+			_, _ = fmt.Fprintf(tc, "POST /p HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n", hp, size)
+			_, _ = tc.Write(make([]byte, min(size, 2<<20)-1)) // then nothing
+			_, err := http.ReadResponse(bufio.NewReader(tc), nil)
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("egress still waits for a stalled request body")
+			}
+		})
+	}
+}

@@ -403,3 +403,42 @@ func quoteToken(s string) string {
 		return r
 	}, s) + "\""
 }
+
+// deadlineBody gives every read of a request body a deadline (slowloris:
+// a body trickled a byte at a time, or stalled, would otherwise hold a
+// handler and its buffers for as long as the agent likes). The deadline is
+// cleared once the body ends, or by done, since net/http keeps reading the
+// connection in the background after the body and a stale deadline there
+// would cancel the request.
+type deadlineBody struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	timeout time.Duration
+	cleared bool
+}
+
+func (d *deadlineBody) Read(b []byte) (int, error) {
+	if d.cleared {
+		return d.ReadCloser.Read(b)
+	}
+	_ = d.rc.SetReadDeadline(time.Now().Add(d.timeout))
+	n, err := d.ReadCloser.Read(b)
+	if err == io.EOF {
+		d.done()
+	}
+	// (After any other error the deadline stays: what net/http reads of
+	// the rest of the body after the handler must not hang either.)
+	return n, err
+}
+
+func (d *deadlineBody) done() {
+	if !d.cleared {
+		d.cleared = true
+		_ = d.rc.SetReadDeadline(time.Time{})
+	}
+}
+
+func (d *deadlineBody) Close() error {
+	d.done()
+	return d.ReadCloser.Close()
+}

@@ -116,10 +116,18 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 		p.websocket(w, r, route, info)
 		return
 	}
+	var db *deadlineBody
+	if r.Body != nil && r.Body != http.NoBody {
+		db = &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: p.cfg.BodyReadTimeout}
+		r.Body = db
+	}
 	body, ref := p.prepareBody(r, route, st, oc)
 	if ref != nil {
 		p.refuse(w, *rec, ref)
 		return
+	}
+	if _, streaming := body.(*scanReader); db != nil && !streaming {
+		db.done() // read whole: the deadline must not outlive it
 	}
 	if body != nil {
 		defer body.Close()
