@@ -69,6 +69,11 @@ type Options struct {
 	// URL-escaped, base64 and hex forms) is a finding wherever it appears.
 	// Nil: none.
 	Secrets map[string][]byte
+	// Observe, if set, receives every finding of a gitleaks rule instead
+	// of Scan returning it, and the scan goes on (a routes file's
+	// dlp.action: log). Held secrets are always returned. Nil: findings
+	// are returned.
+	Observe func(Finding)
 }
 
 // Scanner finds secrets. It is safe for concurrent use; build one and
@@ -80,6 +85,7 @@ type Scanner struct {
 	// past the keywords are held-secret forms (heldForms[i-len(keywordRules)]).
 	keywordRules [][]int
 	heldForms    []heldForm
+	observe      func(Finding)
 }
 
 type scanRule struct {
@@ -106,7 +112,7 @@ func New(opts Options) (*Scanner, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Scanner{}
+	s := &Scanner{observe: opts.Observe}
 	keywordIndex := map[string]int{}
 	var keywords []string
 	for i, r := range rules {
@@ -251,7 +257,12 @@ func (s *Scanner) scan(ctx context.Context, data []byte, exempt []string) (*Find
 			continue
 		}
 		if found := r.det.DetectBytes(data[w.start:w.end]); len(found) > 0 {
-			return &Finding{RuleID: r.id, Offset: w.start}, nil
+			f := &Finding{RuleID: r.id, Offset: w.start}
+			if s.observe != nil {
+				s.observe(*f)
+				continue
+			}
+			return f, nil
 		}
 	}
 	return nil, nil

@@ -860,3 +860,36 @@ func TestAttackStalledRequestBodyIsCutOff(t *testing.T) {
 		})
 	}
 }
+
+// The routes file's dlp settings work as documented: enabled: false and
+// action: log let rule findings through; the held credential never.
+func TestRoutesFileDLPSettingsTakeEffect(t *testing.T) {
+	for _, tc := range []struct {
+		name, dlp string
+		ruleWant  int
+	}{
+		{"default", "", 403},
+		{"enabled false", "dlp: {enabled: false}\n", 200},
+		{"action log", "dlp: {action: log}\n", 200},
+		{"block", "dlp: {enabled: true, action: block}\n", 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, strings.Replace(baseRoutes, "version: 1\n", "version: 1\n"+tc.dlp, 1), nil)
+			up := e.startUpstream(false, echo, "other.example.test")
+			post := func(body string) int {
+				resp, err := e.client(false).Post("https://other.example.test:"+up.port+"/p", "text/plain", strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			if got := post("t=" + ghToken); got != tc.ruleWant {
+				t.Errorf("a rule finding: status %d, want %d", got, tc.ruleWant)
+			}
+			if got := post("t=" + testToken); got != 403 {
+				t.Errorf("the held credential: status %d, want 403", got)
+			}
+		})
+	}
+}

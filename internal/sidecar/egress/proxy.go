@@ -61,7 +61,7 @@ const (
 // secrets and CA; an error names what is wrong.
 func NewProxy(cfg Config, log *slog.Logger, auditW io.Writer) (*Proxy, error) {
 	cfg.withDefaults()
-	st, err := loadState(cfg.RoutesFile, cfg.SecretsDir)
+	st, err := loadState(cfg.RoutesFile, cfg.SecretsDir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func NewProxy(cfg Config, log *slog.Logger, auditW io.Writer) (*Proxy, error) {
 
 // Reload rereads the routes file and secrets; on error the old state stays.
 func (p *Proxy) Reload() error {
-	st, err := loadState(p.cfg.RoutesFile, p.cfg.SecretsDir)
+	st, err := loadState(p.cfg.RoutesFile, p.cfg.SecretsDir, p.log)
 	if err != nil {
 		return err
 	}
