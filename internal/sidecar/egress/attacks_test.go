@@ -327,7 +327,9 @@ func TestAttackReflectedCredentialNeverReachesAgent(t *testing.T) {
 		case "/v1/deflate":
 			w.Header().Set("Content-Encoding", "deflate")
 			fw, _ := flate.NewWriter(w, 5)
-			_, _ = io.WriteString(fw, "echo "+auth)
+			// Enough text that flate Huffman-codes it (a short body is
+			// stored raw, and a byte-level scrubber would see the token).
+			_, _ = io.WriteString(fw, "echo "+auth+" "+strings.Repeat("lorem ipsum dolor sit amet ", 40))
 			_ = fw.Close()
 		case "/v1/range":
 			http.ServeContent(w, r, "x.txt", time.Time{}, strings.NewReader("0123456789012345678901234 "+auth+" tail"))
