@@ -66,13 +66,10 @@ func (p *Proxy) websocket(w http.ResponseWriter, r *http.Request, route *contrac
 	}
 	// A websocket holds a connection open like a tunnel and counts
 	// against the same cap. (One inside a MITM'd tunnel holds its slot.)
-	release := func() {}
 	if t, _ := r.Context().Value(targetKey).(*target); t == nil {
 		select {
 		case p.tunnels <- struct{}{}:
-			var once sync.Once
-			release = func() { once.Do(func() { <-p.tunnels }) }
-			defer release()
+			defer func() { <-p.tunnels }()
 		default:
 			p.refuse(w, *info.rec, &refusal{http.StatusServiceUnavailable, RuleTunnelCap, "egress: too many open tunnels; close some connections and retry"})
 			return
