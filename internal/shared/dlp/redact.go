@@ -82,7 +82,11 @@ func (r *Redactor) PartialTail(data []byte) int {
 	}
 	best := 0
 	for _, f := range r.forms {
+		first := f.form[0] | 0x20
 		for k := min(len(f.form)-1, len(data)); k > best; k-- {
+			if c := data[len(data)-k]; c != f.form[0] && !(f.fold && c|0x20 == first) {
+				continue // cheap reject on the first byte
+			}
 			tail, pre := data[len(data)-k:], f.form[:k]
 			if bytes.Equal(tail, pre) || f.fold && bytes.EqualFold(tail, pre) {
 				best = k

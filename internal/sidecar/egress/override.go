@@ -44,13 +44,18 @@ func methodOverrides(h http.Header, rawQuery string) []string {
 func bodyOverrides(data []byte) []string {
 	var out []string
 	find := func(b []byte) {
-		for i := 0; ; {
-			j := indexFold(b[i:], overrideParam)
+		for i := 0; i < len(b); {
+			j := bytes.IndexByte(b[i:], '_')
 			if j < 0 {
 				return
 			}
-			k := i + j + len(overrideParam)
-			for k < len(b) && k-(i+j) < 64 && strings.IndexByte("\"' \t\r\n=:;", b[k]) >= 0 {
+			at := i + j
+			i = at + 1
+			if len(b)-at < len(overrideParam) || !bytes.EqualFold(b[at:at+len(overrideParam)], []byte(overrideParam)) {
+				continue
+			}
+			k := at + len(overrideParam)
+			for k < len(b) && k-at < 64 && strings.IndexByte("\"' \t\r\n=:;", b[k]) >= 0 {
 				k++
 			}
 			e := k
@@ -60,12 +65,31 @@ func bodyOverrides(data []byte) []string {
 			if m := strings.ToUpper(string(b[k:e])); knownMethod(m) {
 				out = append(out, m)
 			}
-			i = k
 		}
 	}
 	find(data)
-	if bytes.IndexByte(data, '%') >= 0 || bytes.IndexByte(data, '+') >= 0 {
-		find([]byte(lenientUnescape(string(data))))
+	// An escaped "_method" has an escape among its first 7 bytes' worth
+	// of text: decode only around each '%', so ordinary bodies cost one
+	// vectorised search.
+	const around = 3*len(overrideParam) + 3 // before a '%': the rest of an escaped name
+	const tail = around + 64 + 16           // after: the name, separators and a method
+	for i := 0; i < len(data); {
+		j := bytes.IndexByte(data[i:], '%')
+		if j < 0 {
+			break
+		}
+		p := i + j
+		from, to := max(0, p-around), min(len(data), p+tail)
+		for { // one region while escapes follow within reach
+			n := bytes.IndexByte(data[p+1:to], '%')
+			if n < 0 {
+				break
+			}
+			p += 1 + n
+			to = min(len(data), p+tail)
+		}
+		find([]byte(lenientUnescape(string(data[from:to]))))
+		i = to
 	}
 	return out
 }
@@ -96,26 +120,12 @@ func overrideRefusal(d Decision, host string, methods []string) *refusal {
 	return nil
 }
 
-// indexFold returns the index of sub (lower-case ASCII) in b ignoring
-// ASCII case, or -1.
-func indexFold(b []byte, sub string) int {
-	for i := 0; i+len(sub) <= len(b); i++ {
-		if b[i]|0x20 != sub[0]|0x20 && b[i] != sub[0] {
-			continue
-		}
-		if bytes.EqualFold(b[i:i+len(sub)], []byte(sub)) {
-			return i
-		}
-	}
-	return -1
-}
-
 // overrideCheck runs bodyOverrides over a body that arrives in chunks,
-// each with the end of the one before, so a "_method" split between two
-// is still seen.
+// and over the joins between them, so a "_method" split between two is
+// still seen.
 type overrideCheck struct {
 	refuse func(methods []string) *refusal
-	prev   []byte
+	prev   []byte // the end of the last chunk
 }
 
 const overrideOverlap = 96 // "_method", its separators and a method name
@@ -124,10 +134,23 @@ func (o *overrideCheck) feed(chunk []byte) *refusal {
 	if o == nil {
 		return nil
 	}
-	buf := append(o.prev, chunk...)
-	if ref := o.refuse(bodyOverrides(buf)); ref != nil {
+	if ref := o.refuse(bodyOverrides(chunk)); ref != nil {
 		return ref
 	}
-	o.prev = append(o.prev[:0], buf[max(0, len(buf)-overrideOverlap):]...)
+	if len(o.prev) > 0 { // what straddles the boundary
+		join := append(o.prev, chunk[:min(len(chunk), overrideOverlap)]...)
+		if ref := o.refuse(bodyOverrides(join)); ref != nil {
+			return ref
+		}
+		o.prev = join
+	}
+	tail := chunk[max(0, len(chunk)-overrideOverlap):]
+	if len(chunk) < overrideOverlap {
+		tail = o.prev[max(0, len(o.prev)-overrideOverlap):]
+		if len(o.prev) == 0 {
+			tail = chunk
+		}
+	}
+	o.prev = append([]byte(nil), tail...)
 	return nil
 }
