@@ -154,3 +154,47 @@ func FuzzDecodeEscapes(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRedactorSearchAgrees: the Wu-Manber search finds exactly what the
+// automaton finds, wherever forms are planted.
+func FuzzRedactorSearchAgrees(f *testing.F) {
+	f.Add([]byte("xx tok-3f9a1c77 yy"), []byte("tok-3f9a1c77"), uint16(3))
+	f.Fuzz(func(t *testing.T, noise, secret []byte, at uint16) {
+		if len(secret) < 2 || len(secret) > 64 {
+			return
+		}
+		r := NewRedactor([][]byte{secret})
+		if r == nil || r.wm == nil {
+			return
+		}
+		pos := int(at) % (len(noise) + 1)
+		form := r.forms[int(at)%len(r.forms)].form
+		data := append(append(append([]byte{}, noise[:pos]...), form...), noise[pos:]...)
+		var fast, slow [][2]int
+		r.Each(data, func(s, e int) { fast = append(fast, [2]int{s, e}) })
+		r.m.walk(data, func(end int, p int32) {
+			fm := r.forms[p]
+			s := end - len(fm.form)
+			if bytes.Equal(data[s:end], fm.form) || fm.fold && bytes.EqualFold(data[s:end], fm.form) {
+				slow = append(slow, [2]int{s, end})
+			}
+		})
+		key := func(x [][2]int) string { return fmt.Sprint(x) }
+		sortPairs(fast)
+		sortPairs(slow)
+		if key(fast) != key(slow) {
+			t.Fatalf("Wu-Manber %v, automaton %v", fast, slow)
+		}
+		if len(fast) == 0 {
+			t.Fatal("the planted form was not found")
+		}
+	})
+}
+
+func sortPairs(x [][2]int) {
+	for i := 1; i < len(x); i++ {
+		for j := i; j > 0 && (x[j][0] < x[j-1][0] || x[j][0] == x[j-1][0] && x[j][1] < x[j-1][1]); j-- {
+			x[j], x[j-1] = x[j-1], x[j]
+		}
+	}
+}

@@ -13,6 +13,7 @@ type Redactor struct {
 	m      *matcher
 	forms  []secretForm
 	maxLen int
+	wm     *wuManber // the fast search, when every form is at least 2 bytes
 }
 
 // NewRedactor builds a Redactor for the given secret values; nil if there
@@ -35,7 +36,7 @@ func NewRedactor(secrets [][]byte) *Redactor {
 			}
 			seen[string(f.form)] = true
 			r.forms = append(r.forms, f)
-			pats = append(pats, string(bytes.ToLower(f.form)))
+			pats = append(pats, asciiLower(f.form))
 			r.maxLen = max(r.maxLen, len(f.form))
 		}
 	}
@@ -43,7 +44,50 @@ func NewRedactor(secrets [][]byte) *Redactor {
 		return nil
 	}
 	r.m = newMatcher(pats)
+	r.wm = newWuManber(r.forms)
 	return r
+}
+
+// wuManber is a multi-pattern Wu-Manber search over ASCII-case-folded
+// bytes: it slides a window as long as the shortest form and looks at the
+// window's last two bytes; a pair that ends no form's window-long prefix
+// lets it skip ahead by up to the window's length. Responses are mostly
+// data no form resembles, so it reads a few bytes per window: several
+// times faster than stepping through every byte.
+type wuManber struct {
+	m     int                // window: the shortest form's length, at most 255
+	shift [1 << 16]uint8     // folded pair at the window's end → safe skip
+	cand  map[uint16][]int32 // folded pair → forms whose prefix ends so
+}
+
+func newWuManber(forms []secretForm) *wuManber {
+	m := 255
+	for _, f := range forms {
+		m = min(m, len(f.form))
+	}
+	if m < 2 {
+		return nil
+	}
+	w := &wuManber{m: m, cand: map[uint16][]int32{}}
+	for i := range w.shift {
+		w.shift[i] = uint8(m - 1)
+	}
+	for fi, f := range forms {
+		for j := 0; j+1 < m; j++ {
+			bg := uint16(foldByte(f.form[j]))<<8 | uint16(foldByte(f.form[j+1]))
+			w.shift[bg] = min(w.shift[bg], uint8(m-2-j))
+		}
+		bg := uint16(foldByte(f.form[m-2]))<<8 | uint16(foldByte(f.form[m-1]))
+		w.cand[bg] = append(w.cand[bg], int32(fi))
+	}
+	return w
+}
+
+func foldByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // percentAll percent-encodes every byte of v.
@@ -62,6 +106,25 @@ func percentAll(v []byte) string {
 // in order of their ends; fn may overwrite data[start:end].
 func (r *Redactor) Each(data []byte, fn func(start, end int)) {
 	if r == nil {
+		return
+	}
+	if w := r.wm; w != nil {
+		for pos := w.m - 1; pos < len(data); {
+			bg := uint16(foldByte(data[pos-1]))<<8 | uint16(foldByte(data[pos]))
+			if s := w.shift[bg]; s > 0 {
+				pos += int(s)
+				continue
+			}
+			start := pos - (w.m - 1)
+			for _, fi := range w.cand[bg] {
+				f := r.forms[fi]
+				end := start + len(f.form)
+				if end <= len(data) && (bytes.Equal(data[start:end], f.form) || f.fold && bytes.EqualFold(data[start:end], f.form)) {
+					fn(start, end)
+				}
+			}
+			pos++
+		}
 		return
 	}
 	r.m.walk(data, func(end int, p int32) {
@@ -103,4 +166,15 @@ func (r *Redactor) MaxLen() int {
 		return 0
 	}
 	return r.maxLen
+}
+
+// asciiLower lower-cases ASCII letters only: the automaton folds ASCII
+// case, and a secret's other bytes (which need not be UTF-8) must stay as
+// they are (bytes.ToLower would turn invalid UTF-8 into U+FFFD).
+func asciiLower(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		out[i] = foldByte(c)
+	}
+	return string(out)
 }

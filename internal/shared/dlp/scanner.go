@@ -143,7 +143,7 @@ func New(opts Options) (*Scanner, error) {
 		}
 		for _, f := range secretForms(v) {
 			s.heldForms = append(s.heldForms, heldForm{name: name, form: f.form, fold: f.fold})
-			keywords = append(keywords, string(bytes.ToLower(f.form)))
+			keywords = append(keywords, asciiLower(f.form))
 		}
 	}
 	// One pass finds rule keywords and held secrets alike.
