@@ -37,9 +37,11 @@ func (f *RoutesFile) SSRFPrefixes(route *Route) []netip.Prefix {
 	return out
 }
 
-// DLPConfig is the file-wide data-loss-prevention setting.
+// DLPConfig is the file-wide data-loss-prevention setting. It governs the
+// secret-scanning rules only: a request carrying a credential egress holds
+// (and injects) is refused whatever it says.
 type DLPConfig struct {
-	// Enabled turns scanning on or off; nil means on (fail closed).
+	// Enabled turns the rules on or off; nil means on (fail closed).
 	Enabled *bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
 	// Action is what a finding does; "" means DLPBlock.
 	Action DLPAction `yaml:"action,omitempty" json:"action,omitempty"`
@@ -66,7 +68,8 @@ type DLPAction string
 const (
 	// DLPBlock refuses the request (the default).
 	DLPBlock DLPAction = "block"
-	// DLPLog forwards the request and records the finding in the audit log.
+	// DLPLog forwards the request and records the finding (its rule id) in
+	// egress's log.
 	DLPLog DLPAction = "log"
 )
 

@@ -14,6 +14,11 @@ type matcher struct {
 	hasOut []bool       // state → len(out[state]) > 0, checked per byte
 	lens   []int        // pattern → length
 	starts *bigramSet   // first two bytes of every pattern, either case; nil if a pattern is one byte
+	// first holds the first bytes of every pattern (either case) when they
+	// are few (a Redactor's forms of one secret): then the skip loop tests
+	// one byte, which random or binary data rarely passes, before the pair.
+	// Nil when many bytes begin patterns (the rule keywords).
+	first *[256]bool
 }
 
 // bigramSet is a set of byte pairs.
@@ -74,6 +79,22 @@ func newMatcher(patterns []string) *matcher {
 	for i, o := range m.out {
 		m.hasOut[i] = len(o) > 0
 	}
+	m.first = new([256]bool)
+	nfirst := 0
+	for _, p := range patterns {
+		if len(p) == 0 {
+			continue
+		}
+		for _, c := range bothCases(p[0]) {
+			if !m.first[c] {
+				m.first[c] = true
+				nfirst++
+			}
+		}
+	}
+	if nfirst > maxFirstBytes {
+		m.first = nil
+	}
 	m.starts = new(bigramSet)
 	for _, p := range patterns {
 		if len(p) < 2 {
@@ -96,13 +117,27 @@ func bothCases(c byte) []byte {
 	return []byte{c}
 }
 
+// maxFirstBytes is how many distinct first bytes the one-byte skip test
+// is worth it for.
+const maxFirstBytes = 24
+
 // walk calls hit(end, pattern) for every match, end being the index just
 // past it.
 func (m *matcher) walk(data []byte, hit func(end int, pattern int32)) {
 	s := int32(0)
-	next, has, starts := m.next, m.hasOut, m.starts
+	next, has, starts, first := m.next, m.hasOut, m.starts, m.first
 	for i := 0; i < len(data); i++ {
-		if s == 0 && starts != nil {
+		if s == 0 && starts != nil && first != nil {
+			for i+1 < len(data) {
+				if first[data[i]] {
+					k := uint(data[i])<<8 | uint(data[i+1])
+					if starts[k>>6]&(1<<(k&63)) != 0 {
+						break
+					}
+				}
+				i++
+			}
+		} else if s == 0 && starts != nil {
 			// No match can begin before the next pair that begins a
 			// pattern, and the automaton would be back at the root there
 			// (a one-byte prefix ending just before it is not followed by

@@ -69,6 +69,11 @@ type Options struct {
 	// URL-escaped, base64 and hex forms) is a finding wherever it appears.
 	// Nil: none.
 	Secrets map[string][]byte
+	// Observe, if set, receives every finding of a gitleaks rule instead
+	// of Scan returning it, and the scan goes on (a routes file's
+	// dlp.action: log). Held secrets are always returned. Nil: findings
+	// are returned.
+	Observe func(Finding)
 }
 
 // Scanner finds secrets. It is safe for concurrent use; build one and
@@ -80,6 +85,7 @@ type Scanner struct {
 	// past the keywords are held-secret forms (heldForms[i-len(keywordRules)]).
 	keywordRules [][]int
 	heldForms    []heldForm
+	observe      func(Finding)
 }
 
 type scanRule struct {
@@ -93,6 +99,7 @@ type scanRule struct {
 type heldForm struct {
 	name string
 	form []byte
+	fold bool // confirm ignoring ASCII case (hex)
 }
 
 // New builds a Scanner.
@@ -105,7 +112,7 @@ func New(opts Options) (*Scanner, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Scanner{}
+	s := &Scanner{observe: opts.Observe}
 	keywordIndex := map[string]int{}
 	var keywords []string
 	for i, r := range rules {
@@ -135,8 +142,8 @@ func New(opts Options) (*Scanner, error) {
 			return nil, fmt.Errorf("dlp: secret %q is empty", name)
 		}
 		for _, f := range secretForms(v) {
-			s.heldForms = append(s.heldForms, heldForm{name: name, form: f})
-			keywords = append(keywords, string(bytes.ToLower(f)))
+			s.heldForms = append(s.heldForms, heldForm{name: name, form: f.form, fold: f.fold})
+			keywords = append(keywords, asciiLower(f.form))
 		}
 	}
 	// One pass finds rule keywords and held secrets alike.
@@ -161,29 +168,76 @@ func ruleDetector(r config.Rule, allowlists []*config.Allowlist) *detect.Detecto
 	return d
 }
 
-// secretForms returns the encodings in which a held secret is looked for.
-func secretForms(v []byte) [][]byte {
-	forms := [][]byte{v}
+// secretForm is one encoding of a held secret that Scan recognises.
+type secretForm struct {
+	form []byte
+	fold bool // the encoding is case-insensitive (hex)
+}
+
+// secretForms returns the encodings in which a held secret is looked for:
+// raw; hex in either case; base64 and base64url at every alignment (the
+// secret after a prefix, as in Basic credentials "user:TOKEN", encodes to
+// different characters depending on the prefix's length mod 3: each
+// alignment's form is the run of characters that depend on the secret's
+// bytes only). Percent-encoded forms, in any case, are found by scanning
+// decoded views (decodedViews).
+func secretForms(v []byte) []secretForm {
+	forms := []secretForm{{form: v}}
 	if len(v) < minEncodedFormLen {
 		return forms
 	}
-	add := func(f string) {
-		if f != "" && !slices.ContainsFunc(forms, func(x []byte) bool { return string(x) == f }) {
-			forms = append(forms, []byte(f))
+	add := func(f string, fold bool) {
+		if len(f) >= minEncodedFormLen && !slices.ContainsFunc(forms, func(x secretForm) bool { return string(x.form) == f }) {
+			forms = append(forms, secretForm{form: []byte(f), fold: fold})
 		}
 	}
-	add(url.QueryEscape(string(v)))
-	add(url.PathEscape(string(v)))
-	add(strings.TrimRight(base64.StdEncoding.EncodeToString(v), "="))
-	add(base64.RawURLEncoding.EncodeToString(v))
-	add(hex.EncodeToString(v))
+	add(url.QueryEscape(string(v)), false)
+	add(url.PathEscape(string(v)), false)
+	add(hex.EncodeToString(v), true)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		for k := 0; k < 3; k++ {
+			add(base64Aligned(enc, v, k), false)
+		}
+	}
 	return forms
+}
+
+// base64Aligned returns the base64 characters of v encoded after k bytes
+// of anything that depend on v's bytes alone.
+func base64Aligned(enc *base64.Encoding, v []byte, k int) string {
+	buf := make([]byte, k+len(v))
+	copy(buf[k:], v)
+	s := enc.EncodeToString(buf)
+	first := (8*k + 5) / 6       // the first character whose bits are all v's
+	last := 8 * (k + len(v)) / 6 // one past the last such character
+	if first >= last {
+		return ""
+	}
+	return s[first:last]
 }
 
 // Scan returns the first finding in data whose rule is not exempt, or nil.
 // exempt lists rule ids the route allows (held secrets cannot be exempted).
 // It returns ErrBudget when ctx ends first.
+//
+// Data is scanned as it is and, around any %XX, \uXXXX or \/ escape, as a
+// receiver would decode it (decodedViews): percent- or JSON-escaping a
+// token does not hide it.
 func (s *Scanner) Scan(ctx context.Context, data []byte, exempt []string) (*Finding, error) {
+	f, err := s.scan(ctx, data, exempt)
+	if f != nil || err != nil {
+		return f, err
+	}
+	for _, v := range decodedViews(data) {
+		if f, err := s.scan(ctx, v, exempt); f != nil || err != nil {
+			return f, err
+		}
+	}
+	return nil, nil
+}
+
+// scan scans data as it is.
+func (s *Scanner) scan(ctx context.Context, data []byte, exempt []string) (*Finding, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBudget, err)
 	}
@@ -203,7 +257,12 @@ func (s *Scanner) Scan(ctx context.Context, data []byte, exempt []string) (*Find
 			continue
 		}
 		if found := r.det.DetectBytes(data[w.start:w.end]); len(found) > 0 {
-			return &Finding{RuleID: r.id, Offset: w.start}, nil
+			f := &Finding{RuleID: r.id, Offset: w.start}
+			if s.observe != nil {
+				s.observe(*f)
+				continue
+			}
+			return f, nil
 		}
 	}
 	return nil, nil
@@ -227,7 +286,7 @@ func (s *Scanner) windows(data []byte, exempt []string) ([]window, *Finding) {
 		hit := end - s.prefilter.lens[pattern]
 		if int(pattern) >= len(s.keywordRules) {
 			h := s.heldForms[int(pattern)-len(s.keywordRules)]
-			if held == nil && bytes.Equal(data[hit:end], h.form) {
+			if held == nil && (bytes.Equal(data[hit:end], h.form) || h.fold && bytes.EqualFold(data[hit:end], h.form)) {
 				held = &Finding{RuleID: HeldSecretRule + h.name, Offset: hit}
 			}
 			return

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -16,9 +15,18 @@ import (
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
-// maxDecompressed bounds what a gzip request body may expand to while it
-// is scanned (a gzip bomb is refused, not unpacked).
-const maxDecompressed = 1 << 30
+// A gzip request body is decompressed as a stream, in gzipChunk pieces,
+// into a DLP stream scan: never inflated whole. It is refused (413) if it
+// expands beyond maxDecompressed, or, past the first gzipRatioFloor bytes,
+// to more than gzipMaxRatio times the compressed bytes read so far: a gzip
+// bomb (1 MiB of zeros is 1 GiB) is refused after a few megabytes, while
+// ordinary text and JSON compress far less than 100:1.
+const (
+	maxDecompressed = 256 << 20
+	gzipMaxRatio    = 100
+	gzipRatioFloor  = 4 << 20
+	gzipChunk       = 64 << 10
+)
 
 // prepareBody returns the body to forward, scanned so that no secret byte
 // reaches the upstream:
@@ -31,21 +39,19 @@ const maxDecompressed = 1 << 30
 //
 // gzip bodies are decompressed for scanning; any other content encoding
 // cannot be scanned and is refused.
-func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (io.ReadCloser, *refusal) {
+//
+// oc, if not nil, refuses a body naming a method override the route does
+// not allow (it sees the body as it is scanned: decompressed, in order).
+func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state, oc *overrideCheck) (io.ReadCloser, *refusal) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
 	if r.ContentLength > p.cfg.MaxBody {
 		return nil, &refusal{http.StatusRequestEntityTooLarge, RuleTooLarge, "egress: request body is larger than this proxy forwards"}
 	}
-	gz := false
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		gz = true
-	default:
-		return nil, &refusal{http.StatusUnsupportedMediaType, RuleEncoding,
-			"egress: request bodies with Content-Encoding " + quoteToken(enc) + " cannot be scanned for secrets; send it uncompressed or gzip"}
+	gz, ref := bodyEncoding(r.Header)
+	if ref != nil {
+		return nil, ref
 	}
 	src := &limitedBody{r: r.Body, max: p.cfg.MaxBody}
 	var head []byte
@@ -66,59 +72,123 @@ func (p *Proxy) prepareBody(r *http.Request, route *contract.Route, st *state) (
 		return nil, bodyErr(err)
 	}
 	if int64(len(head)) <= p.cfg.WholeBodyLimit && !route.DLPStrict {
-		if ref := p.scanBody(st, route, head, gz); ref != nil {
+		if ref := p.scanBody(st, route, head, gz, oc); ref != nil {
 			return nil, ref
 		}
-		// A form body percent-encodes what it carries; scan it decoded too.
-		if !gz && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-			if dec, err := url.QueryUnescape(string(head)); err == nil && dec != string(head) {
-				if ref := p.scan(st, []byte(dec), route, "request body"); ref != nil {
-					return nil, ref
-				}
-			}
-		}
+		// (Percent- and JSON-escaped tokens, in forms or anything else,
+		// are found by the scanner's decoded views.)
 		return &countedBody{Reader: bytes.NewReader(head), n: int64(len(head))}, nil
 	}
 	rest := io.MultiReader(bytes.NewReader(head), src)
 	if route.DLPStrict || gz {
-		return p.spool(st, route, rest, gz)
+		return p.spool(st, route, rest, gz, oc)
 	}
-	return &scanReader{src: rest, stream: st.scanner.NewStream(route.DLPAllow), budget: p.cfg.ScanBudget}, nil
+	return &scanReader{src: rest, stream: st.scanner.NewStream(route.DLPAllow), budget: p.cfg.ScanBudget, oc: oc}, nil
 }
 
-func (p *Proxy) scanBody(st *state, route *contract.Route, data []byte, gz bool) *refusal {
+// bodyEncoding reads every Content-Encoding header and value: a body is
+// plain (none, or only identity) or gzip (exactly one gzip and no other
+// coding). Anything else cannot be scanned as the receiver will decode it
+// and is refused: with stacked codings, the receiver undoes them all.
+func bodyEncoding(h http.Header) (gz bool, ref *refusal) {
+	var codings []string
+	for _, v := range h.Values("Content-Encoding") {
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.ToLower(strings.TrimSpace(c)); c != "" && c != "identity" {
+				codings = append(codings, c)
+			}
+		}
+	}
+	switch {
+	case len(codings) == 0:
+		return false, nil
+	case len(codings) == 1 && (codings[0] == "gzip" || codings[0] == "x-gzip"):
+		return true, nil
+	}
+	return false, &refusal{http.StatusUnsupportedMediaType, RuleEncoding,
+		"egress: request bodies with Content-Encoding " + quoteToken(strings.Join(codings, ", ")) + " cannot be scanned for secrets; send it uncompressed or as one gzip"}
+}
+
+func (p *Proxy) scanBody(st *state, route *contract.Route, data []byte, gz bool, oc *overrideCheck) *refusal {
 	if gz {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return &refusal{http.StatusBadRequest, RuleEncoding, "egress: request body says gzip but is not valid gzip"}
-		}
-		plain, err := io.ReadAll(io.LimitReader(zr, maxDecompressed+1))
-		if err != nil {
-			return &refusal{http.StatusBadRequest, RuleEncoding, "egress: request body says gzip but is not valid gzip"}
-		}
-		if len(plain) > maxDecompressed {
+		return p.scanGzip(st, route, bytes.NewReader(data), oc)
+	}
+	if ref := p.scan(st, data, route, "request body"); ref != nil {
+		return ref
+	}
+	return oc.feed(data)
+}
+
+// scanGzip decompresses src as a stream into a DLP stream scan, with the
+// size and ratio limits above. Memory stays at a chunk and the stream's
+// overlap whatever the body expands to.
+func (p *Proxy) scanGzip(st *state, route *contract.Route, src io.Reader, oc *overrideCheck) *refusal {
+	in := &countingReader{r: src}
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		return &refusal{http.StatusBadRequest, RuleEncoding, "egress: request body says gzip but is not valid gzip"}
+	}
+	sw := &streamWriter{stream: st.scanner.NewStream(route.DLPAllow), budget: p.cfg.ScanBudget, oc: oc}
+	buf := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(buf)
+	chunk := (*buf)[:gzipChunk]
+	var out int64
+	for {
+		n, err := zr.Read(chunk)
+		out += int64(n)
+		if out > maxDecompressed || out > gzipRatioFloor && out > gzipMaxRatio*in.n {
 			return &refusal{http.StatusRequestEntityTooLarge, RuleTooLarge, "egress: gzip request body expands beyond what egress scans"}
 		}
-		data = plain
+		if n > 0 {
+			if _, werr := sw.Write(chunk[:n]); werr != nil {
+				return bodyErr(werr)
+			}
+		}
+		switch err {
+		case nil:
+		case io.EOF:
+			return nil
+		default:
+			var ref *refusal
+			if errors.As(err, &ref) {
+				return ref
+			}
+			return &refusal{http.StatusBadRequest, RuleEncoding, "egress: request body says gzip but is not valid gzip"}
+		}
 	}
-	return p.scan(st, data, route, "request body")
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
 }
 
 // spool reads the whole body into memory (up to SpoolRAM) or a temporary
 // file, scanning as it goes, and returns it for forwarding only when clean.
-func (p *Proxy) spool(st *state, route *contract.Route, src io.Reader, gz bool) (io.ReadCloser, *refusal) {
+func (p *Proxy) spool(st *state, route *contract.Route, src io.Reader, gz bool, oc *overrideCheck) (io.ReadCloser, *refusal) {
 	sp := &spoolBody{ram: p.cfg.SpoolRAM}
 	stream := st.scanner.NewStream(route.DLPAllow)
-	scanTo := io.Writer(&streamWriter{stream: stream, budget: p.cfg.ScanBudget})
+	scanTo := io.Writer(&streamWriter{stream: stream, budget: p.cfg.ScanBudget, oc: oc})
 	var zw *io.PipeWriter
 	var zdone chan error
 	if gz {
 		pr, pw := io.Pipe()
 		zw, zdone = pw, make(chan error, 1)
 		go func() {
-			zr, err := gzip.NewReader(pr)
-			if err == nil {
-				_, err = io.Copy(scanTo, io.LimitReader(zr, maxDecompressed))
+			var err error
+			if ref := p.scanGzip(st, route, pr, oc); ref != nil {
+				err = ref
+			} else {
+				// Drain what follows the gzip stream, so the copy into
+				// the pipe never blocks.
+				_, err = io.Copy(io.Discard, pr)
 			}
 			pr.CloseWithError(err)
 			zdone <- err
@@ -168,6 +238,7 @@ type scanReader struct {
 	err     error
 	n       int64
 	srcDone bool
+	oc      *overrideCheck
 }
 
 func (s *scanReader) Read(p []byte) (int, error) {
@@ -213,7 +284,10 @@ func (s *scanReader) scanChunk(chunk []byte) *refusal {
 	ctx, cancel := context.WithTimeout(context.Background(), s.budget)
 	defer cancel()
 	f, err := s.stream.Write(ctx, chunk)
-	return scanRefusal(f, err, "request body")
+	if ref := scanRefusal(f, err, "request body"); ref != nil {
+		return ref
+	}
+	return s.oc.feed(chunk)
 }
 
 func (s *scanReader) Close() error     { return nil }
@@ -223,6 +297,7 @@ func (s *scanReader) BytesRead() int64 { return s.n }
 type streamWriter struct {
 	stream *dlp.Stream
 	budget time.Duration
+	oc     *overrideCheck
 }
 
 func (w *streamWriter) Write(b []byte) (int, error) {
@@ -230,6 +305,9 @@ func (w *streamWriter) Write(b []byte) (int, error) {
 	defer cancel()
 	f, err := w.stream.Write(ctx, b)
 	if ref := scanRefusal(f, err, "request body"); ref != nil {
+		return 0, ref
+	}
+	if ref := w.oc.feed(b); ref != nil {
 		return 0, ref
 	}
 	return len(b), nil
@@ -324,4 +402,43 @@ func quoteToken(s string) string {
 		}
 		return r
 	}, s) + "\""
+}
+
+// deadlineBody gives every read of a request body a deadline (slowloris:
+// a body trickled a byte at a time, or stalled, would otherwise hold a
+// handler and its buffers for as long as the agent likes). The deadline is
+// cleared once the body ends, or by done, since net/http keeps reading the
+// connection in the background after the body and a stale deadline there
+// would cancel the request.
+type deadlineBody struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	timeout time.Duration
+	cleared bool
+}
+
+func (d *deadlineBody) Read(b []byte) (int, error) {
+	if d.cleared {
+		return d.ReadCloser.Read(b)
+	}
+	_ = d.rc.SetReadDeadline(time.Now().Add(d.timeout))
+	n, err := d.ReadCloser.Read(b)
+	if err == io.EOF {
+		d.done()
+	}
+	// (After any other error the deadline stays: what net/http reads of
+	// the rest of the body after the handler must not hang either.)
+	return n, err
+}
+
+func (d *deadlineBody) done() {
+	if !d.cleared {
+		d.cleared = true
+		_ = d.rc.SetReadDeadline(time.Time{})
+	}
+}
+
+func (d *deadlineBody) Close() error {
+	d.done()
+	return d.ReadCloser.Close()
 }

@@ -49,6 +49,7 @@ type Config struct {
 	WholeBodyLimit   int64         // bodies up to this are scanned whole before sending (default 1 MiB)
 	SpoolRAM         int64         // dlp_strict bodies above this spool to disk (default 8 MiB)
 	MaxBody          int64         // request bodies above this are refused (default 4 GiB)
+	BodyReadTimeout  time.Duration // each read of a request body must return within (default 30s)
 }
 
 // Defaults.
@@ -61,6 +62,7 @@ const (
 	defaultWholeBodyLimit   = 1 << 20
 	defaultSpoolRAM         = 8 << 20
 	defaultMaxBody          = 4 << 30
+	defaultBodyReadTimeout  = 30 * time.Second
 )
 
 func (c *Config) withDefaults() {
@@ -82,6 +84,7 @@ func (c *Config) withDefaults() {
 	def(&c.IdleTimeout, defaultIdleTimeout)
 	def(&c.DialTimeout, defaultDialTimeout)
 	def(&c.ScanBudget, defaultScanBudget)
+	def(&c.BodyReadTimeout, defaultBodyReadTimeout)
 	if c.WholeBodyLimit == 0 {
 		c.WholeBodyLimit = defaultWholeBodyLimit
 	}

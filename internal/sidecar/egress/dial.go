@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,52 @@ type dialer struct {
 	resolve map[string]netip.Addr // fixed answers (--resolve); nil: DNS
 	lookup  func(ctx context.Context, host string) ([]netip.Addr, error)
 	timeout time.Duration
+	// self lists egress's own listeners (proxy, admin), which it never
+	// dials whatever a route allows: a route to a host on the same
+	// machine must not reach the admin API or loop into the proxy. Set
+	// before serving; read-only after.
+	self []netip.AddrPort
+}
+
+// ErrSelf is returned for a dial to one of egress's own listeners.
+var ErrSelf = errors.New("refusing to connect to egress's own listener")
+
+// isSelf reports whether ip:port is one of egress's listeners. A listener
+// on an unspecified address (0.0.0.0, ::) takes the port on every address
+// of the machine, so any address that is loopback or one of its
+// interfaces' matches.
+func (d *dialer) isSelf(ip netip.Addr, port string) bool {
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, s := range d.self {
+		if s.Port() != uint16(n) {
+			continue
+		}
+		if a := s.Addr().Unmap(); a == ip || a.IsUnspecified() && (ip.IsLoopback() || ip.IsUnspecified() || localAddr(ip)) {
+			return true
+		}
+	}
+	return false
+}
+
+// localAddr reports whether ip is an address of one of this machine's
+// interfaces.
+func localAddr(ip netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return true // fail closed
+	}
+	for _, a := range addrs {
+		if pn, ok := a.(*net.IPNet); ok {
+			if x, ok := netip.AddrFromSlice(pn.IP); ok && x.Unmap() == ip {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func newDialer(resolve map[string]netip.Addr, timeout time.Duration) *dialer {
@@ -68,6 +115,11 @@ func (d *dialer) dial(ctx context.Context, host, port string, allow []netip.Pref
 	ips, err := d.addrs(ctx, host, allow)
 	if err != nil {
 		return nil, err
+	}
+	for _, ip := range ips {
+		if d.isSelf(ip, port) {
+			return nil, fmt.Errorf("%w %s", ErrSelf, net.JoinHostPort(host, port))
+		}
 	}
 	nd := net.Dialer{Timeout: d.timeout, KeepAlive: 30 * time.Second}
 	var errs []error

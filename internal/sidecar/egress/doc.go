@@ -8,7 +8,8 @@
 // or a port its route does not allow (443 unless the route lists its
 // ports), gets a 403 naming it and the egress-block tool, before any TLS
 // or dial; a tls_passthrough route is tunnelled unread (with idle
-// deadlines); every other declared host is MITM'd: egress answers the
+// deadlines) once its ClientHello's SNI is seen to name the CONNECT host
+// (no domain fronting); every other declared host is MITM'd: egress answers the
 // CONNECT, terminates the agent's TLS with an ECDSA leaf minted from the
 // bottle CA (cached per host) and hands the connection to its own inner
 // http.Server, which speaks HTTP/1.1 with keep-alive and HTTP/2 and has
@@ -25,11 +26,15 @@
 // credential injected (TLS only); URL, headers and body are DLP-scanned
 // (internal/shared/dlp) before anything is sent — bodies up to 1 MiB whole, larger
 // ones while streaming with a hold-back so no secret byte leaves, dlp_strict
-// and gzip bodies spooled (to disk above a RAM cap); websocket messages are
+// and large gzip bodies spooled (to disk above a RAM cap; gzip is scanned
+// as a stream, with size and ratio limits); websocket messages are
 // reassembled and scanned; the upstream is dialled at an address CheckDial
 // accepted, with TLS verified against system roots plus --upstream-ca; the
-// response streams back (SSE flushed at once) with any held secret scrubbed.
-// One JSON audit line records each decision. SIGHUP reloads the routes file
+// response streams back (SSE flushed at once) with any held secret scrubbed
+// (raw, hex, base64 at any alignment or %-encoded; from headers, 1xx
+// headers, trailers, bodies and websocket messages). Only a real websocket
+// handshake may upgrade; method overrides are checked as the method they
+// name. One JSON audit line records each decision. SIGHUP reloads the routes file
 // and secrets; a bad file keeps the old table.
 //
 // # Policy

@@ -2,12 +2,12 @@ package egress
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"strings"
 	"time"
 
@@ -70,6 +70,13 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 		return
 	}
 	route := d.Route
+	// A method override names the method the upstream will act on.
+	if ref := overrideRefusal(d, host, methodOverrides(r.Header, r.URL.RawQuery)); ref != nil {
+		w.Header().Set("Allow", d.AllowHeader())
+		p.refuse(w, *rec, ref)
+		return
+	}
+	oc := &overrideCheck{refuse: func(ms []string) *refusal { return overrideRefusal(d, host, ms) }}
 
 	// The agent never sends a credential anywhere: whatever it put in
 	// these headers is dropped, and the route's own is injected below.
@@ -91,25 +98,45 @@ func (p *Proxy) serveForward(w http.ResponseWriter, r *http.Request, t *target) 
 		// upstream echoing the credential cannot hide it from the scrubber
 		// inside a compressed body.
 		r.Header.Del("Accept-Encoding")
+		// Ranges would let the agent have a reflected credential sent in
+		// pieces, none of which the scrubber recognises.
+		r.Header.Del("Range")
+		r.Header.Del("If-Range")
 	}
 	if ref := p.scanHead(r, route, st); ref != nil {
 		p.refuse(w, *rec, ref)
 		return
 	}
-	if isWebSocket(r) {
+	if wantsUpgrade(r) {
+		if !isWebSocket(r) {
+			p.refuse(w, *rec, &refusal{http.StatusBadRequest, RuleBadUpgrade,
+				"egress: only websocket upgrades (a GET handshake without a body) are proxied; other protocol upgrades are refused"})
+			return
+		}
 		p.websocket(w, r, route, info)
 		return
 	}
-	body, ref := p.prepareBody(r, route, st)
+	var db *deadlineBody
+	if r.Body != nil && r.Body != http.NoBody {
+		db = &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: p.cfg.BodyReadTimeout}
+		r.Body = db
+	}
+	body, ref := p.prepareBody(r, route, st, oc)
 	if ref != nil {
 		p.refuse(w, *rec, ref)
 		return
+	}
+	if _, streaming := body.(*scanReader); db != nil && !streaming {
+		db.done() // read whole: the deadline must not outlive it
 	}
 	if body != nil {
 		defer body.Close()
 		r.Body = body
 	}
 	cw := &countingWriter{ResponseWriter: w}
+	if info.auth != "" {
+		cw.redact = st.redact // 1xx headers (103 Early Hints) go out through it
+	}
 	if t != nil {
 		cw.batch = t.batch
 	}
@@ -147,14 +174,9 @@ func (p *Proxy) refuse(w http.ResponseWriter, rec auditRecord, ref *refusal) {
 func (p *Proxy) scanHead(r *http.Request, route *contract.Route, st *state) *refusal {
 	var b strings.Builder
 	b.WriteString(r.Method + " " + r.URL.RequestURI() + "\n")
-	// Percent-encoding must not hide a token from the rules: scan the
-	// decoded path and query too.
-	if dec, err := url.PathUnescape(r.URL.EscapedPath()); err == nil {
-		b.WriteString(dec + "\n")
-	}
-	if dec, err := url.QueryUnescape(r.URL.RawQuery); err == nil && dec != r.URL.RawQuery {
-		b.WriteString(dec + "\n")
-	}
+	// Percent-encoding must not hide a token from the rules: the scanner
+	// also reads the line as the upstream will decode it, escape by escape,
+	// so one invalid escape does not stop the rest being decoded.
 	for name, vals := range r.Header {
 		for _, v := range vals {
 			b.WriteString(name + ": " + v + "\n")
@@ -206,6 +228,15 @@ func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 			pr.Out.URL.Host = info.authority
 			pr.Out.URL.User = nil
 			pr.Out.Trailer = nil
+			// Upgrades never reach here (serveForward refuses all but
+			// websockets, which it proxies itself): never ask for one.
+			pr.Out.Header.Del("Upgrade")
+			pr.Out.Header.Del("Connection")
+			// The query goes on byte for byte as the agent sent it, as it
+			// was scanned: ReverseProxy would drop the pairs it cannot
+			// parse and re-encode the rest, decoding what the scan saw
+			// encoded.
+			pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 			pr.Out.Host = pr.In.Host
 			if info.scheme == "http" {
 				pr.Out.Host = pr.In.URL.Host
@@ -217,9 +248,15 @@ func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 		ModifyResponse: func(resp *http.Response) error {
 			info := resp.Request.Context().Value(forwardKey).(*forwardInfo)
 			info.status = resp.StatusCode
+			if resp.StatusCode == http.StatusSwitchingProtocols {
+				return &refusal{http.StatusBadGateway, RuleUpstream, "egress: the upstream switched protocols unasked"}
+			}
 			// Only a route egress injected a credential on can echo one.
 			if info.auth != "" {
-				scrubResponse(resp, info.st.values)
+				if ref := unscrubbable(resp); ref != nil {
+					return ref
+				}
+				scrubResponse(resp, info.st.redact)
 			}
 			return nil
 		},
@@ -237,8 +274,27 @@ func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 	}
 }
 
-// errorRefusal maps a forwarding error to what the agent is told. Details
-// that could hold a secret (URLs with queries) stay out.
+// unscrubbable refuses a response on a credentialed route that the
+// scrubber cannot read whole: a content encoding the transport did not
+// undo (egress asked for none but its own gzip) or a partial content.
+func unscrubbable(resp *http.Response) *refusal {
+	for _, v := range resp.Header.Values("Content-Encoding") {
+		for _, enc := range strings.Split(v, ",") {
+			if e := strings.TrimSpace(enc); e != "" && !strings.EqualFold(e, "identity") {
+				return &refusal{http.StatusBadGateway, RuleEncoding, "egress: the upstream answered in a content encoding egress did not ask for and cannot scrub"}
+			}
+		}
+	}
+	if resp.StatusCode == http.StatusPartialContent {
+		return &refusal{http.StatusBadGateway, RuleUpstream, "egress: the upstream answered with a partial content egress did not ask for"}
+	}
+	return nil
+}
+
+// errorRefusal maps a forwarding error to what the agent is told. The
+// text is egress's own: never a URL, never upstream data (an error from a
+// malformed response quotes the bytes the upstream sent, which may echo
+// the credential).
 func errorRefusal(err error) *refusal {
 	var ref *refusal
 	var ssrf *SSRFError
@@ -247,20 +303,25 @@ func errorRefusal(err error) *refusal {
 		return ref
 	case errors.As(err, &ssrf):
 		return &refusal{http.StatusForbidden, RuleSSRF, "egress: " + ssrf.Error()}
+	case errors.Is(err, ErrSelf):
+		return &refusal{http.StatusForbidden, RuleSSRF, "egress: " + ErrSelf.Error()}
 	case errors.Is(err, ErrUpstream):
 		return &refusal{http.StatusBadGateway, RuleUpstream, "egress: " + err.Error()}
 	case errors.Is(err, context.Canceled):
 		return &refusal{499, RuleUpstream, "egress: the request was cancelled"}
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return &refusal{http.StatusGatewayTimeout, RuleUpstream, "egress: upstream request failed: timed out"}
 	}
-	return &refusal{http.StatusBadGateway, RuleUpstream, "egress: upstream request failed: " + firstLine(err.Error())}
+	var cert *tls.CertificateVerificationError
+	if errors.As(err, &cert) {
+		return &refusal{http.StatusBadGateway, RuleUpstream, "egress: upstream request failed: its TLS certificate is not trusted"}
+	}
+	return &refusal{http.StatusBadGateway, RuleUpstream, "egress: upstream request failed: the connection broke or the response was malformed"}
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if i := strings.Index(s, "?"); i >= 0 { // never a query string
-		s = s[:i] + "?…"
-	}
-	return s
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // countingWriter records the status and bytes written to the agent, and
@@ -271,9 +332,15 @@ type countingWriter struct {
 	n       int64
 	refusal *refusal
 	batch   *recordBatcher // nil: write through
+	redact  *dlp.Redactor  // scrubs 1xx headers; nil: none
 }
 
 func (c *countingWriter) WriteHeader(code int) {
+	if code < 200 && c.redact != nil {
+		// ReverseProxy copies an interim response's headers (103 Early
+		// Hints) into ours and writes them out at once.
+		scrubHeader(c.Header(), c.redact)
+	}
 	if c.status == 0 {
 		c.status = code
 	}

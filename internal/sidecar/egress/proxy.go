@@ -61,7 +61,7 @@ const (
 // secrets and CA; an error names what is wrong.
 func NewProxy(cfg Config, log *slog.Logger, auditW io.Writer) (*Proxy, error) {
 	cfg.withDefaults()
-	st, err := loadState(cfg.RoutesFile, cfg.SecretsDir)
+	st, err := loadState(cfg.RoutesFile, cfg.SecretsDir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func NewProxy(cfg Config, log *slog.Logger, auditW io.Writer) (*Proxy, error) {
 
 // Reload rereads the routes file and secrets; on error the old state stays.
 func (p *Proxy) Reload() error {
-	st, err := loadState(p.cfg.RoutesFile, p.cfg.SecretsDir)
+	st, err := loadState(p.cfg.RoutesFile, p.cfg.SecretsDir, p.log)
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ func (p *Proxy) passthrough(req *http.Request, client net.Conn, t *target, route
 	cancel()
 	if err != nil {
 		status, rule := http.StatusBadGateway, RuleUpstream
-		if errors.Is(err, ErrSSRF) {
+		if errors.Is(err, ErrSSRF) || errors.Is(err, ErrSelf) {
 			status, rule = http.StatusForbidden, RuleSSRF
 		}
 		_ = textResponse(req, status, "egress: "+err.Error()+"\n").Write(client)
@@ -287,7 +287,25 @@ func (p *Proxy) passthrough(req *http.Request, client net.Conn, t *target, route
 	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		return
 	}
+	// Pin the tunnel to its host: the ClientHello must name the CONNECT
+	// host, or the agent could reach any other site the upstream serves
+	// (domain fronting). It is read whole before any byte goes upstream.
+	_ = client.SetReadDeadline(time.Now().Add(p.cfg.HandshakeTimeout))
+	hello, first, err := readClientHello(client)
+	_ = client.SetReadDeadline(time.Time{})
+	if err != nil || !pinnedSNI(hello, t.host) {
+		reason := "the tunnel did not start with a TLS ClientHello"
+		if hello != nil {
+			reason = "the TLS ClientHello does not name the CONNECT host (SNI missing, different or encrypted)"
+		}
+		p.audit.Write(rec.done(http.StatusForbidden, RuleSNIMismatch, reason, int64(len(first)), 0))
+		return
+	}
+	if _, err := up.Write(first); err != nil {
+		return
+	}
 	in, out := pipeIdle(client, up, p.cfg.IdleTimeout)
+	in += int64(len(first))
 	p.audit.Write(rec.done(http.StatusOK, RulePassthrough, "", in, out))
 }
 

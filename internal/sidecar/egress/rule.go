@@ -48,6 +48,10 @@ const (
 const (
 	// RulePassthrough: a tls_passthrough tunnel ran (and closed).
 	RulePassthrough Rule = "passthrough"
+	// RuleSNIMismatch (403): a tls_passthrough tunnel's ClientHello does not
+	// name the CONNECT host (or has no SNI, or an encrypted one); the
+	// tunnel is closed before any byte goes upstream.
+	RuleSNIMismatch Rule = "sni-mismatch"
 	// RuleTunnelCap (503): too many tunnels are open.
 	RuleTunnelCap Rule = "tunnel-cap"
 	// RuleUpstream (502, or 499 when the agent gave up): the upstream could
@@ -62,6 +66,9 @@ const (
 	// RuleEncoding (415 or 400): a request body egress cannot decode to
 	// scan.
 	RuleEncoding Rule = "unscannable-encoding"
+	// RuleBadUpgrade (400): a protocol upgrade other than a websocket
+	// handshake (a GET without a body); it would become a raw tunnel.
+	RuleBadUpgrade Rule = "bad-upgrade"
 	// RuleTooLarge (413, or 403 for a websocket message): more than egress
 	// reads or scans.
 	RuleTooLarge Rule = "body-too-large"

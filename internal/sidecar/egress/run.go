@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -75,6 +76,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // Run feeds it from SIGHUP.
 func (p *Proxy) Serve(ctx context.Context, ln, adminLn net.Listener, reload <-chan struct{}) error {
 	var draining atomic.Bool
+	for _, l := range []net.Listener{ln, adminLn} {
+		if l == nil {
+			continue
+		}
+		if ap, err := netip.ParseAddrPort(l.Addr().String()); err == nil {
+			p.dialer.self = append(p.dialer.self, ap)
+		}
+	}
 	outer := &http.Server{
 		Handler:           p,
 		ReadHeaderTimeout: p.cfg.HandshakeTimeout,

@@ -1,11 +1,12 @@
 package egress
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/bot-bottle/bot-bottle/internal/shared/dlp"
 )
 
 // scrubMask is what replaces a held secret found in a response: the same
@@ -18,38 +19,64 @@ func scrubMask(n int) []byte {
 	return []byte(label + strings.Repeat("*", n-len(label)))
 }
 
-// scrubResponse removes held secret values from a response's headers and
-// body: an upstream that echoes the request (headers included) must not
-// hand the agent the credential egress injected.
-func scrubResponse(resp *http.Response, secrets [][]byte) {
-	if len(secrets) == 0 {
+// scrubResponse removes held secret values, in their common encodings
+// (dlp.Redactor), from a response's headers, trailers and body: an
+// upstream that echoes the request (headers included) must not hand the
+// agent the credential egress injected.
+func scrubResponse(resp *http.Response, red *dlp.Redactor) {
+	if red == nil {
 		return
 	}
-	for name, vals := range resp.Header {
-		for i, v := range vals {
-			for _, s := range secrets {
-				if strings.Contains(v, string(s)) {
-					v = strings.ReplaceAll(v, string(s), string(scrubMask(len(s))))
-				}
-			}
-			resp.Header[name][i] = v
-		}
-	}
+	scrubHeader(resp.Header, red)
+	scrubHeader(resp.Trailer, red)
 	// A 101's body is the upgraded stream, not content to rewrite.
 	if resp.Body != nil && resp.Body != http.NoBody && resp.StatusCode != http.StatusSwitchingProtocols {
-		resp.Body = &scrubReader{src: resp.Body, secrets: secrets}
+		resp.Body = &scrubReader{src: resp.Body, red: red, resp: resp}
 	}
+}
+
+// scrubHeader masks held secrets in every name and value of h, in place.
+func scrubHeader(h http.Header, red *dlp.Redactor) {
+	for name, vals := range h {
+		for i, v := range vals {
+			vals[i] = scrubString(v, red)
+		}
+		if clean := scrubString(name, red); clean != name {
+			delete(h, name)
+			h[clean] = vals
+		}
+	}
+}
+
+func scrubString(v string, red *dlp.Redactor) string {
+	if len(v) < 8 {
+		return v
+	}
+	var b []byte
+	red.Each([]byte(v), func(start, end int) {
+		if b == nil {
+			b = []byte(v)
+		}
+		copy(b[start:end], scrubMask(end-start))
+	})
+	if b == nil {
+		return v
+	}
+	return string(b)
 }
 
 // scrubReader replaces secrets in a stream. It withholds only a tail that
 // could be the start of a secret, so events of a stream (SSE) that hold no
 // secret pass through at once. It reads straight into the caller's buffer
 // and masks in place (a mask has its secret's length): one copy per byte.
+// When the stream ends it scrubs the response's trailers, which the
+// transport fills in just before it reports the end (or on Close).
 type scrubReader struct {
-	src     io.ReadCloser
-	secrets [][]byte
-	held    []byte // read, not yet returned: a tail that may begin a secret
-	err     error  // from src, returned once held is drained
+	src  io.ReadCloser
+	red  *dlp.Redactor
+	resp *http.Response // its Trailer is scrubbed at the end; nil: none
+	held []byte         // read, not yet returned: a tail that may begin a secret
+	err  error          // from src, returned once held is drained
 }
 
 func (s *scrubReader) Read(p []byte) (int, error) {
@@ -61,6 +88,7 @@ func (s *scrubReader) Read(p []byte) (int, error) {
 				s.held = s.held[:copy(s.held, s.held[n:])]
 				return n, nil
 			}
+			s.scrubTrailer()
 			return 0, s.err
 		}
 		if len(p) <= len(s.held) {
@@ -72,12 +100,10 @@ func (s *scrubReader) Read(p []byte) (int, error) {
 		n, err := s.src.Read(p[h:])
 		s.err = err
 		data := p[:h+n]
-		for _, sec := range s.secrets {
-			maskAll(data, sec)
-		}
-		keep := partialTail(data, s.secrets)
-		if s.err != nil {
-			keep = 0
+		s.red.Each(data, func(start, end int) { copy(data[start:end], scrubMask(end-start)) })
+		keep := 0
+		if s.err == nil {
+			keep = s.red.PartialTail(data)
 		}
 		s.held = append(s.held[:0], data[len(data)-keep:]...)
 		if out := len(data) - keep; out > 0 {
@@ -97,34 +123,17 @@ func (s *scrubReader) readSmall(p []byte) (int, error) {
 	return k, err
 }
 
-// maskAll overwrites every occurrence of sec in data with its mask.
-func maskAll(data, sec []byte) {
-	for i := 0; ; {
-		j := bytes.Index(data[i:], sec)
-		if j < 0 {
-			return
-		}
-		copy(data[i+j:], scrubMask(len(sec)))
-		i += j + len(sec)
+func (s *scrubReader) scrubTrailer() {
+	if s.resp != nil {
+		scrubHeader(s.resp.Trailer, s.red)
 	}
 }
 
-// partialTail returns the length of the longest suffix of buf that is a
-// proper prefix of a secret.
-func partialTail(buf []byte, secrets [][]byte) int {
-	best := 0
-	for _, sec := range secrets {
-		for k := min(len(sec)-1, len(buf)); k > best; k-- {
-			if bytes.HasSuffix(buf, sec[:k]) {
-				best = k
-				break
-			}
-		}
-	}
-	return best
+func (s *scrubReader) Close() error {
+	err := s.src.Close()
+	s.scrubTrailer()
+	return err
 }
-
-func (s *scrubReader) Close() error { return s.src.Close() }
 
 // chunkPool holds ReverseProxy's copy buffers. Each read of a response of
 // unknown length is flushed to the agent at once (streams, SSE), and each

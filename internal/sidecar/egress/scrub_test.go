@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/bot-bottle/bot-bottle/internal/shared/dlp"
 )
 
 // chunkedReader returns its data in reads of the given sizes, cycling.
@@ -29,7 +31,7 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 // scrubAll reads src through a scrubReader with read buffers of size bufSize.
 func scrubAll(t testing.TB, src io.Reader, secrets [][]byte, bufSize int) []byte {
 	t.Helper()
-	r := &scrubReader{src: io.NopCloser(src), secrets: secrets}
+	r := &scrubReader{src: io.NopCloser(src), red: dlp.NewRedactor(secrets)}
 	var out bytes.Buffer
 	buf := make([]byte, bufSize)
 	for range 1 << 20 {
@@ -76,7 +78,7 @@ func TestScrubReaderMasksSecretsAcrossReads(t *testing.T) {
 // must not wait for more data (SSE), only a possible secret's start may.
 func TestScrubReaderPassesCleanEventsAtOnce(t *testing.T) {
 	pr, pw := io.Pipe()
-	r := &scrubReader{src: pr, secrets: [][]byte{[]byte("SECRETVALUE")}}
+	r := &scrubReader{src: pr, red: dlp.NewRedactor([][]byte{[]byte("SECRETVALUE")})}
 	go func() { _, _ = pw.Write([]byte("data: one\n\n")) }()
 	buf := make([]byte, 1024)
 	n, err := r.Read(buf)

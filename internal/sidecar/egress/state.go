@@ -17,7 +17,8 @@ import (
 type state struct {
 	routes  *contract.RoutesFile
 	secrets map[string]secret // by secret name
-	values  [][]byte          // every secret value, longest first (for scrubbing)
+	values  [][]byte          // every secret value, longest first
+	redact  *dlp.Redactor     // finds them, encoded too, in responses
 	scanner *dlp.Scanner
 }
 
@@ -32,7 +33,13 @@ func (s secret) LogValue() slog.Value { return slog.StringValue("secret:" + s.na
 
 // loadState reads the routes file and every secret it names. Any problem
 // is an error, so a reload with a broken file keeps the old state.
-func loadState(routesPath, secretsDir string) (*state, error) {
+//
+// The file's dlp settings apply here: enabled: false turns the gitleaks
+// rules off, and action: log makes their findings log lines instead of
+// refusals. Neither applies to the credentials egress holds: a request
+// carrying one is always refused, since letting the injected credential
+// out is never a matter of policy.
+func loadState(routesPath, secretsDir string, log *slog.Logger) (*state, error) {
 	data, err := os.ReadFile(routesPath)
 	if err != nil {
 		return nil, fmt.Errorf("read routes file: %w", err)
@@ -64,11 +71,21 @@ func loadState(routesPath, secretsDir string) (*state, error) {
 		st.secrets[name] = secret{name: name, value: v}
 	}
 	st.values = st.secretValues()
+	st.redact = dlp.NewRedactor(st.values)
 	held := make(map[string][]byte, len(st.secrets))
 	for name, s := range st.secrets {
 		held[name] = s.value
 	}
-	if st.scanner, err = dlp.New(dlp.Options{Secrets: held}); err != nil {
+	opts := dlp.Options{Secrets: held}
+	if !rf.DLP.IsEnabled() {
+		opts.RuleIDs = []string{}
+	}
+	if rf.DLP.EffectiveAction() == contract.DLPLog {
+		opts.Observe = func(f dlp.Finding) {
+			log.Warn("dlp finding forwarded (routes file dlp.action: log)", "rule", f.RuleID)
+		}
+	}
+	if st.scanner, err = dlp.New(opts); err != nil {
 		return nil, err
 	}
 	return st, nil

@@ -2,6 +2,7 @@ package egress
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -17,11 +18,30 @@ import (
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
-// maxWSMessage bounds one websocket message egress holds to scan.
-const maxWSMessage = 16 << 20
+// maxWSMessage bounds one websocket message (and so one frame) egress
+// holds to scan or scrub. A frame's payload is read as it arrives, never
+// allocated at its declared length.
+const maxWSMessage = 4 << 20
 
+// wantsUpgrade reports whether a request asks to switch protocols at all:
+// an Upgrade header, or Connection naming upgrade. Only a real websocket
+// handshake (isWebSocket) may go ahead; any other upgrade would turn the
+// connection into a raw tunnel egress cannot read.
+func wantsUpgrade(r *http.Request) bool {
+	return len(r.Header.Values("Upgrade")) > 0 || headerHasToken(r.Header, "Connection", "upgrade")
+}
+
+// isWebSocket reports whether r is a websocket opening handshake (RFC 6455
+// §4.1): a GET over HTTP/1.1 with no body, one Upgrade token "websocket",
+// Connection naming upgrade, a Sec-WebSocket-Key and version 13. Anything
+// else that asks to upgrade is refused, so an Upgrade header can never
+// carry a body past the body scan (the websocket path does not read one).
 func isWebSocket(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+	return r.Method == http.MethodGet && r.ProtoMajor == 1 && r.ProtoMinor >= 1 &&
+		(r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 && len(r.TransferEncoding) == 0) &&
+		headerHasToken(r.Header, "Connection", "upgrade") &&
+		len(r.Header.Values("Upgrade")) == 1 && strings.EqualFold(strings.TrimSpace(r.Header.Get("Upgrade")), "websocket") &&
+		r.Header.Get("Sec-WebSocket-Key") != "" && strings.TrimSpace(r.Header.Get("Sec-WebSocket-Version")) == "13"
 }
 
 func headerHasToken(h http.Header, name, token string) bool {
@@ -44,6 +64,17 @@ func (p *Proxy) websocket(w http.ResponseWriter, r *http.Request, route *contrac
 		p.refuse(w, *info.rec, &refusal{http.StatusBadRequest, RuleBadHost, "egress: websockets are proxied over HTTP/1.1 only"})
 		return
 	}
+	// A websocket holds a connection open like a tunnel and counts
+	// against the same cap. (One inside a MITM'd tunnel holds its slot.)
+	if t, _ := r.Context().Value(targetKey).(*target); t == nil {
+		select {
+		case p.tunnels <- struct{}{}:
+			defer func() { <-p.tunnels }()
+		default:
+			p.refuse(w, *info.rec, &refusal{http.StatusServiceUnavailable, RuleTunnelCap, "egress: too many open tunnels; close some connections and retry"})
+			return
+		}
+	}
 	out := r.Clone(context.WithValue(r.Context(), allowKey, info.st.routes.SSRFPrefixes(route)))
 	out.URL = &url.URL{Scheme: info.scheme, Host: info.authority, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	out.RequestURI = ""
@@ -56,8 +87,7 @@ func (p *Proxy) websocket(w http.ResponseWriter, r *http.Request, route *contrac
 		p.refuse(w, *info.rec, errorRefusal(err))
 		return
 	}
-	secrets := info.st.values
-	scrubResponse(resp, secrets)
+	scrubResponse(resp, info.st.redact)
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		defer resp.Body.Close()
 		for k, v := range resp.Header {
@@ -82,21 +112,32 @@ func (p *Proxy) websocket(w http.ResponseWriter, r *http.Request, route *contrac
 	}
 	defer client.Close()
 	if t, _ := r.Context().Value(targetKey).(*target); t != nil {
-		defer t.release() // the inner server no longer tracks a hijacked conn
+		// The inner server no longer tracks a hijacked conn: it never
+		// reaches StateClosed, so its slot and entry are freed here.
+		p.targets.Delete(client)
+		defer t.release()
 	}
 	resp.Body = nil
 	if err := resp.Write(client); err != nil {
 		return
 	}
+	// Neither side may hold the socket silent for longer than the idle
+	// timeout: every whole frame, either way, rearms it.
+	idle := time.AfterFunc(p.cfg.IdleTimeout, func() {
+		client.Close()
+		upstream.Close()
+	})
+	defer idle.Stop()
+	touch := func() { idle.Reset(p.cfg.IdleTimeout) }
 	var wg sync.WaitGroup
 	var down int64
 	wg.Add(1)
-	go func() { // upstream → agent: passed through
+	go func() { // upstream → agent
 		defer wg.Done()
-		down, _ = io.Copy(client, upstream)
+		down = relayDown(client, upstream, info.st.redact, info.auth != "", touch)
 		client.Close()
 	}()
-	wsf := &wsForwarder{src: brw.Reader, dst: upstream, client: client, scanner: info.st.scanner, exempt: route.DLPAllow, budget: p.cfg.ScanBudget}
+	wsf := &wsForwarder{src: brw.Reader, dst: upstream, client: client, scanner: info.st.scanner, exempt: route.DLPAllow, budget: p.cfg.ScanBudget, touch: touch}
 	ref := wsf.run()
 	upstream.Close()
 	client.Close()
@@ -117,6 +158,7 @@ type wsForwarder struct {
 	exempt  []string
 	budget  time.Duration
 	up      int64
+	touch   func() // called after each frame read
 }
 
 // run relays until either side closes; it returns the refusal that closed
@@ -134,6 +176,9 @@ func (f *wsForwarder) run() *refusal {
 			}
 			return nil
 		}
+		if f.touch != nil {
+			f.touch()
+		}
 		if op >= 0x8 { // control frames: never fragmented, forwarded at once
 			if ref := f.scan(payload); ref != nil {
 				f.closeBoth(1008, ref.reason)
@@ -144,13 +189,13 @@ func (f *wsForwarder) run() *refusal {
 			}
 			continue
 		}
-		pending = append(pending, raw...)
-		msg = append(msg, payload...)
-		if len(msg) > maxWSMessage {
+		if len(msg)+len(payload) > maxWSMessage {
 			ref := &refusal{http.StatusForbidden, RuleTooLarge, "egress: websocket message too large to scan"}
 			f.closeBoth(1009, ref.reason)
 			return ref
 		}
+		pending = append(pending, raw...)
+		msg = append(msg, payload...)
 		if !fin {
 			continue
 		}
@@ -238,11 +283,17 @@ func readWSFrame(r *bufio.Reader, max int64) (raw []byte, op byte, fin bool, pay
 		}
 		raw = append(raw, key[:]...)
 	}
+	// The payload is read as it arrives: a header declaring megabytes and
+	// then nothing costs nothing.
 	start := len(raw)
-	raw = append(raw, make([]byte, n)...)
-	if _, err = io.ReadFull(r, raw[start:]); err != nil {
+	buf := bytes.NewBuffer(raw)
+	if _, err = io.CopyN(buf, r, n); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		return
 	}
+	raw = buf.Bytes()
 	payload = append([]byte(nil), raw[start:]...)
 	if masked {
 		for i := range payload {
@@ -250,6 +301,70 @@ func readWSFrame(r *bufio.Reader, max int64) (raw []byte, op byte, fin bool, pay
 		}
 	}
 	return raw, op, fin, payload, nil
+}
+
+// relayDown copies the upstream's frames to the agent. On a route with a
+// credential (scrub) it reassembles each message, masks held secrets in it
+// (in any encoding dlp.Redactor knows) and sends it as one frame; a secret
+// split over fragments is still seen whole. Elsewhere it copies bytes. It
+// returns the bytes written to the agent.
+func relayDown(client io.Writer, upstream io.Reader, red *dlp.Redactor, scrub bool, touch func()) int64 {
+	if !scrub || red == nil {
+		n, _ := io.Copy(client, touchReader{upstream, touch})
+		return n
+	}
+	br := bufio.NewReader(upstream)
+	var n int64
+	var msg []byte
+	var msgOp byte
+	for {
+		_, op, fin, payload, err := readWSFrame(br, maxWSMessage)
+		if err != nil {
+			return n
+		}
+		touch()
+		mask := func(b []byte) { red.Each(b, func(s, e int) { copy(b[s:e], scrubMask(e-s)) }) }
+		if op >= 0x8 {
+			mask(payload)
+			k, err := client.Write(wsFrame(op, payload, false))
+			n += int64(k)
+			if err != nil || op == 0x8 {
+				return n
+			}
+			continue
+		}
+		if op != 0 {
+			msgOp = op
+		}
+		if len(msg)+len(payload) > maxWSMessage {
+			return n
+		}
+		msg = append(msg, payload...)
+		if !fin {
+			continue
+		}
+		mask(msg)
+		k, err := client.Write(wsFrame(msgOp, msg, false))
+		n += int64(k)
+		if err != nil {
+			return n
+		}
+		msg = msg[:0]
+	}
+}
+
+// touchReader calls touch after every read that returned data.
+type touchReader struct {
+	r     io.Reader
+	touch func()
+}
+
+func (t touchReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		t.touch()
+	}
+	return n, err
 }
 
 // wsFrame builds a single final frame.
