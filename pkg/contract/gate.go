@@ -81,8 +81,8 @@ func (r Repo) MayPush(name string) bool {
 	return false
 }
 
-// validPushRefPrefix checks one push_refs entry.
-func validPushRefPrefix(p string) error {
+// ValidPushRefPrefix checks one push_refs entry.
+func ValidPushRefPrefix(p string) error {
 	switch {
 	case !strings.HasPrefix(p, "refs/") || !strings.HasSuffix(p, "/") || len(p) < len("refs/x/"):
 		return fmt.Errorf("%q is not a ref namespace such as \"refs/notes/\"", p)
@@ -359,7 +359,7 @@ func (f *GateFile) Validate() error {
 		seenRef := map[string]int{}
 		for j, p := range r.PushRefs {
 			field := index(join(path, "push_refs"), j)
-			if err := validPushRefPrefix(p); err != nil {
+			if err := ValidPushRefPrefix(p); err != nil {
 				ps.add(field, err)
 			} else if k, dup := seenRef[p]; dup {
 				ps.addf(field, "duplicates %s", index("push_refs", k))

@@ -117,6 +117,8 @@ func TestBottleProblems(t *testing.T) {
 		{"repo url without user", repo("      url: ssh://host/p.git\n      identity: k\n      host_key: " + testHostKey + "\n"), []want{{5, "git-gate.repos.demo.url", "user"}}},
 		{"repo url bad port", repo("      url: ssh://git@host:xx/p.git\n      identity: k\n      host_key: " + testHostKey + "\n"), []want{{5, "git-gate.repos.demo.url", "port"}}},
 		{"repo host_key garbage", repo("      url: ssh://git@host/p.git\n      identity: k\n      host_key: not a key\n"), []want{{7, "git-gate.repos.demo.host_key", "ssh-keyscan"}}},
+		{"repo push_refs not a namespace", repo("      url: ssh://git@host/p.git\n      identity: k\n      host_key: " + testHostKey + "\n      push_refs: [refs/notes]\n"), []want{{8, "git-gate.repos.demo.push_refs[0]", "ref namespace"}}},
+		{"repo allow_branch_delete not a bool", repo("      url: ssh://git@host/p.git\n      identity: k\n      host_key: " + testHostKey + "\n      allow_branch_delete: sometimes\n"), []want{{8, "git-gate.repos.demo.allow_branch_delete", ""}}},
 		{"repo unknown key", repo("      url: ssh://git@host/p.git\n      identity: k\n      host_key: " + testHostKey + "\n      IdentityFile: k\n"), []want{{8, "git-gate.repos.demo.IdentityFile", "unknown key"}}},
 
 		{"resources unknown key", "resources:\n  cpu: 2\n", []want{{3, "resources.cpu", `did you mean "cpus"`}}},

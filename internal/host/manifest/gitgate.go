@@ -35,6 +35,22 @@ func (r *reader) repo(name string, n *yaml.Node, field string) (Repo, bool) {
 	present := map[string]bool{}
 	for _, e := range r.knownKeys(entries, "a git-gate repo", repoKeys, nil) {
 		present[e.key] = true
+		switch e.key {
+		case "push_refs":
+			refs, good := r.strList(e.value, e.field, contract.ValidPushRefPrefix)
+			if good && len(refs) > contract.MaxPushRefs {
+				r.add(e.value, e.field, fmt.Sprintf("has %d entries; the limit is %d", len(refs), contract.MaxPushRefs), "")
+				good = false
+			}
+			repo.PushRefs = refs
+			ok = ok && good
+			continue
+		case "allow_branch_delete":
+			b, good := r.boolean(e.value, e.field)
+			repo.AllowBranchDelete = b
+			ok = ok && good
+			continue
+		}
 		s, good := r.nonEmptyStr(e.value, e.field)
 		if !good {
 			ok = false

@@ -191,6 +191,11 @@ type Repo struct {
 	Identity string
 	// HostKey is the upstream's public host key (a known_hosts line).
 	HostKey string
+	// PushRefs are ref namespaces the agent may push to besides branches
+	// and tags, such as "refs/notes/"; nil: none.
+	PushRefs []string
+	// AllowBranchDelete lets the agent delete branches through the gate.
+	AllowBranchDelete bool
 }
 
 // Route is one egress route, egress.routes[i].

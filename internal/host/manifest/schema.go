@@ -12,7 +12,7 @@ var (
 	customOnlyKeys = []string{"image", "command", "prompt_arg"}
 	gitGateKeys    = []string{"user", "repos"}
 	gitUserKeys    = []string{"name", "email"}
-	repoKeys       = []string{"url", "identity", "host_key"}
+	repoKeys       = []string{"url", "identity", "host_key", "push_refs", "allow_branch_delete"}
 	egressKeys     = []string{"routes", "ssrf_allow", "upstream_ca"}
 	routeKeys      = []string{"host", "path_allowlist", "methods", "ports", "auth", "tls_passthrough", "ssrf_allow", "dlp_allow", "dlp_strict", "pipelock", "role"}
 	authKeys       = []string{"scheme", "token_ref"}

@@ -496,7 +496,8 @@ func gateFile(b manifest.Bottle, secrets map[string][]byte, problems []string) (
 			problems = append(problems, fmt.Sprintf("git-gate repo %s: %v", r.Name, err))
 		}
 		secrets[name] = key
-		f.Repos = append(f.Repos, contract.Repo{Name: r.Name, URL: r.URL, Identity: name, HostKey: r.HostKey})
+		f.Repos = append(f.Repos, contract.Repo{Name: r.Name, URL: r.URL, Identity: name, HostKey: r.HostKey,
+			PushRefs: r.PushRefs, AllowBranchDelete: r.AllowBranchDelete})
 	}
 	return f, problems
 }

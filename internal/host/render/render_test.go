@@ -51,6 +51,8 @@ git-gate:
       url: ssh://git@upstream.example.test:2222/srv/git/demo.git
       identity: ` + identity + `
       host_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICI6hGlDCXjpxzhdbdEZUM3HCpzCm9MHmTQ7mTHh00yp
+      push_refs: [refs/notes/]
+      allow_branch_delete: true
 egress:
   routes:
     - host: api.example.test
@@ -173,7 +175,7 @@ func TestRenderWritesASelfContainedProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, ok := gate.Lookup("demo"); !ok || r.Identity != "ssh_demo" {
+	if r, ok := gate.Lookup("demo"); !ok || r.Identity != "ssh_demo" || !slices.Equal(r.PushRefs, []string{"refs/notes/"}) || !r.AllowBranchDelete {
 		t.Errorf("gate repo = %+v", r)
 	}
 
