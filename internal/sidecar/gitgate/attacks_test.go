@@ -10,11 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bot-bottle/bot-bottle/internal/scaffold/testutil"
 	"github.com/bot-bottle/bot-bottle/pkg/contract"
 )
 
@@ -348,7 +348,7 @@ func TestScanDoesNotBlockFetchesAndStopsWithItsClient(t *testing.T) {
 	cmd := exec.Command("git", "push", "origin", "main")
 	cmd.Dir = f.work
 	cmd.Env = testGitEnv(f.work)
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Its own process group: git-remote-http, which holds the connection,
 	// goes with it.
@@ -395,24 +395,6 @@ func TestScanDoesNotBlockFetchesAndStopsWithItsClient(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	f.unchanged(t, before)
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // purgedUpstream is a fixture whose upstream once had, and then purged
