@@ -13,7 +13,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -89,7 +89,7 @@ func runDashboardTUI(ctx context.Context, env Env, b dashboard.Backend, crashPat
 	m := dashboard.New(guardedBackend{b, crash}, dashboard.Options{Bell: out, Color: env.Getenv("NO_COLOR") == "", Context: ctx})
 	p := tea.NewProgram(guardedModel{m, crash}, tea.WithAltScreen(), tea.WithInput(in), tea.WithOutput(out), tea.WithContext(ctx))
 	_, err := p.Run()
-	if crash.written() {
+	if crash.crashed.Load() {
 		return fmt.Errorf("the dashboard crashed; its stack is in %s (please report it)", crash.path)
 	}
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
@@ -104,30 +104,20 @@ func runDashboardTUI(ctx context.Context, env Env, b dashboard.Backend, crashPat
 	return nil
 }
 
-// crashLog writes a panic's stack once.
+// crashLog writes the first panic's stack.
 type crashLog struct {
-	path string
-	once sync.Once
-	done bool
-	mu   sync.Mutex
+	path    string
+	crashed atomic.Bool
 }
 
 func (c *crashLog) record(r any) {
-	c.once.Do(func() {
-		text := fmt.Sprintf("%s bot-bottle dashboard panic: %v\n\n%s", time.Now().UTC().Format(time.RFC3339), r, debug.Stack())
-		if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err == nil {
-			_ = os.WriteFile(c.path, []byte(text), 0o600)
-		}
-		c.mu.Lock()
-		c.done = true
-		c.mu.Unlock()
-	})
-}
-
-func (c *crashLog) written() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.done
+	if c.crashed.Swap(true) {
+		return
+	}
+	text := fmt.Sprintf("%s bot-bottle dashboard panic: %v\n\n%s", time.Now().UTC().Format(time.RFC3339), r, debug.Stack())
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err == nil {
+		_ = os.WriteFile(c.path, []byte(text), 0o600)
+	}
 }
 
 // guard records a panic in the crash log and panics again, for bubbletea
