@@ -13,7 +13,8 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -89,7 +90,7 @@ func runDashboardTUI(ctx context.Context, env Env, b dashboard.Backend, crashPat
 	m := dashboard.New(guardedBackend{b, crash}, dashboard.Options{Bell: out, Color: env.Getenv("NO_COLOR") == "", Context: ctx})
 	p := tea.NewProgram(guardedModel{m, crash}, tea.WithAltScreen(), tea.WithInput(in), tea.WithOutput(out), tea.WithContext(ctx))
 	_, err := p.Run()
-	if crash.written() {
+	if crash.crashed.Load() {
 		return fmt.Errorf("the dashboard crashed; its stack is in %s (please report it)", crash.path)
 	}
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
@@ -104,30 +105,20 @@ func runDashboardTUI(ctx context.Context, env Env, b dashboard.Backend, crashPat
 	return nil
 }
 
-// crashLog writes a panic's stack once.
+// crashLog writes the first panic's stack.
 type crashLog struct {
-	path string
-	once sync.Once
-	done bool
-	mu   sync.Mutex
+	path    string
+	crashed atomic.Bool
 }
 
 func (c *crashLog) record(r any) {
-	c.once.Do(func() {
-		text := fmt.Sprintf("%s bot-bottle dashboard panic: %v\n\n%s", time.Now().UTC().Format(time.RFC3339), r, debug.Stack())
-		if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err == nil {
-			_ = os.WriteFile(c.path, []byte(text), 0o600)
-		}
-		c.mu.Lock()
-		c.done = true
-		c.mu.Unlock()
-	})
-}
-
-func (c *crashLog) written() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.done
+	if c.crashed.Swap(true) {
+		return
+	}
+	text := fmt.Sprintf("%s bot-bottle dashboard panic: %v\n\n%s", time.Now().UTC().Format(time.RFC3339), r, debug.Stack())
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err == nil {
+		_ = os.WriteFile(c.path, []byte(text), 0o600)
+	}
 }
 
 // guard records a panic in the crash log and panics again, for bubbletea
@@ -262,64 +253,88 @@ func (d *dashBackend) Snapshot(ctx context.Context) dashboard.Snapshot {
 }
 
 // egressCounts counts egress's records since from, and its denials, in
-// the end of the audit file at path. Records are appended in time order,
-// so it reads back from the last one and stops at the first older than
-// from: a refresh decodes only the last minute's records.
+// the audit file at path. Records are appended in time order, so it reads
+// back from the end and stops at the first older than from: a refresh
+// reads and decodes only the last minute's records.
 func egressCounts(path string, from time.Time) (requests, denials int) {
-	lines := lastAuditLines(path)
-	for i := len(lines) - 1; i >= 0; i-- {
+	auditLinesBack(path, func(line []byte) bool {
 		var rec struct {
 			Time      time.Time         `json:"time"`
 			Component string            `json:"component"`
 			Decision  contract.Decision `json:"decision"`
 		}
-		if json.Unmarshal(lines[i], &rec) != nil {
-			continue
+		if json.Unmarshal(line, &rec) != nil {
+			return true
 		}
 		if rec.Time.Before(from) {
-			break
+			return false
 		}
-		if rec.Component != contract.ComponentEgress {
-			continue
+		if rec.Component == contract.ComponentEgress {
+			requests++
+			if rec.Decision == contract.DecisionDeny {
+				denials++
+			}
 		}
-		requests++
-		if rec.Decision == contract.DecisionDeny {
-			denials++
-		}
-	}
+		return true
+	})
 	return requests, denials
 }
 
-// lastAuditLines returns the complete lines in the last auditTailBytes of the
-// audit file at path (none if it cannot be read).
-func lastAuditLines(path string) [][]byte {
-	f, err := os.Open(path)
+// auditChunk is how much of the audit file auditLinesBack reads at once.
+const auditChunk = 16 << 10
+
+// auditLinesBack calls each with the complete lines of the audit file at
+// path, the last first, reading back from its end a chunk at a time, until
+// each returns false or auditTailBytes were read. A line still being
+// written (no '\n' yet) is left out. The file is opened as a reader that
+// trusts nothing there: no symbolic link, no blocking open of a pipe, a
+// regular file only.
+func auditLinesBack(path string, each func(line []byte) bool) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil
+		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		return nil
+		return
 	}
-	off := max(fi.Size()-auditTailBytes, 0)
-	buf := make([]byte, fi.Size()-off)
-	n, _ := f.ReadAt(buf, off)
-	buf = buf[:n]
-	if off > 0 {
-		// The first line is likely cut: skip it.
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-			buf = buf[i+1:]
-		} else {
-			return nil
+	end, first := fi.Size(), true
+	var carry []byte // a line whose start is in a chunk not read yet
+	for read := int64(0); end > 0 && read < auditTailBytes; {
+		n := min(auditChunk, end)
+		buf := make([]byte, n, n+int64(len(carry)))
+		if _, err := f.ReadAt(buf, end-n); err != nil {
+			return
 		}
+		end, read = end-n, read+n
+		data := append(buf, carry...)
+		if first {
+			i := bytes.LastIndexByte(data, '\n')
+			if i < 0 {
+				carry = data
+				continue
+			}
+			data, first = data[:i], false
+		}
+		for {
+			i := bytes.LastIndexByte(data, '\n')
+			if i < 0 {
+				break
+			}
+			if !each(data[i+1:]) {
+				return
+			}
+			data = data[:i]
+		}
+		if end == 0 {
+			if len(data) > 0 {
+				each(data)
+			}
+			return
+		}
+		carry = data
 	}
-	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-		buf = buf[:i]
-	} else {
-		return nil
-	}
-	return bytes.Split(buf, []byte("\n"))
 }
 
 // manifests loads the manifests; its error is one line for the status
@@ -361,14 +376,12 @@ func (d *dashBackend) Tail(slug string, n int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	lines := lastAuditLines(dir.AuditFile())
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	out := make([]string, len(lines))
-	for i, l := range lines {
-		out[i] = formatAuditLine(0, l, d.odeps.location())
-	}
+	var out []string
+	auditLinesBack(dir.AuditFile(), func(line []byte) bool {
+		out = append(out, formatAuditLine(0, line, d.odeps.location()))
+		return len(out) < n
+	})
+	slices.Reverse(out)
 	return out, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -280,5 +281,66 @@ func BenchmarkDashboardSnapshot(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		be.Snapshot(b.Context())
+	}
+}
+
+// TestAuditLinesBack reads lines back across chunk boundaries, leaves out
+// a line still being written, stops when told, and neither follows a
+// symbolic link nor blocks on a named pipe in place of the audit file.
+func TestAuditLinesBack(t *testing.T) {
+	dir := t.TempDir()
+	var want []string
+	var data strings.Builder
+	for i := range 40 {
+		line := fmt.Sprintf("%d:%s", i, strings.Repeat("x", i*997%(3*auditChunk)))
+		want = append(want, line)
+		data.WriteString(line + "\n")
+	}
+	data.WriteString("partial, no newline yet")
+	path := filepath.Join(dir, "audit.jsonl")
+	if err := os.WriteFile(path, []byte(data.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	auditLinesBack(path, func(l []byte) bool { got = append(got, string(l)); return true })
+	// auditTailBytes bounds what is read: the lines are the file's last.
+	if len(got) == 0 || len(got) > len(want) {
+		t.Fatalf("%d lines back, want 1..%d", len(got), len(want))
+	}
+	for i, l := range got {
+		if w := want[len(want)-1-i]; l != w {
+			t.Fatalf("line %d back = %.20q…, want %.20q…", i, l, w)
+		}
+	}
+	got = nil
+	auditLinesBack(path, func(l []byte) bool { got = append(got, string(l)); return len(got) < 3 })
+	if len(got) != 3 {
+		t.Errorf("asked to stop after 3, read %d", len(got))
+	}
+
+	small := filepath.Join(dir, "small")
+	if err := os.WriteFile(small, []byte("a\nb\nc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	auditLinesBack(small, func(l []byte) bool { got = append(got, string(l)); return true })
+	if strings.Join(got, ",") != "c,b,a" {
+		t.Errorf("small file back: %q", got)
+	}
+
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(small, link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{link, fifo} {
+		called := false
+		auditLinesBack(p, func([]byte) bool { called = true; return true })
+		if called {
+			t.Errorf("%s was read", filepath.Base(p))
+		}
 	}
 }

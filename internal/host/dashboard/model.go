@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -122,6 +123,7 @@ type Model struct {
 
 	status   string
 	exitCode int
+	every    time.Duration // how often to refresh
 }
 
 // New returns a dashboard over b.
@@ -134,8 +136,10 @@ func New(b Backend, opts Options) *Model {
 	}
 	note := textinput.New()
 	note.CharLimit = 500
+	// A steady cursor: a blinking one is a timer running for nothing.
+	note.Cursor.SetMode(cursor.CursorStatic)
 	return &Model{backend: b, opts: opts, styles: newStyles(opts.Color), seen: map[string]bool{}, fresh: map[string]bool{},
-		note: note, width: 80, height: 24, status: "reading bottles…"}
+		note: note, width: 80, height: 24, status: "reading bottles…", every: RefreshEvery}
 }
 
 // ExitCode is the process exit code after the dashboard quit: 0, or
@@ -146,7 +150,7 @@ func (m *Model) ExitCode() int { return m.exitCode }
 func (m *Model) Bells() int { return m.bells }
 
 // Init reads the first snapshot.
-func (m *Model) Init() tea.Cmd { return tea.Batch(m.refresh(), tick()) }
+func (m *Model) Init() tea.Cmd { return tea.Batch(m.refresh(), m.tick()) }
 
 func (m *Model) refresh() tea.Cmd {
 	if m.loading {
@@ -157,8 +161,13 @@ func (m *Model) refresh() tea.Cmd {
 	return func() tea.Msg { return snapshotMsg(b.Snapshot(ctx)) }
 }
 
-func tick() tea.Cmd {
-	return tea.Tick(RefreshEvery, func(time.Time) tea.Msg { return tickMsg{} })
+// tick schedules the next refresh; none when every is zero (tests drive
+// the clock themselves).
+func (m *Model) tick() tea.Cmd {
+	if m.every == 0 {
+		return nil
+	}
+	return tea.Tick(m.every, func(time.Time) tea.Msg { return tickMsg{} })
 }
 
 // Update handles one message.
@@ -168,7 +177,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		return m, nil
 	case tickMsg:
-		cmds := []tea.Cmd{m.refresh(), tick()}
+		cmds := []tea.Cmd{m.refresh(), m.tick()}
 		if m.mode == modeTail {
 			cmds = append(cmds, m.readTail())
 		}
@@ -237,16 +246,25 @@ func (m *Model) applySnapshot(s Snapshot) tea.Cmd {
 	if first {
 		m.status = ""
 	}
+	// seen and fresh hold only the proposals pending now, so a dashboard
+	// left open for weeks holds no more than the queue does.
 	rang := false
 	var cmds []tea.Cmd
+	seen := make(map[string]bool, len(s.Proposals))
 	for _, p := range s.Proposals {
+		seen[p.ID] = true
 		if m.seen[p.ID] {
 			continue
 		}
-		m.seen[p.ID] = true
 		if !first {
 			m.fresh[p.ID] = true
 			rang = true
+		}
+	}
+	m.seen = seen
+	for id := range m.fresh {
+		if !seen[id] {
+			delete(m.fresh, id)
 		}
 	}
 	if n := len(s.Proposals); n > 0 {

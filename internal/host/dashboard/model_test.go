@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,24 +93,19 @@ func run(t *testing.T, m *Model, msgs ...tea.Msg) {
 	}
 }
 
-// drain runs cmd and the commands it batches, returning their messages;
-// ticks are dropped (the test is the clock) and processes are not run.
+// drain runs cmd and the commands it batches, returning their messages.
+// The models under test have no ticks (every is zero: the test is the
+// clock), and processes are not run (their command only returns a
+// message for bubbletea to act on).
 func drain(cmd tea.Cmd) []tea.Msg {
 	if cmd == nil {
 		return nil
 	}
-	done := make(chan tea.Msg, 1)
-	go func() { done <- cmd() }()
-	var msg tea.Msg
-	select {
-	case msg = <-done:
-	case <-time.After(50 * time.Millisecond):
-		return nil // a tick: it waits for the clock
-	}
-	switch msg := msg.(type) {
+	msg := cmd()
+	switch batch := msg.(type) {
 	case tea.BatchMsg:
 		var out []tea.Msg
-		for _, c := range msg {
+		for _, c := range batch {
 			out = append(out, drain(c)...)
 		}
 		return out
@@ -123,6 +119,7 @@ func newModel(t *testing.T, b *fakeBackend, w, h int) (*Model, *bytes.Buffer) {
 	t.Helper()
 	var bell bytes.Buffer
 	m := New(b, Options{Bell: &bell, Now: func() time.Time { return now }})
+	m.every = 0
 	run(t, m, tea.WindowSizeMsg{Width: w, Height: h}, snapshotMsg(b.snap))
 	return m, &bell
 }
@@ -215,6 +212,7 @@ func TestNoColorHasNoEscapes(t *testing.T) {
 		t.Errorf("without Color the view holds escape sequences:\n%q", v)
 	}
 	colored := New(b, Options{Color: true, Now: func() time.Time { return now }})
+	colored.every = 0
 	run(t, colored, tea.WindowSizeMsg{Width: 80, Height: 24}, snapshotMsg(b.snap))
 	if v := colored.View(); !strings.Contains(v, "\x1b[") {
 		t.Errorf("with Color the selected row is not styled:\n%q", v)
@@ -373,5 +371,20 @@ func TestHostileTextIsEscaped(t *testing.T) {
 	}
 	if txt := Text(s, now); strings.ContainsAny(txt, "\x1b\r\u202e\u009b") {
 		t.Errorf("Text holds control characters:\n%q", txt)
+	}
+}
+
+// TestStateIsBoundedByTheQueue: proposals that were decided are
+// forgotten, so a dashboard left open holds no more than the queue.
+func TestStateIsBoundedByTheQueue(t *testing.T) {
+	b := &fakeBackend{snap: fixture()}
+	m, _ := newModel(t, b, 80, 24)
+	for i := range 1000 {
+		s := fixture()
+		s.Proposals = []Proposal{{ID: fmt.Sprintf("p-%d", i), Bottle: "dev-a1b2c", Tool: "egress-block", CreatedAt: now}}
+		run(t, m, snapshotMsg(s))
+	}
+	if len(m.seen) != 1 || len(m.fresh) != 1 || m.Bells() != 1000 {
+		t.Errorf("after 1000 proposals came and went: %d seen, %d fresh, %d bells; want 1, 1, 1000", len(m.seen), len(m.fresh), m.Bells())
 	}
 }

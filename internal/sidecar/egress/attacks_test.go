@@ -450,7 +450,7 @@ func TestAttackReflectedCredentialNeverReachesAgent(t *testing.T) {
 			_, _ = c.Write(wsFrame(0x0, []byte(auth[15:]), false))
 			time.Sleep(200 * time.Millisecond)
 		}, "api.example.test")
-		conn, br := wsDialPath(t, e, "api.example.test", ws.port, "/v1/ws")
+		conn, br := e.wsDialPath(t, "api.example.test", ws.port, "/v1/ws", "")
 		defer conn.Close()
 		var got string
 		for i := 0; i < 3; i++ {
@@ -465,30 +465,6 @@ func TestAttackReflectedCredentialNeverReachesAgent(t *testing.T) {
 		}
 		check(t, "websocket messages", got)
 	})
-}
-
-// wsDialPath opens a websocket to https://host:port/path through egress.
-func wsDialPath(t *testing.T, e *env, host, port, path string) (net.Conn, *bufio.Reader) {
-	t.Helper()
-	c := dialRaw(t, e.addr)
-	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
-	_, _ = io.WriteString(c, "CONNECT "+host+":"+port+" HTTP/1.1\r\nHost: "+host+":"+port+"\r\n\r\n")
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("CONNECT: %v %v", resp, err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(e.ca.Cert)
-	tc := tls.Client(c, &tls.Config{ServerName: host, RootCAs: pool, NextProtos: []string{"http/1.1"}})
-	_, _ = io.WriteString(tc, "GET "+path+" HTTP/1.1\r\nHost: "+host+":"+port+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: MDEyMzQ1Njc4OWFiY2RlZg==\r\n\r\n")
-	tbr := bufio.NewReader(tc)
-	resp, err = http.ReadResponse(tbr, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", resp, err)
-	}
-	return tc, tbr
 }
 
 // F13: egress's own error text never quotes what a malformed upstream

@@ -63,8 +63,16 @@ func (s *wsEchoServer) received() []string {
 	return append([]string(nil), s.got...)
 }
 
-// wsDial opens a websocket to https://host:port/ws through egress.
+// wsDial opens a websocket to https://host:port/ws through egress,
+// offering permessage-deflate.
 func (e *env) wsDial(t *testing.T, host, port string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	return e.wsDialPath(t, host, port, "/ws", "Sec-WebSocket-Extensions: permessage-deflate\r\n")
+}
+
+// wsDialPath opens a websocket to https://host:port/path through egress,
+// with extra (whole header lines) in the handshake.
+func (e *env) wsDialPath(t *testing.T, host, port, path, extra string) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	c := dialRaw(t, e.addr)
 	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
@@ -78,8 +86,8 @@ func (e *env) wsDial(t *testing.T, host, port string) (net.Conn, *bufio.Reader) 
 	pool.AddCert(e.ca.Cert)
 	tc := tls.Client(c, &tls.Config{ServerName: host, RootCAs: pool, NextProtos: []string{"http/1.1"}})
 	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
-	_, _ = io.WriteString(tc, "GET /ws HTTP/1.1\r\nHost: "+host+":"+port+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "+key+"\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+	_, _ = io.WriteString(tc, "GET "+path+" HTTP/1.1\r\nHost: "+host+":"+port+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "+key+"\r\n"+extra+"\r\n")
 	tbr := bufio.NewReader(tc)
 	resp, err = http.ReadResponse(tbr, nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
